@@ -1,0 +1,229 @@
+//! Validated identifiers: tenants, files and file names.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::DomainError;
+
+/// The longest tenant id accepted, in bytes.
+const TENANT_ID_MAX: usize = 64;
+/// The longest file name accepted, in bytes of its NFC form (the common filesystem limit).
+const FILE_NAME_MAX: usize = 255;
+
+/// A tenant: who owns a file. Only ever taken from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Validates a tenant id: 1 to 64 characters of `[A-Za-z0-9_-]`, so it is safe
+    /// inside object keys and table keys without escaping.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if raw.is_empty() {
+            return Err(DomainError::InvalidTenantId("empty"));
+        }
+        if raw.len() > TENANT_ID_MAX {
+            return Err(DomainError::InvalidTenantId("longer than 64 characters"));
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(DomainError::InvalidTenantId(
+                "only letters, digits, '-' and '_' are allowed",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = DomainError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(id: TenantId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file's id: a ULID, so ids sort by creation time and listing needs no extra index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FileId(ulid::Ulid);
+
+impl FileId {
+    /// A new id, unique and later-sorting than any made before it on this clock.
+    pub fn generate() -> Self {
+        Self(ulid::Ulid::new())
+    }
+
+    /// Parses the canonical 26-character form, case-insensitively.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        ulid::Ulid::from_string(raw)
+            .map(Self)
+            .map_err(|_| DomainError::InvalidFileId(truncated(raw)))
+    }
+}
+
+impl TryFrom<String> for FileId {
+    type Error = DomainError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<FileId> for String {
+    fn from(id: FileId) -> Self {
+        id.to_string()
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Keeps error messages short when a caller sends something huge.
+fn truncated(raw: &str) -> String {
+    raw.chars().take(40).collect()
+}
+
+/// A file name as the uploader gave it, normalised to NFC and safe to show and store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FileName(String);
+
+impl FileName {
+    /// Validates a name: after NFC normalisation it is 1 to 255 bytes, has no path
+    /// separators, no control characters, is not `.` or `..`, and has no leading or
+    /// trailing white space (which hides look-alike names).
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let name: String = raw.nfc().collect();
+        if name.is_empty() {
+            return Err(DomainError::InvalidFileName("empty"));
+        }
+        if name.len() > FILE_NAME_MAX {
+            return Err(DomainError::InvalidFileName("longer than 255 bytes"));
+        }
+        if name.contains(['/', '\\']) {
+            return Err(DomainError::InvalidFileName("contains a path separator"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(DomainError::InvalidFileName("contains a control character"));
+        }
+        if name == "." || name == ".." {
+            return Err(DomainError::InvalidFileName("is a relative path"));
+        }
+        if name.trim() != name {
+            return Err(DomainError::InvalidFileName(
+                "starts or ends with white space",
+            ));
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FileName {
+    type Error = DomainError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<FileName> for String {
+    fn from(name: FileName) -> Self {
+        name.0
+    }
+}
+
+impl fmt::Display for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_of_letters_digits_dashes_and_underscores_are_accepted() {
+        assert_eq!(TenantId::parse("acme_Co-1").unwrap().as_str(), "acme_Co-1");
+    }
+
+    #[test]
+    fn tenant_ids_that_are_empty_long_or_hold_separators_are_rejected() {
+        assert!(TenantId::parse("").is_err());
+        assert!(TenantId::parse(&"a".repeat(65)).is_err());
+        assert!(TenantId::parse("a/b").is_err());
+        assert!(TenantId::parse("a b").is_err());
+        assert!(TenantId::parse("a#b").is_err());
+    }
+
+    #[test]
+    fn file_ids_round_trip_through_text_and_sort_by_creation() {
+        let first = FileId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = FileId::generate();
+        assert!(first < second);
+        assert_eq!(FileId::parse(&first.to_string()).unwrap(), first);
+        assert_eq!(
+            FileId::parse(&first.to_string().to_lowercase()).unwrap(),
+            first
+        );
+    }
+
+    #[test]
+    fn file_ids_that_are_not_ulids_are_rejected() {
+        assert!(FileId::parse("not-a-ulid").is_err());
+        assert!(FileId::parse("").is_err());
+        assert!(FileId::parse("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn file_names_are_normalised_to_nfc() {
+        let decomposed = "cafe\u{301}.txt";
+        let name = FileName::parse(decomposed).unwrap();
+        assert_eq!(name.as_str(), "caf\u{e9}.txt");
+    }
+
+    #[test]
+    fn file_names_with_separators_controls_or_dots_are_rejected() {
+        for bad in [
+            "", "a/b", "a\\b", "../x", "a\nb", "a\u{0}b", "a\u{7f}b", ".", "..", " x", "x ",
+        ] {
+            assert!(FileName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn file_names_are_limited_to_255_bytes() {
+        assert!(FileName::parse(&"a".repeat(255)).is_ok());
+        assert!(FileName::parse(&"a".repeat(256)).is_err());
+        // 128 two-byte characters are 256 bytes, though only 128 characters.
+        assert!(FileName::parse(&"é".repeat(128)).is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! Streaming inspection: sha256, size and the detected type, from one pass over the
+//! bytes, in constant memory.
+
+use sha2::{Digest, Sha256};
+
+use crate::ContentType;
+
+/// How many leading bytes are kept for type detection.
+pub const SNIFF_LEN: usize = 8 * 1024;
+
+/// What one pass over an object found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Lower-case hex SHA-256 of all the bytes.
+    pub sha256: String,
+    /// Number of bytes.
+    pub size: u64,
+    /// The type the magic bytes say it is.
+    pub detected_type: ContentType,
+}
+
+/// Consumes an object chunk by chunk; keeps only a hash state and the first
+/// [`SNIFF_LEN`] bytes, so memory does not grow with the object.
+#[derive(Default)]
+pub struct Inspector {
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Inspector {
+    /// A fresh inspector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next chunk.
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        let room = SNIFF_LEN.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&chunk[..room.min(chunk.len())]);
+    }
+
+    /// Bytes seen so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Ends the pass.
+    pub fn finish(self) -> Inspection {
+        Inspection {
+            sha256: hex::encode(self.hasher.finalize()),
+            size: self.size,
+            detected_type: sniff(&self.head),
+        }
+    }
+}
+
+/// Detects a type from leading bytes: a known signature, else UTF-8 text without
+/// binary control characters, else `application/octet-stream`.
+pub fn sniff(head: &[u8]) -> ContentType {
+    if let Some(kind) = infer::get(head) {
+        if let Ok(ct) = ContentType::parse(kind.mime_type()) {
+            return ct;
+        }
+    }
+    if !head.is_empty() && looks_like_text(head) {
+        return ContentType::parse("text/plain").unwrap_or_else(|_| ContentType::octet_stream());
+    }
+    ContentType::octet_stream()
+}
+
+fn looks_like_text(head: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // The sniff window may cut a multi-byte character in half; only that is forgiven.
+        Err(e) if e.error_len().is_none() => match std::str::from_utf8(&head[..e.valid_up_to()]) {
+            Ok(text) => text,
+            Err(_) => return false,
+        },
+        Err(_) => return false,
+    };
+    valid
+        .chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    /// A 64-byte ELF header: shorter ones are not recognised as executables.
+    fn elf() -> Vec<u8> {
+        let mut header = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+        header.resize(64, 0);
+        header
+    }
+
+    #[test]
+    fn magic_bytes_are_recognised() {
+        assert_eq!(sniff(PNG).as_str(), "image/png");
+        assert_eq!(sniff(&elf()).as_str(), "application/x-executable");
+        assert_eq!(sniff(b"%PDF-1.7\n").as_str(), "application/pdf");
+    }
+
+    #[test]
+    fn utf8_text_is_plain_text_and_binary_is_octet_stream() {
+        assert_eq!(sniff("name,size\nä,1\n".as_bytes()).as_str(), "text/plain");
+        assert_eq!(
+            sniff(b"\x00\x01\x02garbage").as_str(),
+            "application/octet-stream"
+        );
+        assert_eq!(sniff(b"").as_str(), "application/octet-stream");
+    }
+
+    #[test]
+    fn text_cut_inside_a_character_at_the_window_edge_is_still_text() {
+        let mut head = "a".repeat(10).into_bytes();
+        head.push(0xc3); // first byte of 'ä'
+        assert_eq!(sniff(&head).as_str(), "text/plain");
+    }
+
+    #[test]
+    fn chunked_inspection_equals_one_shot_hashing() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut inspector = Inspector::new();
+        for chunk in data.chunks(4093) {
+            inspector.update(chunk);
+        }
+        let found = inspector.finish();
+        assert_eq!(found.size, 100_000);
+        assert_eq!(found.sha256, hex::encode(Sha256::digest(&data)));
+    }
+
+    #[test]
+    fn the_sha256_of_nothing_is_the_well_known_value() {
+        let found = Inspector::new().finish();
+        assert_eq!(
+            found.sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

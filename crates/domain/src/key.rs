@@ -1,0 +1,83 @@
+//! The upload layout: where in the bucket each file's bytes live.
+
+use std::fmt;
+
+use crate::{DomainError, FileId, TenantId};
+
+/// The prefix under which every upload lands; S3 notifications are scoped to it.
+const UPLOAD_PREFIX: &str = "uploads/";
+
+/// The object key of a file: `uploads/{tenant}/{file id}`.
+///
+/// The user's file name is never part of the key, so names cannot traverse paths or
+/// collide, and a key alone tells ingest which record it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey {
+    tenant: TenantId,
+    file_id: FileId,
+}
+
+impl ObjectKey {
+    /// The key for a tenant's file.
+    pub fn new(tenant: TenantId, file_id: FileId) -> Self {
+        Self { tenant, file_id }
+    }
+
+    /// Parses a decoded key; anything outside the layout is an error.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let outside = || DomainError::KeyOutsideLayout(raw.chars().take(200).collect());
+        let rest = raw.strip_prefix(UPLOAD_PREFIX).ok_or_else(outside)?;
+        let (tenant, file_id) = rest.split_once('/').ok_or_else(outside)?;
+        Ok(Self {
+            tenant: TenantId::parse(tenant).map_err(|_| outside())?,
+            file_id: FileId::parse(file_id).map_err(|_| outside())?,
+        })
+    }
+
+    /// The owning tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// The file.
+    pub fn file_id(&self) -> FileId {
+        self.file_id
+    }
+
+    /// The prefix all upload keys share.
+    pub fn prefix() -> &'static str {
+        UPLOAD_PREFIX
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{UPLOAD_PREFIX}{}/{}", self.tenant, self.file_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_text() {
+        let key = ObjectKey::new(TenantId::parse("acme").unwrap(), FileId::generate());
+        assert_eq!(ObjectKey::parse(&key.to_string()).unwrap(), key);
+    }
+
+    #[test]
+    fn keys_outside_the_upload_layout_are_rejected() {
+        let id = FileId::generate();
+        for bad in [
+            format!("other/acme/{id}"),
+            format!("uploads/acme/{id}/extra"),
+            format!("uploads/../{id}"),
+            "uploads/acme".to_owned(),
+            "uploads/acme/not-an-id".to_owned(),
+            String::new(),
+        ] {
+            assert!(ObjectKey::parse(&bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Airlock's domain: the pure part of file intake.
+//!
+//! Ids and names as validated newtypes, the [`FileRecord`] and its status state
+//! machine, the upload [`Policy`] and the [`Verdict`] it gives, the domain events,
+//! usage counters, and the ports (traits) the use cases need. No AWS crates, no async
+//! runtime and no I/O live here: adapters in `airlock-aws` and `airlock-local`
+//! implement the ports, and the function crates drive them.
+
+mod content_type;
+mod error;
+mod event;
+mod ids;
+mod inspect;
+mod item;
+mod key;
+mod policy;
+pub mod ports;
+mod record;
+mod status;
+mod usage;
+mod verdict;
+
+pub use content_type::ContentType;
+pub use error::DomainError;
+pub use event::{DomainEvent, EVENT_SOURCE, EventKind};
+pub use ids::{FileId, FileName, TenantId};
+pub use inspect::{Inspection, Inspector, SNIFF_LEN, sniff};
+pub use item::{FILE_ITEM_KIND, FileItem, ItemError};
+pub use key::ObjectKey;
+pub use policy::{Policy, UploadRequest};
+pub use record::{FileRecord, Finding};
+pub use status::FileStatus;
+pub use usage::{StatusCount, Usage, UsageDelta};
+pub use verdict::{Outcome, Reason, Verdict};
+
+/// The instant type used throughout: UTC wall-clock time.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

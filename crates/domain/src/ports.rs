@@ -1,0 +1,231 @@
+//! The ports: one trait per capability a use case needs, so each function depends on
+//! exactly what it uses (and its IAM role can say the same). Adapters implement them
+//! on AWS (`airlock-aws`) and on embedded storage (`airlock-local`).
+//!
+//! Futures are `Send` so handlers run on multi-threaded runtimes unchanged.
+
+use std::{collections::BTreeMap, future::Future};
+
+use crate::{
+    ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, TenantId,
+    Timestamp, Usage, UsageDelta,
+};
+
+/// A backend's own error, kept as the source of a port error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The time. A port so tests can stand still or jump ahead.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The object store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No object under that key.
+    #[error("object {0} not found")]
+    NotFound(String),
+    /// The backend failed; worth retrying.
+    #[error("object store failed")]
+    Backend(#[source] BoxError),
+}
+
+/// A request a client can make without credentials until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    /// The signed URL.
+    pub url: String,
+    /// The HTTP method it is valid for.
+    pub method: &'static str,
+    /// Headers the client must send exactly as given (they are part of the signature).
+    pub headers: BTreeMap<String, String>,
+    /// When the signature stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// An object's bytes, read a chunk at a time so memory stays bounded.
+pub trait ChunkStream: Send {
+    /// The next chunk, or `None` at the end.
+    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}
+
+/// Reads objects (ingest).
+pub trait ObjectReader: Send + Sync {
+    /// The stream type.
+    type Stream: ChunkStream;
+    /// Opens an object; [`StoreError::NotFound`] when there is none.
+    fn open(
+        &self,
+        key: &ObjectKey,
+    ) -> impl Future<Output = Result<Self::Stream, StoreError>> + Send;
+}
+
+/// Tags objects with their status (ingest), so bucket policy can refuse reads of
+/// anything not CLEAN even to someone holding a key.
+pub trait ObjectTagger: Send + Sync {
+    /// Sets the object's status tag; tagging again with the same status changes nothing.
+    fn tag_status(
+        &self,
+        key: &ObjectKey,
+        status: FileStatus,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Removes objects (api, sweep).
+pub trait ObjectRemover: Send + Sync {
+    /// Removes an object; a missing object is not an error, so removal is idempotent.
+    fn remove(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Signs time-limited upload and download requests (api).
+pub trait ObjectPresigner: Send + Sync {
+    /// A PUT that accepts exactly `size` bytes of `content_type` under `key`.
+    fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &ContentType,
+        size: u64,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
+    /// A GET of `key` that saves as `file_name`.
+    fn presign_download(
+        &self,
+        key: &ObjectKey,
+        file_name: &FileName,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
+}
+
+/// The catalog failed or refused a write.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// No such record.
+    #[error("file not found")]
+    NotFound,
+    /// A record with that id exists already.
+    #[error("file already exists")]
+    AlreadyExists,
+    /// The conditional write lost: the record is no longer in the expected status.
+    #[error("file is no longer {expected}")]
+    StatusChanged {
+        /// The status the write was conditioned on.
+        expected: FileStatus,
+    },
+    /// A stored item could not be read back as a record.
+    #[error("stored file item is corrupt")]
+    Corrupt(#[source] BoxError),
+    /// The backend failed; worth retrying.
+    #[error("catalog failed")]
+    Backend(#[source] BoxError),
+}
+
+/// Which of a tenant's files to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only files in this status.
+    pub status: Option<FileStatus>,
+    /// Continue after this file (files are listed newest first).
+    pub after: Option<FileId>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The records, newest first.
+    pub records: Vec<FileRecord>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<FileId>,
+}
+
+/// Reads the catalog (api, ingest).
+pub trait CatalogReader: Send + Sync {
+    /// One record of a tenant's.
+    fn get(
+        &self,
+        tenant: &TenantId,
+        id: FileId,
+    ) -> impl Future<Output = Result<Option<FileRecord>, CatalogError>> + Send;
+    /// A page of a tenant's records.
+    fn list(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Page, CatalogError>> + Send;
+}
+
+/// Writes the catalog (api, ingest, sweep). Every write is conditional.
+pub trait CatalogWriter: Send + Sync {
+    /// Stores a new record; [`CatalogError::AlreadyExists`] if the id is taken.
+    fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), CatalogError>> + Send;
+    /// Replaces a record only if it is still in `expected` status, so of two racing
+    /// writers exactly one wins; the other gets [`CatalogError::StatusChanged`].
+    fn replace(
+        &self,
+        expected: FileStatus,
+        next: &FileRecord,
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
+}
+
+/// Finds work for the scheduled sweep.
+pub trait CatalogSweep: Send + Sync {
+    /// PENDING records whose upload deadline is before `now`, oldest deadline first.
+    fn pending_past_deadline(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FileRecord>, CatalogError>> + Send;
+    /// CLEAN, REJECTED or INFECTED records created before `cutoff`, oldest first.
+    fn decided_before(
+        &self,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FileRecord>, CatalogError>> + Send;
+}
+
+/// Publishing events failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The bus could not be reached or refused the request; worth retrying.
+    #[error("event bus failed")]
+    Backend(#[source] BoxError),
+}
+
+/// Puts domain events on the bus (publish).
+pub trait EventPublisher: Send + Sync {
+    /// Publishes events in order. Returns the ids of the events the bus did not take
+    /// (after the adapter's own retries); the caller must treat those as not published.
+    fn publish(
+        &self,
+        events: &[DomainEvent],
+    ) -> impl Future<Output = Result<Vec<String>, PublishError>> + Send;
+}
+
+/// The usage ledger failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The backend failed; worth retrying.
+    #[error("usage ledger failed")]
+    Backend(#[source] BoxError),
+}
+
+/// Applies usage deltas exactly once (publish).
+pub trait UsageLedger: Send + Sync {
+    /// Whether the change has been applied already.
+    fn is_applied(&self, change_id: &str)
+    -> impl Future<Output = Result<bool, LedgerError>> + Send;
+    /// Applies a delta atomically with a record of its `change_id`; returns `false`
+    /// (and changes nothing) when that change was applied before.
+    fn apply_once(
+        &self,
+        delta: &UsageDelta,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+}
+
+/// Reads usage counters (api).
+pub trait UsageReader: Send + Sync {
+    /// A tenant's counters.
+    fn usage(&self, tenant: &TenantId) -> impl Future<Output = Result<Usage, LedgerError>> + Send;
+}

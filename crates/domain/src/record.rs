@@ -1,0 +1,237 @@
+//! The catalog's record of one file, and the pure state changes on it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ContentType, DomainError, FileId, FileName, FileStatus, Inspection, ObjectKey, TenantId,
+    Timestamp, UploadRequest, Verdict,
+};
+
+/// What ingest found in the bytes and what it decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Bytes received.
+    pub size: u64,
+    /// The type the magic bytes say it is.
+    pub detected_type: ContentType,
+    /// The decision and its reasons.
+    pub verdict: Verdict,
+    /// When the bytes were inspected.
+    pub inspected_at: Timestamp,
+}
+
+impl Finding {
+    /// Pairs an inspection with the verdict given on it.
+    pub fn new(found: Inspection, verdict: Verdict, inspected_at: Timestamp) -> Self {
+        Self {
+            sha256: found.sha256,
+            size: found.size,
+            detected_type: found.detected_type,
+            verdict,
+            inspected_at,
+        }
+    }
+}
+
+/// One file as the catalog knows it. The catalog is the source of truth; every
+/// change to a record is a move of the state machine applied by a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// The owner.
+    pub tenant: TenantId,
+    /// The file's id.
+    pub id: FileId,
+    /// The name the uploader gave.
+    pub name: FileName,
+    /// The type the uploader declared.
+    pub declared_type: ContentType,
+    /// The size the uploader declared.
+    pub declared_size: u64,
+    /// Where the file is in its life.
+    pub status: FileStatus,
+    /// When the upload was granted.
+    pub created_at: Timestamp,
+    /// When the record last changed.
+    pub updated_at: Timestamp,
+    /// After this instant an upload still PENDING is expired by sweep.
+    pub upload_deadline: Timestamp,
+    /// Set once ingest has inspected the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<Finding>,
+}
+
+impl FileRecord {
+    /// A new PENDING record for an accepted upload request.
+    pub fn pending(
+        tenant: TenantId,
+        id: FileId,
+        request: UploadRequest,
+        now: Timestamp,
+        upload_deadline: Timestamp,
+    ) -> Self {
+        Self {
+            tenant,
+            id,
+            name: request.name,
+            declared_type: request.content_type,
+            declared_size: request.size,
+            status: FileStatus::Pending,
+            created_at: now,
+            updated_at: now,
+            upload_deadline,
+            finding: None,
+        }
+    }
+
+    /// Where the file's bytes live.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::new(self.tenant.clone(), self.id)
+    }
+
+    /// Only CLEAN files may ever be downloaded.
+    pub fn is_downloadable(&self) -> bool {
+        self.status == FileStatus::Clean
+    }
+
+    /// The bytes this record stands for in usage counters: what arrived once known,
+    /// what was declared before.
+    pub fn counted_bytes(&self) -> u64 {
+        self.finding.as_ref().map_or(self.declared_size, |f| f.size)
+    }
+
+    /// The record after ingest's verdict: PENDING → CLEAN | REJECTED | INFECTED.
+    pub fn with_finding(&self, finding: Finding, now: Timestamp) -> Result<Self, DomainError> {
+        let mut next = self.moved_to(finding.verdict.outcome.status(), now)?;
+        next.finding = Some(finding);
+        Ok(next)
+    }
+
+    /// The record after an abandoned upload's deadline: PENDING → EXPIRED.
+    pub fn expired(&self, now: Timestamp) -> Result<Self, DomainError> {
+        self.moved_to(FileStatus::Expired, now)
+    }
+
+    /// The record after its owner or retention removed it: a verdict → DELETED.
+    pub fn deleted(&self, now: Timestamp) -> Result<Self, DomainError> {
+        self.moved_to(FileStatus::Deleted, now)
+    }
+
+    /// The verdict, if ingest has given one.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.finding.as_ref().map(|f| &f.verdict)
+    }
+
+    fn moved_to(&self, to: FileStatus, now: Timestamp) -> Result<Self, DomainError> {
+        self.status.check_move(to)?;
+        Ok(Self {
+            status: to,
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::{Outcome, Reason};
+
+    pub(crate) fn pending_record() -> FileRecord {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .to_utc();
+        FileRecord::pending(
+            TenantId::parse("acme").unwrap(),
+            FileId::parse("01JCZ5K6Q2V1E7W8X9Y0Z1A2B3").unwrap(),
+            UploadRequest {
+                name: FileName::parse("report.pdf").unwrap(),
+                content_type: ContentType::parse("application/pdf").unwrap(),
+                size: 42,
+            },
+            now,
+            now + chrono::Duration::hours(1),
+        )
+    }
+
+    pub(crate) fn finding(reasons: Vec<Reason>) -> Finding {
+        Finding {
+            sha256: "ab".repeat(32),
+            size: 40,
+            detected_type: ContentType::parse("application/pdf").unwrap(),
+            verdict: Verdict::from_reasons(reasons),
+            inspected_at: pending_record().created_at,
+        }
+    }
+
+    #[test]
+    fn a_clean_finding_moves_a_pending_record_to_clean() {
+        let record = pending_record();
+        let next = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        assert_eq!(next.status, FileStatus::Clean);
+        assert!(next.is_downloadable());
+        assert_eq!(next.counted_bytes(), 40);
+        assert_eq!(record.counted_bytes(), 42);
+    }
+
+    #[test]
+    fn a_finding_with_reasons_moves_a_pending_record_to_rejected() {
+        let record = pending_record();
+        let next = record
+            .with_finding(finding(vec![Reason::Empty]), record.created_at)
+            .unwrap();
+        assert_eq!(next.status, FileStatus::Rejected);
+        assert_eq!(next.verdict().unwrap().outcome, Outcome::Rejected);
+        assert!(!next.is_downloadable());
+    }
+
+    #[test]
+    fn a_second_verdict_on_the_same_record_is_an_illegal_transition() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        assert!(
+            clean
+                .with_finding(finding(vec![]), record.created_at)
+                .is_err()
+        );
+        assert!(clean.expired(record.created_at).is_err());
+    }
+
+    #[test]
+    fn deleted_records_cannot_be_given_a_verdict_again() {
+        let record = pending_record();
+        let deleted = record
+            .with_finding(finding(vec![]), record.created_at)
+            .and_then(|r| r.deleted(r.updated_at))
+            .unwrap();
+        assert_eq!(deleted.status, FileStatus::Deleted);
+        assert!(
+            deleted
+                .with_finding(finding(vec![]), record.created_at)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn pending_records_cannot_be_deleted_only_expired() {
+        let record = pending_record();
+        assert!(record.deleted(record.created_at).is_err());
+        assert_eq!(
+            record.expired(record.created_at).unwrap().status,
+            FileStatus::Expired
+        );
+    }
+
+    #[test]
+    fn the_object_key_follows_the_upload_layout() {
+        assert_eq!(
+            pending_record().key().to_string(),
+            "uploads/acme/01JCZ5K6Q2V1E7W8X9Y0Z1A2B3"
+        );
+    }
+}

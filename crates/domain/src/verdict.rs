@@ -1,0 +1,156 @@
+//! Verdicts: what verification decided about a file, and every reason why.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::FileStatus;
+
+/// One machine-readable reason a file failed verification.
+///
+/// Serialised with a stable `code` tag so clients and event consumers can branch on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Reason {
+    /// The object has no bytes.
+    Empty,
+    /// The object is larger than the policy allows.
+    TooLarge {
+        /// Bytes received.
+        size: u64,
+        /// The policy's limit.
+        max: u64,
+    },
+    /// The object's size differs from the size declared when the upload was created.
+    SizeMismatch {
+        /// Bytes declared by the uploader.
+        declared: u64,
+        /// Bytes received.
+        actual: u64,
+    },
+    /// The declared content type is not on the policy's allow-list.
+    TypeNotAllowed {
+        /// The declared type.
+        content_type: String,
+    },
+    /// The bytes are not what the uploader said they were.
+    TypeMismatch {
+        /// The declared type.
+        declared: String,
+        /// The type detected from the magic bytes.
+        detected: String,
+    },
+    /// A malware or content rule matched.
+    RuleMatched {
+        /// The rule's name.
+        rule: String,
+    },
+}
+
+impl Reason {
+    /// Whether this reason means the file is dangerous, not merely unacceptable.
+    pub fn is_malware(&self) -> bool {
+        matches!(self, Self::RuleMatched { .. })
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "the file is empty"),
+            Self::TooLarge { size, max } => {
+                write!(f, "the file has {size} bytes; at most {max} are allowed")
+            }
+            Self::SizeMismatch { declared, actual } => {
+                write!(f, "{declared} bytes were declared but {actual} arrived")
+            }
+            Self::TypeNotAllowed { content_type } => {
+                write!(f, "content type {content_type} is not allowed")
+            }
+            Self::TypeMismatch { declared, detected } => {
+                write!(f, "declared as {declared} but the bytes are {detected}")
+            }
+            Self::RuleMatched { rule } => write!(f, "matched rule {rule}"),
+        }
+    }
+}
+
+/// What verification decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// Passed every check.
+    Clean,
+    /// Failed the policy.
+    Rejected,
+    /// Matched a malware rule.
+    Infected,
+}
+
+impl Outcome {
+    /// The status a file with this outcome moves to.
+    pub fn status(self) -> FileStatus {
+        match self {
+            Self::Clean => FileStatus::Clean,
+            Self::Rejected => FileStatus::Rejected,
+            Self::Infected => FileStatus::Infected,
+        }
+    }
+}
+
+/// The outcome and all reasons behind it (empty for a clean file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The decision.
+    pub outcome: Outcome,
+    /// Every reason the file failed, in the order the checks ran.
+    pub reasons: Vec<Reason>,
+}
+
+impl Verdict {
+    /// Derives the outcome from the reasons: any malware reason makes the file
+    /// infected, any other reason rejected, none clean.
+    pub fn from_reasons(reasons: Vec<Reason>) -> Self {
+        let outcome = if reasons.iter().any(Reason::is_malware) {
+            Outcome::Infected
+        } else if reasons.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Rejected
+        };
+        Self { outcome, reasons }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_without_reasons_is_clean() {
+        assert_eq!(Verdict::from_reasons(vec![]).outcome, Outcome::Clean);
+    }
+
+    #[test]
+    fn a_malware_reason_outweighs_policy_reasons() {
+        let verdict = Verdict::from_reasons(vec![
+            Reason::Empty,
+            Reason::RuleMatched {
+                rule: "eicar".into(),
+            },
+        ]);
+        assert_eq!(verdict.outcome, Outcome::Infected);
+        assert_eq!(verdict.reasons.len(), 2);
+    }
+
+    #[test]
+    fn reasons_serialise_with_a_stable_code() {
+        let json = serde_json::to_value(Reason::TooLarge { size: 10, max: 5 }).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "too_large", "size": 10, "max": 5})
+        );
+        let back: Reason = serde_json::from_value(json).unwrap();
+        assert_eq!(back, Reason::TooLarge { size: 10, max: 5 });
+    }
+}
