@@ -1,1 +1,22 @@
-//! stub
+//! Airlock's ports on embedded storage, for the local stack and for tests.
+//!
+//! - [`FsObjectStore`]: objects as files under a folder, status tags beside them, and
+//!   presigned URLs that the local stack's HTTP server checks like S3 does.
+//! - [`SqliteCatalog`]: the catalog, the usage ledger and a change log written in the
+//!   same transaction as every catalog change, read back as DynamoDB stream records.
+//! - [`JsonlEventBus`]: the event bus as an append-only JSON-lines file.
+//! - [`SystemClock`] and [`FixedClock`].
+//!
+//! Nothing here is linked into the Lambda binaries.
+
+mod bus;
+mod catalog;
+mod clock;
+mod error;
+mod objects;
+
+pub use bus::{read_bus_file, JsonlEventBus};
+pub use catalog::SqliteCatalog;
+pub use clock::{FixedClock, SystemClock};
+pub use error::{GrantError, LocalError};
+pub use objects::{FileChunks, FsObjectStore, Grant, ObjectWriter, CHUNK_SIZE};

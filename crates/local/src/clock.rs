@@ -1,0 +1,38 @@
+//! Clocks: the system's, and one tests can set and move.
+
+use std::sync::{Arc, Mutex};
+
+use airlock_domain::{ports::Clock, Timestamp};
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// A clock that stands still until told to move; clones share one reading.
+#[derive(Debug, Clone)]
+pub struct FixedClock(Arc<Mutex<Timestamp>>);
+
+impl FixedClock {
+    /// A clock reading `at`.
+    pub fn at(at: Timestamp) -> Self {
+        Self(Arc::new(Mutex::new(at)))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

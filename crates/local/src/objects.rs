@@ -1,0 +1,497 @@
+//! Objects as files under a folder, with S3-like presigned URLs.
+//!
+//! Layout under the root: `objects/{key}` holds the bytes, `tags/{key}` the status
+//! tag, `incoming/` the partial uploads until they are complete. A write lands under
+//! its key only by an atomic rename, so a reader never sees half an object.
+//!
+//! Presigned URLs carry `X-Airlock-*` query parameters and an HMAC-SHA256 signature
+//! over the method, key, expiry and (for uploads) the exact length and content type,
+//! so the local server can refuse what S3 would refuse: an expired URL, a changed key,
+//! a different length or type.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use airlock_domain::{
+    ports::{
+        ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, PresignedRequest,
+        StoreError,
+    },
+    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
+};
+use hmac::{Hmac, Mac};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{GrantError, LocalError};
+
+/// Bytes read per chunk when streaming an object.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+
+const EXPIRES: &str = "X-Airlock-Expires";
+const LENGTH: &str = "X-Airlock-Length";
+const TYPE: &str = "X-Airlock-Type";
+const FILENAME: &str = "X-Airlock-Filename";
+const SIGNATURE: &str = "X-Airlock-Signature";
+
+/// Objects on the local file system. Cheap to clone; clones share the same folder.
+#[derive(Clone)]
+pub struct FsObjectStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    base_url: String,
+    signing_key: Vec<u8>,
+    next_temp: AtomicU64,
+}
+
+/// What a verified presigned request allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// A PUT of exactly `length` bytes of `content_type`.
+    Upload {
+        /// The object key.
+        key: String,
+        /// Bytes the body must have.
+        length: u64,
+        /// The `content-type` header the request must carry.
+        content_type: String,
+    },
+    /// A GET, saved under `file_name`.
+    Download {
+        /// The object key.
+        key: String,
+        /// The name for `content-disposition`.
+        file_name: String,
+    },
+}
+
+impl FsObjectStore {
+    /// A store under `root`; presigned URLs start with `base_url` (the local server)
+    /// and are signed with `signing_key`.
+    pub fn new(root: impl Into<PathBuf>, base_url: impl Into<String>, signing_key: Vec<u8>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                root: root.into(),
+                base_url: base_url.into().trim_end_matches('/').to_owned(),
+                signing_key,
+                next_temp: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn object_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("objects").join(key)
+    }
+
+    fn tag_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("tags").join(key)
+    }
+
+    /// Whether an object exists under `key`.
+    pub async fn exists(&self, key: &ObjectKey) -> bool {
+        tokio::fs::try_exists(self.object_path(&key.to_string()))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// The status tag of an object, if it has one.
+    pub async fn status_tag(&self, key: &str) -> Result<Option<FileStatus>, LocalError> {
+        match tokio::fs::read_to_string(self.tag_path(key)).await {
+            Ok(text) => Ok(FileStatus::parse(text.trim())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens an object by its raw key (as the local server receives it).
+    pub async fn open_raw(&self, key: &str) -> Result<FileChunks, StoreError> {
+        match tokio::fs::File::open(self.object_path(key)).await {
+            Ok(file) => Ok(FileChunks { file }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound(key.to_owned()))
+            }
+            Err(e) => Err(StoreError::Backend(Box::new(e))),
+        }
+    }
+
+    /// Starts writing an object that must end up exactly `expected_len` bytes long.
+    pub async fn begin_write(&self, key: &str, expected_len: u64) -> Result<ObjectWriter, LocalError> {
+        let incoming = self.inner.root.join("incoming");
+        tokio::fs::create_dir_all(&incoming).await?;
+        let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+        let temp = incoming.join(format!("{}-{n}", std::process::id()));
+        let file = tokio::fs::File::create(&temp).await?;
+        Ok(ObjectWriter {
+            file,
+            temp,
+            target: self.object_path(key),
+            expected_len,
+            written: 0,
+        })
+    }
+
+    /// Signs a request; the signature covers every parameter that limits it.
+    fn sign(&self, parts: &[&str]) -> String {
+        let mut mac = self.mac();
+        mac.update(parts.join("\n").as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Hmac::<Sha256>::new_from_slice(&self.inner.signing_key)
+            .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"))
+    }
+
+    /// Checks a presigned request as the local server receives it: method, key (still
+    /// percent-encoded as in the path) and query string.
+    pub fn verify(&self, method: &str, key: &str, query: &str, now: Timestamp) -> Result<Grant, GrantError> {
+        let params = parse_query(query);
+        let param = |name: &'static str| {
+            params
+                .get(name)
+                .map(String::as_str)
+                .ok_or(GrantError::Malformed(name))
+        };
+        let expires = param(EXPIRES)?;
+        let expires_at: i64 = expires.parse().map_err(|_| GrantError::Malformed(EXPIRES))?;
+        let signature = hex::decode(param(SIGNATURE)?).map_err(|_| GrantError::Malformed(SIGNATURE))?;
+        let (parts, grant) = match method {
+            "PUT" => {
+                let length = param(LENGTH)?;
+                let content_type = param(TYPE)?;
+                let grant = Grant::Upload {
+                    key: key.to_owned(),
+                    length: length.parse().map_err(|_| GrantError::Malformed(LENGTH))?,
+                    content_type: content_type.to_owned(),
+                };
+                (vec!["PUT", key, expires, length, content_type], grant)
+            }
+            "GET" | "HEAD" => {
+                let file_name = param(FILENAME)?;
+                let grant = Grant::Download {
+                    key: key.to_owned(),
+                    file_name: file_name.to_owned(),
+                };
+                (vec!["GET", key, expires, file_name], grant)
+            }
+            _ => return Err(GrantError::Malformed("method")),
+        };
+        let mut mac = self.mac();
+        mac.update(parts.join("\n").as_bytes());
+        mac.verify_slice(&signature)
+            .map_err(|_| GrantError::BadSignature)?;
+        if now.timestamp() >= expires_at {
+            return Err(GrantError::Expired);
+        }
+        Ok(grant)
+    }
+
+    fn url(&self, key: &str, params: &[(&str, &str)]) -> String {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .collect();
+        format!("{}/objects/{key}?{}", self.inner.base_url, query.join("&"))
+    }
+}
+
+fn parse_query(query: &str) -> BTreeMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(k, v)| {
+            let spaced = v.replace('+', " ");
+            let value = percent_decode_str(&spaced).decode_utf8().ok()?.into_owned();
+            Some((k.to_owned(), value))
+        })
+        .collect()
+}
+
+/// A partial object; it becomes visible under its key only when [`commit`](Self::commit)
+/// finds exactly the expected number of bytes. Dropped without commit, it is removed.
+pub struct ObjectWriter {
+    file: tokio::fs::File,
+    temp: PathBuf,
+    target: PathBuf,
+    expected_len: u64,
+    written: u64,
+}
+
+impl ObjectWriter {
+    /// Appends a chunk; refuses to grow past the expected length.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), LocalError> {
+        let after = self.written + chunk.len() as u64;
+        if after > self.expected_len {
+            return Err(LocalError::LengthMismatch {
+                expected: self.expected_len,
+                actual: after,
+            });
+        }
+        self.file.write_all(chunk).await?;
+        self.written = after;
+        Ok(())
+    }
+
+    /// Makes the object durable and visible, if it has exactly the expected length.
+    pub async fn commit(mut self) -> Result<u64, LocalError> {
+        if self.written != self.expected_len {
+            return Err(LocalError::LengthMismatch {
+                expected: self.expected_len,
+                actual: self.written,
+            });
+        }
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        if let Some(parent) = self.target.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::rename(&self.temp, &self.target).await?;
+        Ok(self.written)
+    }
+}
+
+impl Drop for ObjectWriter {
+    fn drop(&mut self) {
+        // After a successful commit the temp file is gone and this is a no-op.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// An open object file, read in [`CHUNK_SIZE`] chunks.
+pub struct FileChunks {
+    file: tokio::fs::File,
+}
+
+impl ChunkStream for FileChunks {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut buf = vec![0; CHUNK_SIZE];
+        let n = self
+            .file
+            .read(&mut buf)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some(buf))
+    }
+}
+
+impl ObjectReader for FsObjectStore {
+    type Stream = FileChunks;
+
+    async fn open(&self, key: &ObjectKey) -> Result<FileChunks, StoreError> {
+        self.open_raw(&key.to_string()).await
+    }
+}
+
+impl ObjectTagger for FsObjectStore {
+    async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
+        let key = key.to_string();
+        if !tokio::fs::try_exists(self.object_path(&key)).await.unwrap_or(false) {
+            return Err(StoreError::NotFound(key));
+        }
+        write_atomically(&self.tag_path(&key), status.as_str().as_bytes())
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+}
+
+impl ObjectRemover for FsObjectStore {
+    async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let key = key.to_string();
+        for path in [self.object_path(&key), self.tag_path(&key)] {
+            remove_if_present(&path)
+                .await
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        }
+        Ok(())
+    }
+}
+
+impl ObjectPresigner for FsObjectStore {
+    async fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &ContentType,
+        size: u64,
+        expires_at: Timestamp,
+    ) -> Result<PresignedRequest, StoreError> {
+        let key = key.to_string();
+        let expires = expires_at.timestamp().to_string();
+        let length = size.to_string();
+        let signature = self.sign(&["PUT", &key, &expires, &length, content_type.as_str()]);
+        let url = self.url(
+            &key,
+            &[
+                (EXPIRES, &expires),
+                (LENGTH, &length),
+                (TYPE, content_type.as_str()),
+                (SIGNATURE, &signature),
+            ],
+        );
+        Ok(PresignedRequest {
+            url,
+            method: "PUT",
+            headers: BTreeMap::from([
+                ("content-length".to_owned(), length),
+                ("content-type".to_owned(), content_type.to_string()),
+            ]),
+            expires_at,
+        })
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        file_name: &FileName,
+        expires_at: Timestamp,
+    ) -> Result<PresignedRequest, StoreError> {
+        let key = key.to_string();
+        let expires = expires_at.timestamp().to_string();
+        let signature = self.sign(&["GET", &key, &expires, file_name.as_str()]);
+        let url = self.url(
+            &key,
+            &[
+                (EXPIRES, &expires),
+                (FILENAME, file_name.as_str()),
+                (SIGNATURE, &signature),
+            ],
+        );
+        Ok(PresignedRequest {
+            url,
+            method: "GET",
+            headers: BTreeMap::new(),
+            expires_at,
+        })
+    }
+}
+
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    let temp = path.with_extension("tmp");
+    tokio::fs::write(&temp, bytes).await?;
+    tokio::fs::rename(&temp, path).await
+}
+
+async fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_domain::{FileId, TenantId};
+
+    fn store(dir: &Path) -> FsObjectStore {
+        FsObjectStore::new(dir, "http://127.0.0.1:1", b"secret".to_vec())
+    }
+
+    fn key() -> ObjectKey {
+        ObjectKey::new(TenantId::parse("acme").unwrap(), FileId::generate())
+    }
+
+    fn now() -> Timestamp {
+        chrono::Utc::now()
+    }
+
+    fn split(url: &str) -> (String, String) {
+        let rest = url.split_once("/objects/").unwrap().1;
+        let (key, query) = rest.split_once('?').unwrap();
+        (key.to_owned(), query.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_presigned_upload_verifies_with_its_exact_length_and_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let ct = ContentType::parse("image/svg+xml").unwrap();
+        let signed = store
+            .presign_upload(&key(), &ct, 12, now() + chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        let (key, query) = split(&signed.url);
+        let grant = store.verify("PUT", &key, &query, now()).unwrap();
+        assert_eq!(
+            grant,
+            Grant::Upload { key, length: 12, content_type: "image/svg+xml".into() }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_presigned_url_is_refused_after_expiry_or_with_anything_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let ct = ContentType::parse("text/plain").unwrap();
+        let signed = store
+            .presign_upload(&key(), &ct, 12, now() + chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        let (key, query) = split(&signed.url);
+        let later = now() + chrono::Duration::minutes(6);
+        assert_eq!(store.verify("PUT", &key, &query, later), Err(GrantError::Expired));
+        let other_key = key.replace("acme", "evil");
+        assert_eq!(store.verify("PUT", &other_key, &query, now()), Err(GrantError::BadSignature));
+        let longer = query.replace("X-Airlock-Length=12", "X-Airlock-Length=13");
+        assert_eq!(store.verify("PUT", &key, &longer, now()), Err(GrantError::BadSignature));
+        assert_eq!(store.verify("GET", &key, &query, now()), Err(GrantError::Malformed(FILENAME)));
+        let unsigned = query.split("&X-Airlock-Signature").next().unwrap();
+        assert_eq!(store.verify("PUT", &key, unsigned, now()), Err(GrantError::Malformed(SIGNATURE)));
+    }
+
+    #[tokio::test]
+    async fn a_write_commits_only_with_exactly_the_expected_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let key = key();
+        let mut short = store.begin_write(&key.to_string(), 5).await.unwrap();
+        short.write(b"abc").await.unwrap();
+        assert!(short.commit().await.is_err());
+        let mut long = store.begin_write(&key.to_string(), 2).await.unwrap();
+        assert!(long.write(b"abc").await.is_err());
+        drop(long);
+        assert!(!store.exists(&key).await);
+        let mut exact = store.begin_write(&key.to_string(), 3).await.unwrap();
+        exact.write(b"abc").await.unwrap();
+        exact.commit().await.unwrap();
+        let mut chunks = store.open(&key).await.unwrap();
+        assert_eq!(chunks.next_chunk().await.unwrap().unwrap(), b"abc");
+        assert_eq!(chunks.next_chunk().await.unwrap(), None);
+        let leftovers = std::fs::read_dir(dir.path().join("incoming")).unwrap().count();
+        assert_eq!(leftovers, 0);
+    }
+
+    #[tokio::test]
+    async fn tags_are_kept_and_removal_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let key = key();
+        assert!(matches!(store.tag_status(&key, FileStatus::Clean).await, Err(StoreError::NotFound(_))));
+        let mut w = store.begin_write(&key.to_string(), 1).await.unwrap();
+        w.write(b"x").await.unwrap();
+        w.commit().await.unwrap();
+        store.tag_status(&key, FileStatus::Clean).await.unwrap();
+        assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), Some(FileStatus::Clean));
+        store.remove(&key).await.unwrap();
+        store.remove(&key).await.unwrap();
+        assert!(matches!(store.open(&key).await, Err(StoreError::NotFound(_))));
+        assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,52 @@
+//! The JSON-lines bus: EventBridge-shaped entries, one per event id, across restarts.
+
+use airlock_domain::{
+    ports::EventPublisher, ContentType, DomainEvent, FileId, FileName, FileRecord, TenantId,
+    UploadRequest,
+};
+use airlock_local::{read_bus_file, JsonlEventBus};
+
+fn expired_event() -> DomainEvent {
+    let now = chrono::Utc::now();
+    let record = FileRecord::pending(
+        TenantId::parse("acme").unwrap(),
+        FileId::generate(),
+        UploadRequest {
+            name: FileName::parse("a.bin").unwrap(),
+            content_type: ContentType::octet_stream(),
+            size: 1,
+        },
+        now,
+        now,
+    );
+    DomainEvent::from_change(Some(&record), &record.expired(now).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_is_written_once_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let event = expired_event();
+    let bus = JsonlEventBus::open(&path).unwrap();
+    assert!(bus.publish(&[event.clone(), event.clone()]).await.unwrap().is_empty());
+    drop(bus);
+    let reopened = JsonlEventBus::open(&path).unwrap();
+    reopened.publish(&[event.clone()]).await.unwrap();
+    let entries = read_bus_file(&path).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["detail-type"], "Upload Expired");
+    assert_eq!(entries[0]["source"], "airlock");
+    assert_eq!(entries[0]["detail"]["file_id"], event.file_id.to_string());
+}
+
+#[tokio::test]
+async fn a_line_torn_by_a_crash_is_dropped_and_the_next_entry_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    std::fs::write(&path, "{\"id\":\"half").unwrap();
+    let bus = JsonlEventBus::open(&path).unwrap();
+    bus.publish(&[expired_event()]).await.unwrap();
+    let entries = read_bus_file(&path).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+}
