@@ -1,1 +1,293 @@
-//! stub
+//! The ingest function: for every object S3 reports as created under the upload
+//! prefix, stream its bytes once (sha256, size, magic-byte type), judge them against
+//! the policy, move the file's record out of PENDING by a conditional write, and tag
+//! the object with the resulting status.
+//!
+//! S3 delivers notifications at least once, so everything here is idempotent: a file
+//! that already has a verdict is only re-tagged (the same tag again changes nothing),
+//! and of two racing invocations exactly one verdict is written.
+
+use airlock_domain::{
+    ports::{
+        CatalogError, CatalogReader, CatalogWriter, ChunkStream, Clock, ObjectReader,
+        ObjectTagger, StoreError,
+    },
+    DomainError, FileRecord, FileStatus, Finding, Inspection, Inspector, ObjectKey, Policy,
+};
+use aws_lambda_events::s3::{S3Event, S3EventRecord};
+use percent_encoding::percent_decode_str;
+use serde::Serialize;
+
+/// Why one record could not be handled; the invocation fails so S3's retries (and
+/// then the on-failure destination) take over.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The record has no object key.
+    #[error("record has no object key")]
+    MissingKey,
+    /// The catalog failed.
+    #[error("catalog")]
+    Catalog(#[source] CatalogError),
+    /// The object store failed.
+    #[error("object store")]
+    Store(#[source] StoreError),
+    /// A state change the state machine forbids (a bug, never a user error).
+    #[error("state machine")]
+    Domain(#[source] DomainError),
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The payload is not an S3 event notification.
+    #[error("payload is not an S3 event notification")]
+    InvalidEvent(#[source] serde_json::Error),
+    /// The event carries no records: not something S3 sends.
+    #[error("S3 event has no records")]
+    NoRecords,
+    /// Some records failed; those that succeeded are safe to redo.
+    #[error("{failed} of {total} records failed; the first: {key}")]
+    Records {
+        /// How many failed.
+        failed: usize,
+        /// How many the event had.
+        total: usize,
+        /// The first failed record's key, as sent.
+        key: String,
+        /// The first failure.
+        #[source]
+        first: RecordError,
+    },
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RecordOutcome {
+    /// The file was verified and moved to `status`.
+    Decided {
+        /// The decoded key.
+        key: String,
+        /// The new status.
+        status: FileStatus,
+    },
+    /// The file had a verdict already (a redelivery, or a racing invocation won).
+    AlreadyDecided {
+        /// The decoded key.
+        key: String,
+        /// Its status.
+        status: FileStatus,
+    },
+    /// Nothing to do, for the reason given.
+    Skipped {
+        /// The key as sent.
+        key: String,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+/// What one invocation did, record by record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// One outcome per record, in order.
+    pub records: Vec<RecordOutcome>,
+}
+
+/// The ingest use case over its ports.
+pub struct Ingest<C, S, K> {
+    catalog: C,
+    store: S,
+    clock: K,
+    policy: Policy,
+}
+
+impl<C, S, K> Ingest<C, S, K>
+where
+    C: CatalogReader + CatalogWriter,
+    S: ObjectReader + ObjectTagger,
+    K: Clock,
+{
+    /// Wires the use case.
+    pub fn new(catalog: C, store: S, clock: K, policy: Policy) -> Self {
+        Self {
+            catalog,
+            store,
+            clock,
+            policy,
+        }
+    }
+
+    /// Decodes a raw payload, then handles it.
+    pub async fn handle_payload(&self, payload: serde_json::Value) -> Result<IngestReport, IngestError> {
+        let event: S3Event = serde_json::from_value(payload).map_err(IngestError::InvalidEvent)?;
+        self.handle(event).await
+    }
+
+    /// Handles every record; fails if any record failed, after trying them all.
+    pub async fn handle(&self, event: S3Event) -> Result<IngestReport, IngestError> {
+        let total = event.records.len();
+        if total == 0 {
+            return Err(IngestError::NoRecords);
+        }
+        let mut outcomes = Vec::with_capacity(total);
+        let mut failures = Vec::new();
+        for record in &event.records {
+            match self.handle_record(record).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(error) => {
+                    let key = record.s3.object.key.clone().unwrap_or_default();
+                    tracing::error!(key, error = %error_chain(&error), "ingest record failed");
+                    failures.push((key, error));
+                }
+            }
+        }
+        match failures.into_iter().next() {
+            None => Ok(IngestReport { records: outcomes }),
+            Some((key, first)) => Err(IngestError::Records {
+                failed: total - outcomes.len(),
+                total,
+                key,
+                first,
+            }),
+        }
+    }
+
+    async fn handle_record(&self, record: &S3EventRecord) -> Result<RecordOutcome, RecordError> {
+        let raw_key = record.s3.object.key.as_deref().ok_or(RecordError::MissingKey)?;
+        let skipped = |why| {
+            tracing::info!(key = raw_key, why, "ingest skipped a record");
+            Ok(RecordOutcome::Skipped { key: raw_key.to_owned(), why })
+        };
+        if !record
+            .event_name
+            .as_deref()
+            .is_some_and(|name| name.starts_with("ObjectCreated:"))
+        {
+            return skipped("not an ObjectCreated event");
+        }
+        let Some(decoded) = decode_key(raw_key) else {
+            return skipped("key is not valid percent-encoded UTF-8");
+        };
+        let Ok(key) = ObjectKey::parse(&decoded) else {
+            return skipped("key is outside the upload layout");
+        };
+        let Some(file) = self
+            .catalog
+            .get(key.tenant(), key.file_id())
+            .await
+            .map_err(RecordError::Catalog)?
+        else {
+            return skipped("no catalog record for this object");
+        };
+        match file.status {
+            FileStatus::Pending => self.verify(file, &key).await,
+            status if status.is_verdict() => self.retag(&key, status).await,
+            _ => skipped("file is expired or deleted"),
+        }
+    }
+
+    /// Inspects the bytes and writes the verdict, unless another invocation won.
+    async fn verify(&self, file: FileRecord, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+        let found = match self.inspect(key).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound(_)) => {
+                tracing::info!(key = %key, "object was deleted before ingest ran");
+                return Ok(RecordOutcome::Skipped {
+                    key: key.to_string(),
+                    why: "object no longer exists",
+                });
+            }
+            Err(e) => return Err(RecordError::Store(e)),
+        };
+        let verdict = self.policy.evaluate(&file.declared_type, file.declared_size, &found);
+        let now = self.clock.now();
+        let next = file
+            .with_finding(Finding::new(found, verdict, now), now)
+            .map_err(RecordError::Domain)?;
+        match self.catalog.replace(FileStatus::Pending, &next).await {
+            Ok(()) => {
+                tracing::info!(
+                    tenant = %next.tenant, file_id = %next.id, status = %next.status,
+                    reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
+                );
+                self.tag(key, next.status).await?;
+                Ok(RecordOutcome::Decided { key: key.to_string(), status: next.status })
+            }
+            Err(CatalogError::StatusChanged { .. }) => self.after_lost_race(key).await,
+            Err(e) => Err(RecordError::Catalog(e)),
+        }
+    }
+
+    /// Another writer changed the record first: follow whatever it decided.
+    async fn after_lost_race(&self, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+        let current = self
+            .catalog
+            .get(key.tenant(), key.file_id())
+            .await
+            .map_err(RecordError::Catalog)?;
+        match current.map(|f| f.status) {
+            Some(status) if status.is_verdict() => self.retag(key, status).await,
+            _ => Ok(RecordOutcome::Skipped {
+                key: key.to_string(),
+                why: "file was expired or deleted while it was verified",
+            }),
+        }
+    }
+
+    async fn retag(&self, key: &ObjectKey, status: FileStatus) -> Result<RecordOutcome, RecordError> {
+        self.tag(key, status).await?;
+        Ok(RecordOutcome::AlreadyDecided { key: key.to_string(), status })
+    }
+
+    async fn tag(&self, key: &ObjectKey, status: FileStatus) -> Result<(), RecordError> {
+        match self.store.tag_status(key, status).await {
+            // Deleted meanwhile: nothing left to protect.
+            Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(RecordError::Store(e)),
+        }
+    }
+
+    /// One pass over the object, in chunks: memory does not grow with its size.
+    async fn inspect(&self, key: &ObjectKey) -> Result<Inspection, StoreError> {
+        let mut stream = self.store.open(key).await?;
+        let mut inspector = Inspector::new();
+        while let Some(chunk) = stream.next_chunk().await? {
+            inspector.update(&chunk);
+        }
+        Ok(inspector.finish())
+    }
+}
+
+/// S3 notification keys are URL-encoded with `+` for a space.
+pub fn decode_key(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|key| key.into_owned())
+}
+
+/// An error and all its sources on one line, for logs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_percent_decoded_with_plus_as_space() {
+        assert_eq!(decode_key("uploads/a%2Bb/c+d").unwrap(), "uploads/a+b/c d");
+        assert_eq!(decode_key("%E2%9C%93").unwrap(), "\u{2713}");
+        assert_eq!(decode_key("%FF"), None);
+    }
+}
