@@ -8,6 +8,7 @@
 //! and of two racing invocations exactly one verdict is written.
 
 use airlock_domain::{
+    error_chain,
     ports::{
         CatalogError, CatalogReader, CatalogWriter, ChunkStream, Clock, ObjectReader,
         ObjectTagger, StoreError,
@@ -268,17 +269,6 @@ pub fn decode_key(raw: &str) -> Option<String> {
         .map(|key| key.into_owned())
 }
 
-/// An error and all its sources on one line, for logs.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 #[cfg(test)]
 mod tests {
