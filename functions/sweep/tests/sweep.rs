@@ -1,0 +1,242 @@
+//! The sweep handler driven by an EventBridge scheduled event, on the embedded adapters.
+
+use airlock_domain::{
+    ContentType, FileId, FileName, FileRecord, FileStatus, Finding, Inspection, Policy, TenantId,
+    Timestamp, UploadRequest,
+    ports::{CatalogReader, CatalogWriter},
+};
+use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
+use airlock_sweep::{Sweep, SweepError, SweepReport, SweepSettings};
+use serde_json::Value;
+
+const SCHEDULED: &str = include_str!("fixtures/example-eventbridge-scheduled-event.json");
+const NOT_SCHEDULED: &str = include_str!("fixtures/example-eventbridge-file-accepted.json");
+const GARBAGE: &str = include_str!("fixtures/example-eventbridge-garbage.json");
+
+struct World {
+    _dir: tempfile::TempDir,
+    catalog: SqliteCatalog,
+    store: FsObjectStore,
+    clock: FixedClock,
+}
+
+fn start() -> Timestamp {
+    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    World {
+        catalog: SqliteCatalog::in_memory().unwrap(),
+        store: FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec()),
+        clock: FixedClock::at(start()),
+        _dir: dir,
+    }
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+impl World {
+    fn sweep(&self, settings: SweepSettings) -> Sweep<SqliteCatalog, FsObjectStore, FixedClock> {
+        Sweep::new(
+            self.catalog.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+            settings,
+        )
+    }
+
+    /// A PENDING upload whose bytes (if any) are in the store.
+    async fn upload(&self, bytes: Option<&[u8]>) -> FileRecord {
+        let now = start();
+        let record = FileRecord::pending(
+            TenantId::parse("acme").unwrap(),
+            FileId::generate(),
+            UploadRequest {
+                name: FileName::parse("a.txt").unwrap(),
+                content_type: ContentType::parse("text/plain").unwrap(),
+                size: 3,
+            },
+            now,
+            now + chrono::Duration::hours(1),
+        );
+        self.catalog.create(&record).await.unwrap();
+        if let Some(bytes) = bytes {
+            let mut writer = self
+                .store
+                .begin_write(&record.key().to_string(), bytes.len() as u64)
+                .await
+                .unwrap();
+            writer.write(bytes).await.unwrap();
+            writer.commit().await.unwrap();
+        }
+        record
+    }
+
+    async fn decide(&self, record: &FileRecord) -> FileRecord {
+        let found = Inspection {
+            sha256: "00".repeat(32),
+            size: 3,
+            detected_type: ContentType::parse("text/plain").unwrap(),
+        };
+        let verdict = Policy::default().evaluate(&record.declared_type, 3, &found);
+        let next = record
+            .with_finding(Finding::new(found, verdict, start()), start())
+            .unwrap();
+        self.catalog
+            .replace(FileStatus::Pending, &next)
+            .await
+            .unwrap();
+        next
+    }
+
+    async fn status_of(&self, record: &FileRecord) -> FileStatus {
+        self.catalog
+            .get(&record.tenant, record.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed() {
+    let world = world();
+    let abandoned = world.upload(Some(b"abc")).await;
+    let never_sent = world.upload(None).await;
+    world.clock.advance(chrono::Duration::minutes(61));
+
+    let report = world
+        .sweep(SweepSettings::default())
+        .handle_payload(fixture(SCHEDULED))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        report,
+        SweepReport {
+            expired: 2,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(world.status_of(&abandoned).await, FileStatus::Expired);
+    assert_eq!(world.status_of(&never_sent).await, FileStatus::Expired);
+    assert!(!world.store.exists(&abandoned.key()).await);
+}
+
+#[tokio::test]
+async fn uploads_within_their_deadline_and_decided_files_are_left_alone() {
+    let world = world();
+    let fresh = world.upload(Some(b"abc")).await;
+    let decided = world.upload(Some(b"abc")).await;
+    world.decide(&decided).await;
+    world.clock.advance(chrono::Duration::minutes(59));
+
+    let report = world
+        .sweep(SweepSettings::default())
+        .handle_payload(fixture(SCHEDULED))
+        .await
+        .unwrap();
+
+    assert_eq!(report, SweepReport::default());
+    assert_eq!(world.status_of(&fresh).await, FileStatus::Pending);
+    assert!(world.store.exists(&decided.key()).await);
+}
+
+#[tokio::test]
+async fn work_per_run_is_bounded_and_the_rest_is_done_by_the_next_run() {
+    let world = world();
+    for _ in 0..3 {
+        world.upload(None).await;
+    }
+    world.clock.advance(chrono::Duration::hours(2));
+    let sweep = world.sweep(SweepSettings {
+        batch_limit: 2,
+        retention: None,
+    });
+
+    let first = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    let second = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!((first.expired, first.more_due), (2, true));
+    assert_eq!((second.expired, second.more_due), (1, false));
+}
+
+#[tokio::test]
+async fn retention_deletes_decided_files_older_than_the_period_and_only_when_enabled() {
+    let world = world();
+    let old = world.upload(Some(b"abc")).await;
+    let old = world.decide(&old).await;
+    world.clock.advance(chrono::Duration::days(31));
+
+    let off = world
+        .sweep(SweepSettings::default())
+        .handle_payload(fixture(SCHEDULED))
+        .await
+        .unwrap();
+    assert_eq!(off.deleted, 0);
+
+    let settings = SweepSettings {
+        retention: Some(chrono::Duration::days(30)),
+        ..SweepSettings::default()
+    };
+    let on = world
+        .sweep(settings)
+        .handle_payload(fixture(SCHEDULED))
+        .await
+        .unwrap();
+    assert_eq!(on.deleted, 1);
+    assert_eq!(world.status_of(&old).await, FileStatus::Deleted);
+    assert!(!world.store.exists(&old.key()).await);
+}
+
+#[tokio::test]
+async fn a_second_run_over_the_same_state_changes_nothing() {
+    let world = world();
+    world.upload(Some(b"abc")).await;
+    world.clock.advance(chrono::Duration::hours(2));
+    let sweep = world.sweep(SweepSettings::default());
+    sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    let changes = world
+        .catalog
+        .stream_records_after(0, 100)
+        .await
+        .unwrap()
+        .len();
+
+    let again = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!(again, SweepReport::default());
+    assert_eq!(
+        world
+            .catalog
+            .stream_records_after(0, 100)
+            .await
+            .unwrap()
+            .len(),
+        changes
+    );
+}
+
+#[tokio::test]
+async fn events_that_are_not_schedules_and_garbage_are_errors() {
+    let world = world();
+    let sweep = world.sweep(SweepSettings::default());
+    assert!(matches!(
+        sweep.handle_payload(fixture(NOT_SCHEDULED)).await,
+        Err(SweepError::NotScheduled(kind)) if kind == "File Accepted"
+    ));
+    assert!(matches!(
+        sweep.handle_payload(fixture(GARBAGE)).await,
+        Err(SweepError::InvalidEvent(_))
+    ));
+    assert!(matches!(
+        sweep.handle_payload(serde_json::json!([1, 2])).await,
+        Err(SweepError::InvalidEvent(_))
+    ));
+}
