@@ -60,10 +60,8 @@ impl Inspector {
 /// Detects a type from leading bytes: a known signature, else UTF-8 text without
 /// binary control characters, else `application/octet-stream`.
 pub fn sniff(head: &[u8]) -> ContentType {
-    if let Some(kind) = infer::get(head) {
-        if let Ok(ct) = ContentType::parse(kind.mime_type()) {
-            return ct;
-        }
+    if let Some(ct) = infer::get(head).and_then(|kind| ContentType::parse(kind.mime_type()).ok()) {
+        return ct;
     }
     if !head.is_empty() && looks_like_text(head) {
         return ContentType::parse("text/plain").unwrap_or_else(|_| ContentType::octet_stream());

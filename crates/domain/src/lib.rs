@@ -21,7 +21,7 @@ mod usage;
 mod verdict;
 
 pub use content_type::ContentType;
-pub use error::{error_chain, DomainError};
+pub use error::{DomainError, error_chain};
 pub use event::{DomainEvent, EVENT_SOURCE, EventKind};
 pub use ids::{FileId, FileName, TenantId};
 pub use inspect::{Inspection, Inspector, SNIFF_LEN, sniff};

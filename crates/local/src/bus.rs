@@ -11,8 +11,8 @@ use std::{
 };
 
 use airlock_domain::{
-    ports::{EventPublisher, PublishError},
     DomainEvent, EVENT_SOURCE,
+    ports::{EventPublisher, PublishError},
 };
 
 use crate::LocalError;
@@ -56,7 +56,9 @@ impl JsonlEventBus {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn append(&self, events: &[DomainEvent]) -> Result<(), LocalError> {
@@ -97,7 +99,10 @@ fn drop_torn_tail(path: &Path) -> Result<(), LocalError> {
         return Ok(());
     }
     let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
+    OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(keep as u64)?;
     Ok(())
 }
 

@@ -10,14 +10,14 @@
 use std::{path::Path, sync::Arc};
 
 use airlock_domain::{
+    FileId, FileItem, FileRecord, FileStatus, StatusCount, TenantId, Timestamp, Usage, UsageDelta,
     ports::{
         CatalogError, CatalogReader, CatalogSweep, CatalogWriter, LedgerError, ListQuery, Page,
         UsageLedger, UsageReader,
     },
-    FileId, FileItem, FileRecord, FileStatus, StatusCount, TenantId, Timestamp, Usage, UsageDelta,
 };
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::Mutex;
 
 use crate::LocalError;
@@ -105,7 +105,11 @@ impl SqliteCatalog {
 
     /// Up to `limit` change-log records after sequence number `after`, in order, as
     /// DynamoDB stream records.
-    pub async fn stream_records_after(&self, after: i64, limit: usize) -> Result<Vec<EventRecord>, LocalError> {
+    pub async fn stream_records_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, LocalError> {
         self.run(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, event_name, keys, old_image, new_image, at_ms FROM changes
@@ -241,7 +245,11 @@ fn append_change(
     Ok(())
 }
 
-fn read_record(conn: &Connection, tenant: &str, id: &str) -> Result<Option<FileRecord>, LocalError> {
+fn read_record(
+    conn: &Connection,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<FileRecord>, LocalError> {
     let json: Option<String> = conn
         .query_row(
             "SELECT record FROM files WHERE tenant = ?1 AND id = ?2",
@@ -285,7 +293,9 @@ impl CatalogReader for SqliteCatalog {
         let tenant = tenant.to_string();
         let status = query.status.map(|s| s.as_str().to_owned());
         // ULIDs sort as text in creation order, so the greatest id is the newest file.
-        let after = query.after.map_or_else(|| "~".to_owned(), |id| id.to_string());
+        let after = query
+            .after
+            .map_or_else(|| "~".to_owned(), |id| id.to_string());
         let limit = query.limit;
         let mut records = self
             .run(move |conn| {
@@ -340,36 +350,39 @@ impl CatalogWriter for SqliteCatalog {
 
     async fn replace(&self, expected: FileStatus, next: &FileRecord) -> Result<(), CatalogError> {
         let next = next.clone();
-        let outcome = self
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let Some(current) = read_record(&tx, next.tenant.as_str(), &next.id.to_string())? else {
-                    return Ok(Err(CatalogError::NotFound));
-                };
-                if current.status != expected {
-                    return Ok(Err(CatalogError::StatusChanged { expected }));
-                }
-                tx.execute(
-                    "UPDATE files SET status = ?3, record = ?4 WHERE tenant = ?1 AND id = ?2",
-                    params![
-                        next.tenant.as_str(),
-                        next.id.to_string(),
-                        next.status.as_str(),
-                        serde_json::to_string(&next)?
-                    ],
-                )?;
-                append_change(&tx, "MODIFY", Some(&current), &next)?;
-                tx.commit()?;
-                Ok(Ok(()))
-            })
-            .await
-            .map_err(backend)?;
-        outcome
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some(current) = read_record(&tx, next.tenant.as_str(), &next.id.to_string())?
+            else {
+                return Ok(Err(CatalogError::NotFound));
+            };
+            if current.status != expected {
+                return Ok(Err(CatalogError::StatusChanged { expected }));
+            }
+            tx.execute(
+                "UPDATE files SET status = ?3, record = ?4 WHERE tenant = ?1 AND id = ?2",
+                params![
+                    next.tenant.as_str(),
+                    next.id.to_string(),
+                    next.status.as_str(),
+                    serde_json::to_string(&next)?
+                ],
+            )?;
+            append_change(&tx, "MODIFY", Some(&current), &next)?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+        .await
+        .map_err(backend)?
     }
 }
 
 impl CatalogSweep for SqliteCatalog {
-    async fn pending_past_deadline(&self, now: Timestamp, limit: usize) -> Result<Vec<FileRecord>, CatalogError> {
+    async fn pending_past_deadline(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, CatalogError> {
         self.run(move |conn| {
             query_records(
                 conn,
@@ -382,7 +395,11 @@ impl CatalogSweep for SqliteCatalog {
         .map_err(backend)
     }
 
-    async fn decided_before(&self, cutoff: Timestamp, limit: usize) -> Result<Vec<FileRecord>, CatalogError> {
+    async fn decided_before(
+        &self,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, CatalogError> {
         self.run(move |conn| {
             query_records(
                 conn,

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use airlock_domain::{ports::Clock, Timestamp};
+use airlock_domain::{Timestamp, ports::Clock};
 
 /// The system's wall clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,13 +26,19 @@ impl FixedClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: chrono::Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
     }
 }
 
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -15,8 +15,8 @@ mod clock;
 mod error;
 mod objects;
 
-pub use bus::{read_bus_file, JsonlEventBus};
+pub use bus::{JsonlEventBus, read_bus_file};
 pub use catalog::SqliteCatalog;
 pub use clock::{FixedClock, SystemClock};
 pub use error::{GrantError, LocalError};
-pub use objects::{FileChunks, FsObjectStore, Grant, ObjectWriter, CHUNK_SIZE};
+pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter};

@@ -13,20 +13,20 @@ use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicU64, Ordering},
         Arc,
+        atomic::{AtomicU64, Ordering},
     },
 };
 
 use airlock_domain::{
+    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, PresignedRequest,
         StoreError,
     },
-    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
 };
 use hmac::{Hmac, Mac};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -78,7 +78,11 @@ pub enum Grant {
 impl FsObjectStore {
     /// A store under `root`; presigned URLs start with `base_url` (the local server)
     /// and are signed with `signing_key`.
-    pub fn new(root: impl Into<PathBuf>, base_url: impl Into<String>, signing_key: Vec<u8>) -> Self {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        base_url: impl Into<String>,
+        signing_key: Vec<u8>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 root: root.into(),
@@ -125,7 +129,11 @@ impl FsObjectStore {
     }
 
     /// Starts writing an object that must end up exactly `expected_len` bytes long.
-    pub async fn begin_write(&self, key: &str, expected_len: u64) -> Result<ObjectWriter, LocalError> {
+    pub async fn begin_write(
+        &self,
+        key: &str,
+        expected_len: u64,
+    ) -> Result<ObjectWriter, LocalError> {
         let incoming = self.inner.root.join("incoming");
         tokio::fs::create_dir_all(&incoming).await?;
         let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
@@ -155,7 +163,13 @@ impl FsObjectStore {
 
     /// Checks a presigned request as the local server receives it: method, key (still
     /// percent-encoded as in the path) and query string.
-    pub fn verify(&self, method: &str, key: &str, query: &str, now: Timestamp) -> Result<Grant, GrantError> {
+    pub fn verify(
+        &self,
+        method: &str,
+        key: &str,
+        query: &str,
+        now: Timestamp,
+    ) -> Result<Grant, GrantError> {
         let params = parse_query(query);
         let param = |name: &'static str| {
             params
@@ -164,8 +178,11 @@ impl FsObjectStore {
                 .ok_or(GrantError::Malformed(name))
         };
         let expires = param(EXPIRES)?;
-        let expires_at: i64 = expires.parse().map_err(|_| GrantError::Malformed(EXPIRES))?;
-        let signature = hex::decode(param(SIGNATURE)?).map_err(|_| GrantError::Malformed(SIGNATURE))?;
+        let expires_at: i64 = expires
+            .parse()
+            .map_err(|_| GrantError::Malformed(EXPIRES))?;
+        let signature =
+            hex::decode(param(SIGNATURE)?).map_err(|_| GrantError::Malformed(SIGNATURE))?;
         let (parts, grant) = match method {
             "PUT" => {
                 let length = param(LENGTH)?;
@@ -243,7 +260,9 @@ impl ObjectWriter {
         Ok(())
     }
 
-    /// Makes the object durable and visible, if it has exactly the expected length.
+    /// Makes the object durable and visible, if it has exactly the expected length and
+    /// no object exists under its key yet (an `AlreadyExists` I/O error otherwise):
+    /// objects are never overwritten, so verified bytes cannot be swapped.
     pub async fn commit(mut self) -> Result<u64, LocalError> {
         if self.written != self.expected_len {
             return Err(LocalError::LengthMismatch {
@@ -256,7 +275,9 @@ impl ObjectWriter {
         if let Some(parent) = self.target.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
-        tokio::fs::rename(&self.temp, &self.target).await?;
+        // Unlike a rename, a hard link fails when the target exists.
+        tokio::fs::hard_link(&self.temp, &self.target).await?;
+        tokio::fs::remove_file(&self.temp).await?;
         Ok(self.written)
     }
 }
@@ -300,10 +321,14 @@ impl ObjectReader for FsObjectStore {
 impl ObjectTagger for FsObjectStore {
     async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
         let key = key.to_string();
-        if !tokio::fs::try_exists(self.object_path(&key)).await.unwrap_or(false) {
+        if !tokio::fs::try_exists(self.object_path(&key))
+            .await
+            .unwrap_or(false)
+        {
             return Err(StoreError::NotFound(key));
         }
-        write_atomically(&self.tag_path(&key), status.as_str().as_bytes())
+        let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+        write_atomically(&self.tag_path(&key), n, status.as_str().as_bytes())
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
@@ -348,6 +373,7 @@ impl ObjectPresigner for FsObjectStore {
             headers: BTreeMap::from([
                 ("content-length".to_owned(), length),
                 ("content-type".to_owned(), content_type.to_string()),
+                ("if-none-match".to_owned(), "*".to_owned()),
             ]),
             expires_at,
         })
@@ -379,11 +405,13 @@ impl ObjectPresigner for FsObjectStore {
     }
 }
 
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes through a temp file unique to this write (`n`), so concurrent writers of the
+/// same path never rename each other's temp file away.
+async fn write_atomically(path: &Path, n: u64, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
-    let temp = path.with_extension("tmp");
+    let temp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
     tokio::fs::write(&temp, bytes).await?;
     tokio::fs::rename(&temp, path).await
 }
@@ -431,7 +459,11 @@ mod tests {
         let grant = store.verify("PUT", &key, &query, now()).unwrap();
         assert_eq!(
             grant,
-            Grant::Upload { key, length: 12, content_type: "image/svg+xml".into() }
+            Grant::Upload {
+                key,
+                length: 12,
+                content_type: "image/svg+xml".into()
+            }
         );
     }
 
@@ -446,18 +478,33 @@ mod tests {
             .unwrap();
         let (key, query) = split(&signed.url);
         let later = now() + chrono::Duration::minutes(6);
-        assert_eq!(store.verify("PUT", &key, &query, later), Err(GrantError::Expired));
+        assert_eq!(
+            store.verify("PUT", &key, &query, later),
+            Err(GrantError::Expired)
+        );
         let other_key = key.replace("acme", "evil");
-        assert_eq!(store.verify("PUT", &other_key, &query, now()), Err(GrantError::BadSignature));
+        assert_eq!(
+            store.verify("PUT", &other_key, &query, now()),
+            Err(GrantError::BadSignature)
+        );
         let longer = query.replace("X-Airlock-Length=12", "X-Airlock-Length=13");
-        assert_eq!(store.verify("PUT", &key, &longer, now()), Err(GrantError::BadSignature));
-        assert_eq!(store.verify("GET", &key, &query, now()), Err(GrantError::Malformed(FILENAME)));
+        assert_eq!(
+            store.verify("PUT", &key, &longer, now()),
+            Err(GrantError::BadSignature)
+        );
+        assert_eq!(
+            store.verify("GET", &key, &query, now()),
+            Err(GrantError::Malformed(FILENAME))
+        );
         let unsigned = query.split("&X-Airlock-Signature").next().unwrap();
-        assert_eq!(store.verify("PUT", &key, unsigned, now()), Err(GrantError::Malformed(SIGNATURE)));
+        assert_eq!(
+            store.verify("PUT", &key, unsigned, now()),
+            Err(GrantError::Malformed(SIGNATURE))
+        );
     }
 
     #[tokio::test]
-    async fn a_write_commits_only_with_exactly_the_expected_length() {
+    async fn a_write_commits_only_with_exactly_the_expected_length_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let key = key();
@@ -474,7 +521,21 @@ mod tests {
         let mut chunks = store.open(&key).await.unwrap();
         assert_eq!(chunks.next_chunk().await.unwrap().unwrap(), b"abc");
         assert_eq!(chunks.next_chunk().await.unwrap(), None);
-        let leftovers = std::fs::read_dir(dir.path().join("incoming")).unwrap().count();
+        let mut again = store.begin_write(&key.to_string(), 3).await.unwrap();
+        again.write(b"xyz").await.unwrap();
+        assert!(matches!(
+            again.commit().await,
+            Err(LocalError::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists
+        ));
+        let mut chunks = store.open(&key).await.unwrap();
+        assert_eq!(
+            chunks.next_chunk().await.unwrap().unwrap(),
+            b"abc",
+            "never overwritten"
+        );
+        let leftovers = std::fs::read_dir(dir.path().join("incoming"))
+            .unwrap()
+            .count();
         assert_eq!(leftovers, 0);
     }
 
@@ -483,15 +544,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let key = key();
-        assert!(matches!(store.tag_status(&key, FileStatus::Clean).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.tag_status(&key, FileStatus::Clean).await,
+            Err(StoreError::NotFound(_))
+        ));
         let mut w = store.begin_write(&key.to_string(), 1).await.unwrap();
         w.write(b"x").await.unwrap();
         w.commit().await.unwrap();
         store.tag_status(&key, FileStatus::Clean).await.unwrap();
-        assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), Some(FileStatus::Clean));
+        assert_eq!(
+            store.status_tag(&key.to_string()).await.unwrap(),
+            Some(FileStatus::Clean)
+        );
         store.remove(&key).await.unwrap();
         store.remove(&key).await.unwrap();
-        assert!(matches!(store.open(&key).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.open(&key).await,
+            Err(StoreError::NotFound(_))
+        ));
         assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), None);
     }
 }

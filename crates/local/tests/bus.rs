@@ -1,10 +1,12 @@
 //! The JSON-lines bus: EventBridge-shaped entries, one per event id, across restarts.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 use airlock_domain::{
-    ports::EventPublisher, ContentType, DomainEvent, FileId, FileName, FileRecord, TenantId,
-    UploadRequest,
+    ContentType, DomainEvent, FileId, FileName, FileRecord, TenantId, UploadRequest,
+    ports::EventPublisher,
 };
-use airlock_local::{read_bus_file, JsonlEventBus};
+use airlock_local::{JsonlEventBus, read_bus_file};
 
 fn expired_event() -> DomainEvent {
     let now = chrono::Utc::now();
@@ -28,10 +30,18 @@ async fn a_redelivered_event_is_written_once_even_after_a_restart() {
     let path = dir.path().join("events.jsonl");
     let event = expired_event();
     let bus = JsonlEventBus::open(&path).unwrap();
-    assert!(bus.publish(&[event.clone(), event.clone()]).await.unwrap().is_empty());
+    assert!(
+        bus.publish(&[event.clone(), event.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     drop(bus);
     let reopened = JsonlEventBus::open(&path).unwrap();
-    reopened.publish(&[event.clone()]).await.unwrap();
+    reopened
+        .publish(std::slice::from_ref(&event))
+        .await
+        .unwrap();
     let entries = read_bus_file(&path).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["detail-type"], "Upload Expired");

@@ -1,15 +1,22 @@
 //! The SQLite catalog: conditional writes, listing, sweep queries, the usage ledger
 //! and the change log read back as DynamoDB stream records.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 use airlock_domain::{
-    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, UsageLedger, UsageReader},
     ContentType, FileId, FileItem, FileName, FileRecord, FileStatus, Finding, Inspection, Policy,
     StatusCount, TenantId, Timestamp, UploadRequest, UsageDelta,
+    ports::{
+        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, UsageLedger,
+        UsageReader,
+    },
 };
 use airlock_local::SqliteCatalog;
 
 fn now() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 fn tenant(name: &str) -> TenantId {
@@ -37,7 +44,9 @@ fn clean(record: &FileRecord) -> FileRecord {
         detected_type: ContentType::parse("text/plain").unwrap(),
     };
     let verdict = Policy::default().evaluate(&record.declared_type, 5, &found);
-    record.with_finding(Finding::new(found, verdict, now()), now()).unwrap()
+    record
+        .with_finding(Finding::new(found, verdict, now()), now())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -45,8 +54,14 @@ async fn a_created_record_reads_back_and_cannot_be_created_twice() {
     let catalog = SqliteCatalog::in_memory().unwrap();
     let record = pending("acme", now());
     catalog.create(&record).await.unwrap();
-    assert_eq!(catalog.get(&record.tenant, record.id).await.unwrap(), Some(record.clone()));
-    assert!(matches!(catalog.create(&record).await, Err(CatalogError::AlreadyExists)));
+    assert_eq!(
+        catalog.get(&record.tenant, record.id).await.unwrap(),
+        Some(record.clone())
+    );
+    assert!(matches!(
+        catalog.create(&record).await,
+        Err(CatalogError::AlreadyExists)
+    ));
 }
 
 #[tokio::test]
@@ -54,7 +69,10 @@ async fn a_record_is_invisible_to_other_tenants() {
     let catalog = SqliteCatalog::in_memory().unwrap();
     let record = pending("acme", now());
     catalog.create(&record).await.unwrap();
-    assert_eq!(catalog.get(&tenant("other"), record.id).await.unwrap(), None);
+    assert_eq!(
+        catalog.get(&tenant("other"), record.id).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -70,7 +88,12 @@ async fn of_two_racing_writers_exactly_one_wins() {
     );
     assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
     let loser = if a.is_err() { a } else { b };
-    assert!(matches!(loser, Err(CatalogError::StatusChanged { expected: FileStatus::Pending })));
+    assert!(matches!(
+        loser,
+        Err(CatalogError::StatusChanged {
+            expected: FileStatus::Pending
+        })
+    ));
 }
 
 #[tokio::test]
@@ -95,23 +118,57 @@ async fn listing_pages_newest_first_and_filters_by_status() {
     }
     catalog.create(&pending("other", now())).await.unwrap();
     let first = catalog
-        .list(&tenant("acme"), &ListQuery { status: None, after: None, limit: 2 })
+        .list(
+            &tenant("acme"),
+            &ListQuery {
+                status: None,
+                after: None,
+                limit: 2,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(first.records.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[4], ids[3]]);
+    assert_eq!(
+        first.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
     let second = catalog
-        .list(&tenant("acme"), &ListQuery { status: None, after: first.next, limit: 2 })
+        .list(
+            &tenant("acme"),
+            &ListQuery {
+                status: None,
+                after: first.next,
+                limit: 2,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(second.records.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[2], ids[1]]);
+    assert_eq!(
+        second.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
     let last = catalog
-        .list(&tenant("acme"), &ListQuery { status: None, after: second.next, limit: 2 })
+        .list(
+            &tenant("acme"),
+            &ListQuery {
+                status: None,
+                after: second.next,
+                limit: 2,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(last.records.len(), 1);
     assert_eq!(last.next, None);
     let clean_only = catalog
-        .list(&tenant("acme"), &ListQuery { status: Some(FileStatus::Clean), after: None, limit: 10 })
+        .list(
+            &tenant("acme"),
+            &ListQuery {
+                status: Some(FileStatus::Clean),
+                after: None,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
     assert!(clean_only.records.is_empty());
@@ -126,11 +183,20 @@ async fn sweep_finds_only_pending_uploads_past_their_deadline() {
     for record in [&old, &fresh, &decided] {
         catalog.create(record).await.unwrap();
     }
-    catalog.replace(FileStatus::Pending, &clean(&decided)).await.unwrap();
+    catalog
+        .replace(FileStatus::Pending, &clean(&decided))
+        .await
+        .unwrap();
     let due = catalog.pending_past_deadline(now(), 10).await.unwrap();
     assert_eq!(due.iter().map(|r| r.id).collect::<Vec<_>>(), vec![old.id]);
-    let retained = catalog.decided_before(now() - chrono::Duration::hours(1), 10).await.unwrap();
-    assert_eq!(retained.iter().map(|r| r.id).collect::<Vec<_>>(), vec![decided.id]);
+    let retained = catalog
+        .decided_before(now() - chrono::Duration::hours(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retained.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![decided.id]
+    );
 }
 
 #[tokio::test]
@@ -143,7 +209,10 @@ async fn a_usage_delta_is_applied_exactly_once() {
     assert!(!catalog.apply_once(&delta).await.unwrap());
     assert!(catalog.is_applied(&delta.change_id).await.unwrap());
     let usage = catalog.usage(&record.tenant).await.unwrap();
-    assert_eq!(usage.by_status[&FileStatus::Pending], StatusCount { files: 1, bytes: 5 });
+    assert_eq!(
+        usage.by_status[&FileStatus::Pending],
+        StatusCount { files: 1, bytes: 5 }
+    );
     assert_eq!(usage.by_status[&FileStatus::Clean], StatusCount::default());
 }
 
@@ -153,9 +222,14 @@ async fn every_committed_change_is_in_the_change_log_with_old_and_new_images() {
     let record = pending("acme", now());
     catalog.create(&record).await.unwrap();
     let accepted = clean(&record);
-    catalog.replace(FileStatus::Pending, &accepted).await.unwrap();
+    catalog
+        .replace(FileStatus::Pending, &accepted)
+        .await
+        .unwrap();
     // A lost conditional write must leave no trace in the log.
-    let _ = catalog.replace(FileStatus::Pending, &record.expired(now()).unwrap()).await;
+    let _ = catalog
+        .replace(FileStatus::Pending, &record.expired(now()).unwrap())
+        .await;
 
     let records = catalog.stream_records_after(0, 10).await.unwrap();
     assert_eq!(records.len(), 2);
@@ -166,7 +240,10 @@ async fn every_committed_change_is_in_the_change_log_with_old_and_new_images() {
     let new: FileItem = serde_dynamo::from_item(records[1].change.new_image.clone()).unwrap();
     assert_eq!(old.into_record().unwrap(), record);
     assert_eq!(new.into_record().unwrap(), accepted);
-    let seqs: Vec<_> = records.iter().map(|r| r.change.sequence_number.clone().unwrap()).collect();
+    let seqs: Vec<_> = records
+        .iter()
+        .map(|r| r.change.sequence_number.clone().unwrap())
+        .collect();
     assert!(seqs[0] < seqs[1]);
     assert_eq!(catalog.stream_records_after(1, 10).await.unwrap().len(), 1);
 }

@@ -1,1 +1,94 @@
-fn main() {}
+//! `airlock-stack`: the whole pipeline in one process on 127.0.0.1 (`make run`).
+//!
+//! Flags: `--data-dir DIR` (default `.airlock`), `--port N` (default 8080, 0 = any),
+//! `--sweep-every SECS` (default 300), `--upload-window SECS` (default 3600),
+//! `--token TENANT` (print a dev token for TENANT and exit).
+
+use std::{process::ExitCode, time::Duration};
+
+use airlock_stack::{StackConfig, start};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match parse_args(std::env::args().skip(1)) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("airlock-stack: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("airlock-stack: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: StackConfig) -> ExitCode {
+    let stack = match start(config).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("airlock-stack: {}", airlock_domain::error_chain(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Airlock local stack listening on {}", stack.base_url());
+    println!("Data folder: {}", stack.data_dir.display());
+    println!("Event log:   {}", stack.events_path().display());
+    println!(
+        "Dev token for tenant 'demo' (24 h):\n{}",
+        stack.token_for("demo")
+    );
+    wait_for_stop_signal().await;
+    println!("Stopping…");
+    stack.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, String> {
+    let mut config = StackConfig::new(".airlock");
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--data-dir" => config.data_dir = value()?.into(),
+            "--port" => config.port = number(&flag, &value()?)?,
+            "--sweep-every" => config.sweep_every = Duration::from_secs(number(&flag, &value()?)?),
+            "--upload-window" => {
+                config.upload_window = chrono::Duration::seconds(number(&flag, &value()?)?)
+            }
+            "--help" | "-h" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
+        }
+    }
+    Ok(config)
+}
+
+fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
+    raw.parse()
+        .map_err(|_| format!("{flag} takes a whole number, got {raw:?}"))
+}
+
+const USAGE: &str =
+    "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] [--upload-window SECS]";

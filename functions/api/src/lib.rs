@@ -1,1 +1,126 @@
-//! stub
+//! Airlock's api function: the REST API behind API Gateway HTTP API (payload 2.0).
+//!
+//! [`Api::handle`] takes the gateway's event and always answers with a response:
+//! success bodies are JSON, every failure is an `application/problem+json` body with
+//! the status chosen in one place ([`problem`]). The handler is generic over the
+//! ports it needs, so the same code runs on AWS and on the local stack.
+//!
+//! The tenant is read only from the claims the gateway's JWT authorizer verified,
+//! never from anything the client sends alongside.
+
+mod cursor;
+mod dto;
+mod error;
+mod handlers;
+mod problem;
+mod reply;
+mod request;
+mod routes;
+
+use airlock_domain::{
+    Policy,
+    ports::{CatalogReader, CatalogWriter, Clock, ObjectPresigner, ObjectRemover, UsageReader},
+};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+
+use crate::{error::ApiError, reply::Reply, routes::Route};
+
+/// Every route the API serves, as `(method, path template)`. The OpenAPI document
+/// lists exactly these (a test keeps the two in step).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/files"),
+    ("GET", "/v1/files"),
+    ("GET", "/v1/files/{id}"),
+    ("GET", "/v1/files/{id}/download"),
+    ("DELETE", "/v1/files/{id}"),
+    ("GET", "/v1/usage"),
+];
+
+/// How the API behaves; read once at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// What uploads are accepted; checked when an upload is requested.
+    pub policy: Policy,
+    /// The JWT claim that names the caller's tenant.
+    pub tenant_claim: String,
+    /// How long a client has to send the bytes before the upload expires.
+    pub upload_window: chrono::Duration,
+    /// How long a presigned URL is valid (an upload URL never outlives the window).
+    pub presign_ttl: chrono::Duration,
+    /// The largest request body accepted, in bytes after base64 decoding.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            tenant_claim: "tenant_id".to_owned(),
+            upload_window: chrono::Duration::hours(1),
+            presign_ttl: chrono::Duration::minutes(15),
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The api handler and the ports it drives.
+#[derive(Debug)]
+pub struct Api<C, S, U, K> {
+    catalog: C,
+    store: S,
+    usage: U,
+    clock: K,
+    settings: ApiSettings,
+}
+
+impl<C, S, U, K> Api<C, S, U, K>
+where
+    C: CatalogReader + CatalogWriter,
+    S: ObjectPresigner + ObjectRemover,
+    U: UsageReader,
+    K: Clock,
+{
+    /// Builds the handler once, at cold start.
+    pub fn new(catalog: C, store: S, usage: U, clock: K, settings: ApiSettings) -> Self {
+        Self {
+            catalog,
+            store,
+            usage,
+            clock,
+            settings,
+        }
+    }
+
+    /// Answers one request. Never fails and never panics: anything that goes wrong
+    /// becomes a problem response (and, if it is the server's fault, an error log).
+    pub async fn handle(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        match self.dispatch(&request).await {
+            Ok(reply) => reply.into_response(),
+            Err(error) => {
+                let request_id = request.request_context.request_id.as_deref();
+                problem::respond(&error, request_id.unwrap_or_default())
+            }
+        }
+    }
+
+    async fn dispatch(&self, request: &ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
+        // Routing comes first so that a wrong method gets its 405 even without a
+        // token; the routes are public (openapi.json) so this reveals nothing.
+        let route = routes::resolve(request)?;
+        let tenant = request::tenant(request, &self.settings.tenant_claim)?;
+        match route {
+            Route::CreateFile => {
+                let body = request::json_body(request, self.settings.max_body_bytes)?;
+                self.create_file(tenant, body).await
+            }
+            Route::ListFiles => {
+                let params = request::list_params(request)?;
+                self.list_files(&tenant, params).await
+            }
+            Route::GetFile(id) => self.get_file(&tenant, id).await,
+            Route::DownloadFile(id) => self.download_file(&tenant, id).await,
+            Route::DeleteFile(id) => self.delete_file(&tenant, id).await,
+            Route::GetUsage => self.get_usage(&tenant).await,
+        }
+    }
+}

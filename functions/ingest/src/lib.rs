@@ -8,12 +8,12 @@
 //! and of two racing invocations exactly one verdict is written.
 
 use airlock_domain::{
+    DomainError, FileRecord, FileStatus, Finding, Inspection, Inspector, ObjectKey, Policy,
     error_chain,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, ChunkStream, Clock, ObjectReader,
-        ObjectTagger, StoreError,
+        CatalogError, CatalogReader, CatalogWriter, ChunkStream, Clock, ObjectReader, ObjectTagger,
+        StoreError,
     },
-    DomainError, FileRecord, FileStatus, Finding, Inspection, Inspector, ObjectKey, Policy,
 };
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use percent_encoding::percent_decode_str;
@@ -120,7 +120,10 @@ where
     }
 
     /// Decodes a raw payload, then handles it.
-    pub async fn handle_payload(&self, payload: serde_json::Value) -> Result<IngestReport, IngestError> {
+    pub async fn handle_payload(
+        &self,
+        payload: serde_json::Value,
+    ) -> Result<IngestReport, IngestError> {
         let event: S3Event = serde_json::from_value(payload).map_err(IngestError::InvalidEvent)?;
         self.handle(event).await
     }
@@ -155,10 +158,18 @@ where
     }
 
     async fn handle_record(&self, record: &S3EventRecord) -> Result<RecordOutcome, RecordError> {
-        let raw_key = record.s3.object.key.as_deref().ok_or(RecordError::MissingKey)?;
+        let raw_key = record
+            .s3
+            .object
+            .key
+            .as_deref()
+            .ok_or(RecordError::MissingKey)?;
         let skipped = |why| {
             tracing::info!(key = raw_key, why, "ingest skipped a record");
-            Ok(RecordOutcome::Skipped { key: raw_key.to_owned(), why })
+            Ok(RecordOutcome::Skipped {
+                key: raw_key.to_owned(),
+                why,
+            })
         };
         if !record
             .event_name
@@ -189,7 +200,11 @@ where
     }
 
     /// Inspects the bytes and writes the verdict, unless another invocation won.
-    async fn verify(&self, file: FileRecord, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+    async fn verify(
+        &self,
+        file: FileRecord,
+        key: &ObjectKey,
+    ) -> Result<RecordOutcome, RecordError> {
         let found = match self.inspect(key).await {
             Ok(found) => found,
             Err(StoreError::NotFound(_)) => {
@@ -201,7 +216,9 @@ where
             }
             Err(e) => return Err(RecordError::Store(e)),
         };
-        let verdict = self.policy.evaluate(&file.declared_type, file.declared_size, &found);
+        let verdict = self
+            .policy
+            .evaluate(&file.declared_type, file.declared_size, &found);
         let now = self.clock.now();
         let next = file
             .with_finding(Finding::new(found, verdict, now), now)
@@ -213,7 +230,10 @@ where
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
                 self.tag(key, next.status).await?;
-                Ok(RecordOutcome::Decided { key: key.to_string(), status: next.status })
+                Ok(RecordOutcome::Decided {
+                    key: key.to_string(),
+                    status: next.status,
+                })
             }
             Err(CatalogError::StatusChanged { .. }) => self.after_lost_race(key).await,
             Err(e) => Err(RecordError::Catalog(e)),
@@ -236,9 +256,16 @@ where
         }
     }
 
-    async fn retag(&self, key: &ObjectKey, status: FileStatus) -> Result<RecordOutcome, RecordError> {
+    async fn retag(
+        &self,
+        key: &ObjectKey,
+        status: FileStatus,
+    ) -> Result<RecordOutcome, RecordError> {
         self.tag(key, status).await?;
-        Ok(RecordOutcome::AlreadyDecided { key: key.to_string(), status })
+        Ok(RecordOutcome::AlreadyDecided {
+            key: key.to_string(),
+            status,
+        })
     }
 
     async fn tag(&self, key: &ObjectKey, status: FileStatus) -> Result<(), RecordError> {
@@ -268,7 +295,6 @@ pub fn decode_key(raw: &str) -> Option<String> {
         .ok()
         .map(|key| key.into_owned())
 }
-
 
 #[cfg(test)]
 mod tests {

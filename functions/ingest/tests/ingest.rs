@@ -1,9 +1,11 @@
 //! The ingest handler driven by S3 event notification JSON, on the embedded adapters.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 use airlock_domain::{
-    ports::{CatalogReader, CatalogWriter, ObjectRemover},
     ContentType, FileId, FileName, FileRecord, FileStatus, ObjectKey, Policy, Reason, TenantId,
     Timestamp, UploadRequest,
+    ports::{CatalogReader, CatalogWriter, ObjectRemover},
 };
 use airlock_ingest::{Ingest, IngestError, RecordOutcome};
 use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
@@ -20,7 +22,8 @@ const GARBAGE: [&str; 3] = [
 ];
 /// The file id in the fixtures' keys.
 const FIXTURE_FILE_ID: &str = "01JNKZ8Y3M6QW2V7R5T4X9B1CD";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 struct World {
     _dir: tempfile::TempDir,
@@ -30,15 +33,27 @@ struct World {
 }
 
 fn now() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let catalog = SqliteCatalog::in_memory().unwrap();
     let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec());
-    let ingest = Ingest::new(catalog.clone(), store.clone(), FixedClock::at(now()), Policy::default());
-    World { _dir: dir, catalog, store, ingest }
+    let ingest = Ingest::new(
+        catalog.clone(),
+        store.clone(),
+        FixedClock::at(now()),
+        Policy::default(),
+    );
+    World {
+        _dir: dir,
+        catalog,
+        store,
+        ingest,
+    }
 }
 
 fn fixture(text: &str) -> Value {
@@ -60,18 +75,31 @@ impl World {
             now() + chrono::Duration::hours(1),
         );
         self.catalog.create(&record).await.unwrap();
-        let mut writer = self.store.begin_write(&record.key().to_string(), bytes.len() as u64).await.unwrap();
+        let mut writer = self
+            .store
+            .begin_write(&record.key().to_string(), bytes.len() as u64)
+            .await
+            .unwrap();
         writer.write(bytes).await.unwrap();
         writer.commit().await.unwrap();
         record
     }
 
     async fn status_of(&self, record: &FileRecord) -> FileStatus {
-        self.catalog.get(&record.tenant, record.id).await.unwrap().unwrap().status
+        self.catalog
+            .get(&record.tenant, record.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
     }
 
     async fn changes(&self) -> usize {
-        self.catalog.stream_records_after(0, 1000).await.unwrap().len()
+        self.catalog
+            .stream_records_after(0, 1000)
+            .await
+            .unwrap()
+            .len()
     }
 }
 
@@ -84,15 +112,27 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
 
     assert_eq!(
         report.records,
-        vec![RecordOutcome::Decided { key: record.key().to_string(), status: FileStatus::Clean }]
+        vec![RecordOutcome::Decided {
+            key: record.key().to_string(),
+            status: FileStatus::Clean
+        }]
     );
-    let stored = world.catalog.get(&record.tenant, record.id).await.unwrap().unwrap();
+    let stored = world
+        .catalog
+        .get(&record.tenant, record.id)
+        .await
+        .unwrap()
+        .unwrap();
     let finding = stored.finding.unwrap();
     assert_eq!(finding.size, PNG.len() as u64);
     assert_eq!(finding.detected_type.as_str(), "image/png");
     assert_eq!(finding.sha256.len(), 64);
     assert_eq!(
-        world.store.status_tag(&record.key().to_string()).await.unwrap(),
+        world
+            .store
+            .status_tag(&record.key().to_string())
+            .await
+            .unwrap(),
         Some(FileStatus::Clean)
     );
 }
@@ -106,7 +146,12 @@ async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
 
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
-    let stored = world.catalog.get(&record.tenant, record.id).await.unwrap().unwrap();
+    let stored = world
+        .catalog
+        .get(&record.tenant, record.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
         stored.verdict().unwrap().reasons,
@@ -116,7 +161,11 @@ async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
         }]
     );
     assert_eq!(
-        world.store.status_tag(&record.key().to_string()).await.unwrap(),
+        world
+            .store
+            .status_tag(&record.key().to_string())
+            .await
+            .unwrap(),
         Some(FileStatus::Rejected)
     );
 }
@@ -126,10 +175,18 @@ async fn bytes_that_differ_from_the_declared_size_are_rejected() {
     let world = world();
     let record = world.upload("image/png", 10_000, PNG).await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    let stored = world.catalog.get(&record.tenant, record.id).await.unwrap().unwrap();
+    let stored = world
+        .catalog
+        .get(&record.tenant, record.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.verdict().unwrap().reasons,
-        vec![Reason::SizeMismatch { declared: 10_000, actual: PNG.len() as u64 }]
+        vec![Reason::SizeMismatch {
+            declared: 10_000,
+            actual: PNG.len() as u64
+        }]
     );
 }
 
@@ -144,7 +201,10 @@ async fn a_redelivered_event_changes_nothing() {
 
     assert_eq!(
         again.records,
-        vec![RecordOutcome::AlreadyDecided { key: record.key().to_string(), status: FileStatus::Clean }]
+        vec![RecordOutcome::AlreadyDecided {
+            key: record.key().to_string(),
+            status: FileStatus::Clean
+        }]
     );
     assert_eq!(world.changes().await, changes_after_first);
     assert_eq!(changes_after_first, 2, "one INSERT and one MODIFY");
@@ -161,7 +221,10 @@ async fn two_racing_invocations_write_exactly_one_verdict() {
     );
 
     let outcomes = [a.unwrap().records, b.unwrap().records].concat();
-    let decided = outcomes.iter().filter(|o| matches!(o, RecordOutcome::Decided { .. })).count();
+    let decided = outcomes
+        .iter()
+        .filter(|o| matches!(o, RecordOutcome::Decided { .. }))
+        .count();
     assert_eq!(decided, 1, "{outcomes:?}");
     assert_eq!(world.changes().await, 2);
     assert_eq!(world.status_of(&record).await, FileStatus::Clean);
@@ -170,7 +233,11 @@ async fn two_racing_invocations_write_exactly_one_verdict() {
 #[tokio::test]
 async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
     let world = world();
-    let report = world.ingest.handle_payload(fixture(PUT_ENCODED_KEY)).await.unwrap();
+    let report = world
+        .ingest
+        .handle_payload(fixture(PUT_ENCODED_KEY))
+        .await
+        .unwrap();
     assert_eq!(
         report.records,
         vec![RecordOutcome::Skipped {
@@ -188,7 +255,9 @@ async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
 
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
-    assert!(matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "object no longer exists"));
+    assert!(
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "object no longer exists")
+    );
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
@@ -200,7 +269,9 @@ async fn an_object_without_a_catalog_record_is_skipped() {
     writer.write(b"abc").await.unwrap();
     writer.commit().await.unwrap();
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    assert!(matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "no catalog record for this object"));
+    assert!(
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "no catalog record for this object")
+    );
     assert_eq!(world.changes().await, 0);
 }
 
@@ -208,11 +279,17 @@ async fn an_object_without_a_catalog_record_is_skipped() {
 async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let world = world();
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
-    world.catalog.replace(FileStatus::Pending, &record.expired(now()).unwrap()).await.unwrap();
+    world
+        .catalog
+        .replace(FileStatus::Pending, &record.expired(now()).unwrap())
+        .await
+        .unwrap();
 
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
-    assert!(matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted"));
+    assert!(
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted")
+    );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
 }
 
@@ -221,15 +298,31 @@ async fn events_other_than_object_created_are_skipped() {
     let world = world();
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
     let report = world.ingest.handle_payload(fixture(DELETE)).await.unwrap();
-    assert!(matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "not an ObjectCreated event"));
+    assert!(
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "not an ObjectCreated event")
+    );
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
 #[tokio::test]
 async fn a_record_without_a_key_fails_the_invocation_so_it_is_retried() {
     let world = world();
-    let error = world.ingest.handle_payload(fixture(WITHOUT_KEY)).await.unwrap_err();
-    assert!(matches!(error, IngestError::Records { failed: 1, total: 1, .. }), "{error}");
+    let error = world
+        .ingest
+        .handle_payload(fixture(WITHOUT_KEY))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            IngestError::Records {
+                failed: 1,
+                total: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -238,22 +331,38 @@ async fn garbage_payloads_are_errors_never_panics() {
     for garbage in GARBAGE {
         let result = world.ingest.handle_payload(fixture(garbage)).await;
         assert!(
-            matches!(result, Err(IngestError::InvalidEvent(_) | IngestError::NoRecords)),
+            matches!(
+                result,
+                Err(IngestError::InvalidEvent(_) | IngestError::NoRecords)
+            ),
             "{garbage} gave {result:?}"
         );
     }
     let empty = serde_json::json!({"Records": []});
-    assert!(matches!(world.ingest.handle_payload(empty).await, Err(IngestError::NoRecords)));
+    assert!(matches!(
+        world.ingest.handle_payload(empty).await,
+        Err(IngestError::NoRecords)
+    ));
 }
 
 #[tokio::test]
 async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
     let world = world();
     let data: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
-    let record = world.upload("application/octet-stream", data.len() as u64, &data).await;
+    let record = world
+        .upload("application/octet-stream", data.len() as u64, &data)
+        .await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    let stored = world.catalog.get(&record.tenant, record.id).await.unwrap().unwrap();
+    let stored = world
+        .catalog
+        .get(&record.tenant, record.id)
+        .await
+        .unwrap()
+        .unwrap();
     use sha2::Digest;
-    assert_eq!(stored.finding.unwrap().sha256, hex::encode(sha2::Sha256::digest(&data)));
+    assert_eq!(
+        stored.finding.unwrap().sha256,
+        hex::encode(sha2::Sha256::digest(&data))
+    );
     assert_eq!(stored.status, FileStatus::Clean);
 }

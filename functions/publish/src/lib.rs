@@ -9,9 +9,8 @@
 //! published again with the same event id, which consumers and the local bus drop.
 
 use airlock_domain::{
-    error_chain,
+    DomainEvent, FileItem, FileRecord, ItemError, UsageDelta, error_chain,
     ports::{EventPublisher, LedgerError, PublishError, UsageLedger},
-    DomainEvent, FileItem, FileRecord, ItemError, UsageDelta,
 };
 use aws_lambda_events::{
     dynamodb::{Event, EventRecord},
@@ -52,16 +51,9 @@ pub enum PublishHandlerError {
     MissingSequenceNumber(String),
 }
 
-/// A record's change, decoded.
-enum Change {
-    /// Nothing to publish or count (removal, no status change, not a file item).
-    Nothing,
-    /// A status change: an event (not for creations) and a counter move.
-    Status {
-        event: Option<DomainEvent>,
-        delta: UsageDelta,
-    },
-}
+/// A status change a record carries: its event (none for a creation) and the counter
+/// move.
+type StatusChange = (Option<DomainEvent>, UsageDelta);
 
 /// The publish use case over its ports.
 pub struct Publish<P, L> {
@@ -80,7 +72,8 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
         &self,
         payload: serde_json::Value,
     ) -> Result<DynamoDbEventResponse, PublishHandlerError> {
-        let event: Event = serde_json::from_value(payload).map_err(PublishHandlerError::InvalidEvent)?;
+        let event: Event =
+            serde_json::from_value(payload).map_err(PublishHandlerError::InvalidEvent)?;
         self.handle(event).await
     }
 
@@ -134,18 +127,16 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
     async fn pending_change(
         &self,
         record: &EventRecord,
-    ) -> Result<Option<(Option<DomainEvent>, UsageDelta)>, RecordError> {
-        match decode(record)? {
-            Change::Nothing => Ok(None),
-            Change::Status { event, delta } => {
-                let done = self
-                    .ledger
-                    .is_applied(&delta.change_id)
-                    .await
-                    .map_err(RecordError::Ledger)?;
-                Ok((!done).then_some((event, delta)))
-            }
-        }
+    ) -> Result<Option<StatusChange>, RecordError> {
+        let Some((event, delta)) = decode(record)? else {
+            return Ok(None);
+        };
+        let done = self
+            .ledger
+            .is_applied(&delta.change_id)
+            .await
+            .map_err(RecordError::Ledger)?;
+        Ok((!done).then_some((event, delta)))
     }
 
     /// Publishes the collected events in one call, then applies the ledger in order,
@@ -172,21 +163,19 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
     }
 }
 
-/// Reads a record's images through the shared item mapping.
-fn decode(record: &EventRecord) -> Result<Change, RecordError> {
+/// Reads a record's images through the shared item mapping; `None` when the record
+/// changes no file's status (a removal, an item that is not a file, another attribute).
+fn decode(record: &EventRecord) -> Result<Option<StatusChange>, RecordError> {
     match record.event_name.as_str() {
         // A removal is a TTL clean-up of an item whose last change was already handled.
-        "REMOVE" => Ok(Change::Nothing),
+        "REMOVE" => Ok(None),
         "INSERT" | "MODIFY" => {
             let Some(new) = file_image(&record.change.new_image)? else {
-                return Ok(Change::Nothing);
+                return Ok(None);
             };
             let old = file_image(&record.change.old_image)?;
             let event = DomainEvent::from_change(old.as_ref(), &new);
-            Ok(match UsageDelta::from_change(old.as_ref(), &new) {
-                Some(delta) => Change::Status { event, delta },
-                None => Change::Nothing,
-            })
+            Ok(UsageDelta::from_change(old.as_ref(), &new).map(|delta| (event, delta)))
         }
         other => Err(RecordError::UnknownEventName(other.to_owned())),
     }
@@ -212,4 +201,3 @@ fn image_kind(image: &serde_dynamo::Item) -> Option<String> {
     let kind = image.get("kind")?;
     serde_dynamo::from_attribute_value(kind.clone()).ok()
 }
-

@@ -1,10 +1,12 @@
 //! The publish handler driven by DynamoDB stream event JSON, on the embedded adapters.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 use airlock_domain::{
-    ports::{EventPublisher, PublishError, UsageLedger, UsageReader},
     DomainEvent, FileStatus, StatusCount, TenantId,
+    ports::{EventPublisher, PublishError, UsageLedger, UsageReader},
 };
-use airlock_local::{read_bus_file, JsonlEventBus, SqliteCatalog};
+use airlock_local::{JsonlEventBus, SqliteCatalog, read_bus_file};
 use airlock_publish::{Publish, PublishHandlerError};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use serde_json::Value;
@@ -33,7 +35,11 @@ fn world() -> World {
     let ledger = SqliteCatalog::in_memory().unwrap();
     let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).unwrap();
     let publish = Publish::new(bus, ledger.clone());
-    World { dir, ledger, publish }
+    World {
+        dir,
+        ledger,
+        publish,
+    }
 }
 
 fn fixture(text: &str) -> Value {
@@ -54,7 +60,11 @@ impl World {
     }
 
     async fn count(&self, status: FileStatus) -> StatusCount {
-        let usage = self.ledger.usage(&TenantId::parse("acme").unwrap()).await.unwrap();
+        let usage = self
+            .ledger
+            .usage(&TenantId::parse("acme").unwrap())
+            .await
+            .unwrap();
         usage.by_status[&status]
     }
 }
@@ -65,14 +75,24 @@ async fn an_insert_counts_a_pending_file_and_publishes_nothing() {
     let response = world.publish.handle_payload(fixture(INSERT)).await.unwrap();
     assert!(failed(&response).is_empty());
     assert!(world.events().is_empty());
-    assert_eq!(world.count(FileStatus::Pending).await, StatusCount { files: 1, bytes: 2048 });
+    assert_eq!(
+        world.count(FileStatus::Pending).await,
+        StatusCount {
+            files: 1,
+            bytes: 2048
+        }
+    );
 }
 
 #[tokio::test]
 async fn a_clean_verdict_publishes_file_accepted_and_moves_the_counters() {
     let world = world();
     world.publish.handle_payload(fixture(INSERT)).await.unwrap();
-    let response = world.publish.handle_payload(fixture(MODIFY_CLEAN)).await.unwrap();
+    let response = world
+        .publish
+        .handle_payload(fixture(MODIFY_CLEAN))
+        .await
+        .unwrap();
     assert!(failed(&response).is_empty());
     let events = world.events();
     assert_eq!(events.len(), 1);
@@ -85,18 +105,34 @@ async fn a_clean_verdict_publishes_file_accepted_and_moves_the_counters() {
         events[0]["detail"]["sha256"],
         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
     );
-    assert_eq!(world.count(FileStatus::Pending).await, StatusCount::default());
-    assert_eq!(world.count(FileStatus::Clean).await, StatusCount { files: 1, bytes: 2048 });
+    assert_eq!(
+        world.count(FileStatus::Pending).await,
+        StatusCount::default()
+    );
+    assert_eq!(
+        world.count(FileStatus::Clean).await,
+        StatusCount {
+            files: 1,
+            bytes: 2048
+        }
+    );
 }
 
 #[tokio::test]
 async fn a_rejection_publishes_file_rejected_with_its_reasons() {
     let world = world();
-    world.publish.handle_payload(fixture(MODIFY_REJECTED)).await.unwrap();
+    world
+        .publish
+        .handle_payload(fixture(MODIFY_REJECTED))
+        .await
+        .unwrap();
     let events = world.events();
     assert_eq!(events[0]["detail-type"], "File Rejected");
     assert_eq!(events[0]["detail"]["reasons"][0]["code"], "type_mismatch");
-    assert_eq!(events[0]["detail"]["reasons"][0]["detected"], "application/x-executable");
+    assert_eq!(
+        events[0]["detail"]["reasons"][0]["detected"],
+        "application/x-executable"
+    );
 }
 
 #[tokio::test]
@@ -104,21 +140,50 @@ async fn a_redelivered_batch_publishes_and_counts_nothing_twice() {
     let world = world();
     for _ in 0..3 {
         world.publish.handle_payload(fixture(INSERT)).await.unwrap();
-        world.publish.handle_payload(fixture(MODIFY_CLEAN)).await.unwrap();
+        world
+            .publish
+            .handle_payload(fixture(MODIFY_CLEAN))
+            .await
+            .unwrap();
     }
     assert_eq!(world.events().len(), 1);
-    assert_eq!(world.count(FileStatus::Clean).await, StatusCount { files: 1, bytes: 2048 });
-    assert_eq!(world.count(FileStatus::Pending).await, StatusCount::default());
+    assert_eq!(
+        world.count(FileStatus::Clean).await,
+        StatusCount {
+            files: 1,
+            bytes: 2048
+        }
+    );
+    assert_eq!(
+        world.count(FileStatus::Pending).await,
+        StatusCount::default()
+    );
 }
 
 #[tokio::test]
 async fn a_poison_record_fails_with_the_records_after_it_and_those_before_are_acknowledged() {
     let world = world();
-    let response = world.publish.handle_payload(fixture(WITH_POISON)).await.unwrap();
-    assert_eq!(failed(&response), vec!["100000000000000000012", "100000000000000000013"]);
+    let response = world
+        .publish
+        .handle_payload(fixture(WITH_POISON))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed(&response),
+        vec!["100000000000000000012", "100000000000000000013"]
+    );
     // The record before the poison one was applied and is not redone on retry.
-    assert_eq!(world.count(FileStatus::Pending).await, StatusCount { files: 1, bytes: 2048 });
-    assert!(world.events().is_empty(), "nothing after the poison record was published");
+    assert_eq!(
+        world.count(FileStatus::Pending).await,
+        StatusCount {
+            files: 1,
+            bytes: 2048
+        }
+    );
+    assert!(
+        world.events().is_empty(),
+        "nothing after the poison record was published"
+    );
 
     // Lambda retries from the first failure; once the poison record is gone (bisected
     // out to the failure destination), the rest goes through.
@@ -127,14 +192,24 @@ async fn a_poison_record_fails_with_the_records_after_it_and_those_before_are_ac
     let response = world.publish.handle_payload(retry).await.unwrap();
     assert!(failed(&response).is_empty());
     assert_eq!(world.events().len(), 1);
-    assert_eq!(world.count(FileStatus::Clean).await, StatusCount { files: 1, bytes: 2048 });
+    assert_eq!(
+        world.count(FileStatus::Clean).await,
+        StatusCount {
+            files: 1,
+            bytes: 2048
+        }
+    );
 }
 
 #[tokio::test]
 async fn removals_and_items_that_are_not_files_are_acknowledged_without_effect() {
     let world = world();
     for payload in [REMOVE, USAGE_ITEM] {
-        let response = world.publish.handle_payload(fixture(payload)).await.unwrap();
+        let response = world
+            .publish
+            .handle_payload(fixture(payload))
+            .await
+            .unwrap();
         assert!(failed(&response).is_empty());
     }
     assert!(world.events().is_empty());
@@ -150,7 +225,11 @@ impl EventPublisher for BrokenBus {
     async fn publish(&self, events: &[DomainEvent]) -> Result<Vec<String>, PublishError> {
         match self.refuse {
             None => Err(PublishError::Backend("connection refused".into())),
-            Some(id) => Ok(events.iter().filter(|e| e.id == id).map(|e| e.id.clone()).collect()),
+            Some(id) => Ok(events
+                .iter()
+                .filter(|e| e.id == id)
+                .map(|e| e.id.clone())
+                .collect()),
         }
     }
 }
@@ -161,27 +240,53 @@ async fn a_bus_outage_fails_every_pending_record_and_counts_nothing() {
     let publish = Publish::new(BrokenBus { refuse: None }, ledger.clone());
     let response = publish.handle_payload(fixture(MODIFY_CLEAN)).await.unwrap();
     assert_eq!(failed(&response), vec!["100000000000000000002"]);
-    assert!(!ledger.is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN").await.unwrap());
+    assert!(
+        !ledger
+            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN")
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn an_event_the_bus_refuses_fails_its_record_and_the_records_after_it() {
     let ledger = SqliteCatalog::in_memory().unwrap();
-    let publish = Publish::new(BrokenBus { refuse: Some("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN") }, ledger.clone());
+    let publish = Publish::new(
+        BrokenBus {
+            refuse: Some("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN"),
+        },
+        ledger.clone(),
+    );
     let mut batch = fixture(INSERT);
     let later = fixture(MODIFY_CLEAN)["Records"][0].clone();
     batch["Records"].as_array_mut().unwrap().push(later);
     let response = publish.handle_payload(batch).await.unwrap();
     assert_eq!(failed(&response), vec!["100000000000000000002"]);
-    assert!(ledger.is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-PENDING").await.unwrap());
-    assert!(!ledger.is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN").await.unwrap());
+    assert!(
+        ledger
+            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-PENDING")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ledger
+            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN")
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn a_record_without_a_sequence_number_fails_the_whole_invocation() {
     let world = world();
-    let result = world.publish.handle_payload(fixture(WITHOUT_SEQUENCE)).await;
-    assert!(matches!(result, Err(PublishHandlerError::MissingSequenceNumber(_))));
+    let result = world
+        .publish
+        .handle_payload(fixture(WITHOUT_SEQUENCE))
+        .await;
+    assert!(matches!(
+        result,
+        Err(PublishHandlerError::MissingSequenceNumber(_))
+    ));
 }
 
 #[tokio::test]
@@ -189,7 +294,10 @@ async fn garbage_payloads_are_errors_never_panics() {
     let world = world();
     for garbage in GARBAGE {
         let result = world.publish.handle_payload(fixture(garbage)).await;
-        assert!(matches!(result, Err(PublishHandlerError::InvalidEvent(_))), "{garbage}");
+        assert!(
+            matches!(result, Err(PublishHandlerError::InvalidEvent(_))),
+            "{garbage}"
+        );
     }
     assert!(world.events().is_empty());
 }

@@ -1,5 +1,7 @@
 //! The sweep handler driven by an EventBridge scheduled event, on the embedded adapters.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, FileStatus, Finding, Inspection, Policy, TenantId,
     Timestamp, UploadRequest,

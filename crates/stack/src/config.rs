@@ -1,0 +1,49 @@
+//! The local stack's settings: defaults that match the deployed template, each
+//! overridable by a command-line flag so tests can shorten every wait.
+
+use std::{path::PathBuf, time::Duration};
+
+use airlock_domain::Policy;
+
+/// Everything the local stack needs to start.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Where objects, the catalog, the event log and dead letters live.
+    pub data_dir: PathBuf,
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// How often sweep runs (the template's schedule is every 5 minutes).
+    pub sweep_every: Duration,
+    /// How long a client has to complete an upload before sweep expires it.
+    pub upload_window: chrono::Duration,
+    /// How long a presigned URL is valid.
+    pub presign_ttl: chrono::Duration,
+    /// Retention of decided files; `None` keeps them.
+    pub retention: Option<chrono::Duration>,
+    /// Stream records per publish invocation (the template's batch size).
+    pub stream_batch_size: usize,
+    /// How often a failing stream record is tried before it is dead-lettered.
+    pub stream_max_attempts: u32,
+    /// How often a failing ingest invocation is tried (Lambda async: 1 + 2 retries).
+    pub ingest_max_attempts: u32,
+    /// The upload policy.
+    pub policy: Policy,
+}
+
+impl StackConfig {
+    /// The defaults, with data under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            port: 8080,
+            sweep_every: Duration::from_secs(300),
+            upload_window: chrono::Duration::hours(1),
+            presign_ttl: chrono::Duration::minutes(15),
+            retention: None,
+            stream_batch_size: 100,
+            stream_max_attempts: 3,
+            ingest_max_attempts: 3,
+            policy: Policy::default(),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The local HTTP API gateway: what API Gateway (HTTP API, payload 2.0, JWT
+//! authorizer) does in a deployment. It verifies the bearer token, converts the
+//! request into the v2 event JSON with the verified claims where the authorizer puts
+//! them, invokes the api handler and converts its response back.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::{
+    apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
+    encodings::Body as LambdaBody,
+};
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+
+use crate::start::AppState;
+
+/// API Gateway's payload limit for HTTP APIs.
+const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
+/// A `application/problem+json` response (RFC 9457).
+pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": format!("https://airlock.dev/problems/{}", slug(title)),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn slug(title: &str) -> String {
+    title.to_ascii_lowercase().replace(' ', "-")
+}
+
+/// Every `/v1/...` request.
+pub async fn api(State(app): State<AppState>, request: Request) -> Response {
+    let claims = match bearer(&request)
+        .map(|token| app.tokens.verify(token, chrono::Utc::now().timestamp()))
+    {
+        Some(Ok(claims)) => claims,
+        Some(Err(e)) => return unauthorized(&e.to_string()),
+        None => return unauthorized("send Authorization: Bearer <token>"),
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_PAYLOAD).await else {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large",
+            "the request body is over 10 MiB",
+        );
+    };
+    let event = match v2_event(&parts, &body, claims) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::error!(error = %e, "could not build an HTTP API event");
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "the request could not be converted",
+            );
+        }
+    };
+    into_response(app.api.handle(event).await)
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn unauthorized(detail: &str) -> Response {
+    let mut response = problem(StatusCode::UNAUTHORIZED, "Unauthorized", detail);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// The HTTP API v2 event for a request, built as JSON and parsed by the library's
+/// model, so the handler receives exactly what Lambda would give it.
+fn v2_event(
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    claims: std::collections::HashMap<String, String>,
+) -> Result<ApiGatewayV2httpRequest, serde_json::Error> {
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == header::COOKIE {
+            cookies.extend(value.split("; ").map(str::to_owned));
+            continue;
+        }
+        // HTTP APIs join repeated headers with commas.
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|v| {
+                v.push(',');
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let mut query: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in form_pairs(raw_query) {
+        query
+            .entry(k)
+            .and_modify(|joined| {
+                joined.push(',');
+                joined.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (None, false),
+        Ok(text) => (Some(text.to_owned()), false),
+        Err(_) => (Some(STANDARD.encode(body)), true),
+    };
+    let now = chrono::Utc::now();
+    serde_json::from_value(serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "cookies": if cookies.is_empty() { None } else { Some(cookies) },
+        "headers": headers,
+        "queryStringParameters": if query.is_empty() { None } else { Some(query) },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}},
+            "domainName": headers.get("host").cloned().unwrap_or_else(|| "127.0.0.1".to_owned()),
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent").cloned().unwrap_or_default(),
+            },
+            "requestId": ulid::Ulid::new().to_string(),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }))
+}
+
+fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_component(k), decode_component(v))
+    })
+}
+
+fn decode_component(part: &str) -> String {
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The HTTP response for a handler's v2 response.
+fn into_response(reply: ApiGatewayV2httpResponse) -> Response {
+    let status = u16::try_from(reply.status_code)
+        .ok()
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match reply.body {
+        Some(LambdaBody::Text(text)) if reply.is_base64_encoded => {
+            Body::from(STANDARD.decode(text).unwrap_or_default())
+        }
+        Some(LambdaBody::Text(text)) => Body::from(text),
+        Some(LambdaBody::Binary(bytes)) => Body::from(bytes),
+        _ => Body::empty(),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in reply.headers.iter().chain(reply.multi_value_headers.iter()) {
+        headers.append(name.clone(), value.clone());
+    }
+    for cookie in reply.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// `GET /`: what this server is and how to use it.
+pub async fn index() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Airlock local stack.\n\
+         API: /v1/files, /v1/files/{id}, /v1/files/{id}/download, /v1/usage (Authorization: Bearer <dev token>).\n\
+         Presigned object URLs: /objects/uploads/{tenant}/{file id}.\n\
+         See README.md for a walk-through.\n",
+    )
+        .into_response()
+}
+
+/// Anything else.
+pub async fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "Not Found", "no such route")
+}

@@ -1,0 +1,147 @@
+//! S3 event notifications for the local stack: a completed upload becomes an S3
+//! `ObjectCreated:Put` event for ingest, delivered like Lambda's asynchronous
+//! invocations: retried with a pause, and after the last attempt written to a
+//! dead-letter file instead of being dropped.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use airlock_domain::error_chain;
+use airlock_ingest::Ingest;
+use airlock_local::{FsObjectStore, SqliteCatalog, SystemClock};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tokio::sync::{Semaphore, mpsc};
+
+/// The ingest handler as the local stack wires it.
+pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, SystemClock>;
+
+/// How many ingest invocations may run at once (Lambda would scale out; two cores here).
+const CONCURRENCY: usize = 4;
+
+/// S3 encodes keys in notifications like a form: unreserved characters and `/` stay,
+/// a space becomes `+`, everything else is percent-encoded.
+const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b' ');
+
+/// One created object.
+#[derive(Debug, Clone)]
+struct Created {
+    key: String,
+    size: u64,
+}
+
+/// Hands created objects to the delivery loop.
+#[derive(Clone)]
+pub struct Notifier {
+    tx: mpsc::UnboundedSender<Created>,
+}
+
+impl Notifier {
+    /// Queues an `ObjectCreated` event for `key`.
+    pub fn object_created(&self, key: &str, size: u64) {
+        let created = Created {
+            key: key.to_owned(),
+            size,
+        };
+        if self.tx.send(created).is_err() {
+            tracing::warn!(
+                key,
+                "stack is shutting down; ingest will pick this object up at the next start"
+            );
+        }
+    }
+}
+
+/// The queue's receiving end, for [`deliver`].
+pub struct Deliveries {
+    rx: mpsc::UnboundedReceiver<Created>,
+}
+
+/// A new notification queue.
+pub fn channel() -> (Notifier, Deliveries) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Notifier { tx }, Deliveries { rx })
+}
+
+/// The S3 notification S3 would send for a PUT of `key`.
+pub fn s3_put_event(key: &str, size: u64, bucket: &str) -> serde_json::Value {
+    let encoded = utf8_percent_encode(key, KEY_ENCODE)
+        .to_string()
+        .replace(' ', "+");
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "local",
+            "eventTime": chrono::Utc::now(),
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": "local"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": ulid::Ulid::new().to_string()},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "airlock-uploads",
+                "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                "object": {"key": encoded, "size": size, "sequencer": format!("{:016X}", chrono::Utc::now().timestamp_micros())}
+            }
+        }]
+    })
+}
+
+/// Delivers queued events to ingest until the queue closes.
+pub async fn deliver(
+    mut deliveries: Deliveries,
+    ingest: Arc<LocalIngest>,
+    max_attempts: u32,
+    dead_letters: PathBuf,
+) {
+    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut running = tokio::task::JoinSet::new();
+    while let Some(created) = deliveries.rx.recv().await {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        let ingest = Arc::clone(&ingest);
+        let dead_letters = dead_letters.clone();
+        running.spawn(async move {
+            invoke_with_retries(&ingest, created, max_attempts, &dead_letters).await;
+            drop(permit);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+async fn invoke_with_retries(
+    ingest: &LocalIngest,
+    created: Created,
+    max_attempts: u32,
+    dead_letters: &std::path::Path,
+) {
+    let event = s3_put_event(&created.key, created.size, "airlock-local");
+    let mut last_error = String::new();
+    for attempt in 1..=max_attempts.max(1) {
+        match ingest.handle_payload(event.clone()).await {
+            Ok(report) => {
+                tracing::debug!(key = created.key, ?report, "ingest done");
+                return;
+            }
+            Err(error) => {
+                last_error = error_chain(&error);
+                tracing::warn!(key = created.key, attempt, error = %last_error, "ingest failed");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+        }
+    }
+    let entry = serde_json::json!({"function": "ingest", "error": last_error, "event": event});
+    match crate::dead_letter::append(dead_letters, &entry) {
+        Ok(()) => tracing::error!(key = created.key, "ingest gave up; event dead-lettered"),
+        Err(e) => {
+            tracing::error!(key = created.key, error = %e, "ingest gave up and the dead-letter write failed")
+        }
+    }
+}

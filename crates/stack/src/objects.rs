@@ -1,0 +1,195 @@
+//! The local S3 endpoints: presigned PUT and GET of objects.
+//!
+//! Checked as S3 checks them: the signature (which covers key, expiry, length and
+//! content type), the expiry, `content-type` and `content-length` equal to what was
+//! signed, the body exactly that long, and no overwrite of an existing object (the
+//! presigned PUT requires `if-none-match: *`, so a replayed URL cannot swap the bytes
+//! of a file already verified). Reads of objects whose status tag is not CLEAN are
+//! refused, as the deployed bucket policy refuses them.
+
+use airlock_domain::{FileStatus, ObjectKey, ports::ChunkStream};
+use airlock_local::{Grant, GrantError, LocalError};
+use axum::{
+    body::Body,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::StreamExt;
+
+use crate::{gateway::problem, start::AppState};
+
+/// `PUT /objects/{*key}`.
+pub async fn put_object(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (length, content_type) = match check_grant(&app, "PUT", &key, query.as_deref()) {
+        Ok(Grant::Upload {
+            length,
+            content_type,
+            ..
+        }) => (length, content_type),
+        Ok(Grant::Download { .. }) => return denied("signature is not for an upload"),
+        Err(refusal) => return denied(&refusal),
+    };
+    if header_text(&headers, header::CONTENT_TYPE) != Some(content_type.as_str()) {
+        return denied("content-type differs from the signed one");
+    }
+    match header_text(&headers, header::CONTENT_LENGTH).map(str::parse::<u64>) {
+        None => {
+            return problem(
+                StatusCode::LENGTH_REQUIRED,
+                "Length Required",
+                "send content-length",
+            );
+        }
+        Some(Ok(sent)) if sent == length => {}
+        Some(_) => return denied("content-length differs from the signed one"),
+    }
+    if header_text(&headers, header::IF_NONE_MATCH) != Some("*") {
+        return denied("the signed request requires if-none-match: *");
+    }
+    match store_body(&app, &key, length, body).await {
+        Ok(()) => {
+            app.notifier.object_created(&key, length);
+            StatusCode::OK.into_response()
+        }
+        Err(StoreFailure::Exists) => problem(
+            StatusCode::PRECONDITION_FAILED,
+            "Precondition Failed",
+            "an object already exists under this key",
+        ),
+        Err(StoreFailure::Length(e)) => {
+            problem(StatusCode::BAD_REQUEST, "Bad Request", &e.to_string())
+        }
+        Err(StoreFailure::Internal(e)) => {
+            tracing::error!(error = %e, "storing an upload failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "storing the upload failed",
+            )
+        }
+    }
+}
+
+/// `GET /objects/{*key}`.
+pub async fn get_object(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let file_name = match check_grant(&app, "GET", &key, query.as_deref()) {
+        Ok(Grant::Download { file_name, .. }) => file_name,
+        Ok(Grant::Upload { .. }) => return denied("signature is not for a download"),
+        Err(refusal) => return denied(&refusal),
+    };
+    match app.store.status_tag(&key).await {
+        Ok(Some(FileStatus::Clean)) => {}
+        Ok(_) => return denied("object is not CLEAN"),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an object tag failed");
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "reading the object failed",
+            );
+        }
+    }
+    let chunks = match app.store.open_raw(&key).await {
+        Ok(chunks) => chunks,
+        Err(_) => return problem(StatusCode::NOT_FOUND, "Not Found", "no such object"),
+    };
+    let stream = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        match chunks.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), chunks)),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), chunks)),
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_DISPOSITION, content_disposition(&file_name)),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// What the presigned request allows; why it is refused otherwise.
+fn check_grant(
+    app: &AppState,
+    method: &str,
+    key: &str,
+    query: Option<&str>,
+) -> Result<Grant, String> {
+    if ObjectKey::parse(key).is_err() {
+        return Err("key is outside the upload layout".to_owned());
+    }
+    app.store
+        .verify(method, key, query.unwrap_or_default(), chrono::Utc::now())
+        .map_err(|e: GrantError| e.to_string())
+}
+
+enum StoreFailure {
+    Exists,
+    Length(LocalError),
+    Internal(LocalError),
+}
+
+async fn store_body(
+    app: &AppState,
+    key: &str,
+    length: u64,
+    body: Body,
+) -> Result<(), StoreFailure> {
+    let mut writer = app
+        .store
+        .begin_write(key, length)
+        .await
+        .map_err(StoreFailure::Internal)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| StoreFailure::Internal(LocalError::Io(std::io::Error::other(e))))?;
+        writer.write(&chunk).await.map_err(StoreFailure::Length)?;
+    }
+    match writer.commit().await {
+        Ok(_) => Ok(()),
+        Err(e @ LocalError::LengthMismatch { .. }) => Err(StoreFailure::Length(e)),
+        Err(LocalError::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(StoreFailure::Exists)
+        }
+        Err(e) => Err(StoreFailure::Internal(e)),
+    }
+}
+
+fn denied(detail: &str) -> Response {
+    problem(StatusCode::FORBIDDEN, "Access Denied", detail)
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// RFC 6266: an ASCII fallback and the exact name, UTF-8 percent-encoded.
+fn content_disposition(file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let exact =
+        percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+}

@@ -1,0 +1,305 @@
+//! Wiring: opens the data folder, builds the adapters and handlers once, and starts
+//! the HTTP server, the notification delivery, the stream pump and the schedule.
+
+use std::{
+    io::Read,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use airlock_api::{Api, ApiSettings};
+use airlock_domain::FileStatus;
+use airlock_ingest::Ingest;
+use airlock_local::{FsObjectStore, JsonlEventBus, LocalError, SqliteCatalog, SystemClock};
+use airlock_publish::Publish;
+use airlock_sweep::{Sweep, SweepSettings};
+use axum::{Router, routing::get};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::{sync::watch, task::JoinSet};
+
+use crate::{
+    config::StackConfig,
+    gateway,
+    notifications::{self, Notifier},
+    objects,
+    pump::Pump,
+    schedule,
+    token::DevTokens,
+};
+
+/// The api handler as the local stack wires it.
+pub type LocalApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, SystemClock>;
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) api: Arc<LocalApi>,
+    pub(crate) store: FsObjectStore,
+    pub(crate) tokens: DevTokens,
+    pub(crate) notifier: Notifier,
+}
+
+/// The stack could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The data folder or a file in it could not be used.
+    #[error("data folder {path}")]
+    DataDir {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An embedded adapter could not open.
+    #[error("opening embedded storage")]
+    Storage(#[source] LocalError),
+    /// The port could not be bound.
+    #[error("binding 127.0.0.1:{port}")]
+    Bind {
+        /// The port.
+        port: u16,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A started stack.
+pub struct RunningStack {
+    /// Where the HTTP server listens.
+    pub addr: SocketAddr,
+    /// Where the data lives.
+    pub data_dir: PathBuf,
+    tokens: DevTokens,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningStack {
+    /// `http://127.0.0.1:{port}`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A dev token for `tenant`, valid for 24 hours.
+    pub fn token_for(&self, tenant: &str) -> String {
+        self.tokens
+            .issue(tenant, chrono::Utc::now().timestamp(), 24 * 3600)
+    }
+
+    /// The event log.
+    pub fn events_path(&self) -> PathBuf {
+        events_path(&self.data_dir)
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+fn events_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("events.jsonl")
+}
+
+/// Starts the stack.
+pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
+    let data_dir = config.data_dir.clone();
+    let data_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| StackError::DataDir { path, source }
+    };
+    std::fs::create_dir_all(&data_dir).map_err(data_err(&data_dir))?;
+    let secret_path = data_dir.join("secret");
+    let secret = load_or_create_secret(&secret_path).map_err(data_err(&secret_path))?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|source| StackError::Bind {
+            port: config.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StackError::Bind {
+        port: config.port,
+        source,
+    })?;
+
+    let store = FsObjectStore::new(
+        data_dir.join("bucket"),
+        format!("http://{addr}"),
+        derive(&secret, "presign"),
+    );
+    let catalog = SqliteCatalog::open(&data_dir.join("catalog.db")).map_err(StackError::Storage)?;
+    let bus = JsonlEventBus::open(&events_path(&data_dir)).map_err(StackError::Storage)?;
+    let tokens = DevTokens::new(derive(&secret, "token"));
+
+    let api = Api::new(
+        catalog.clone(),
+        store.clone(),
+        catalog.clone(),
+        SystemClock,
+        ApiSettings {
+            policy: config.policy.clone(),
+            upload_window: config.upload_window,
+            presign_ttl: config.presign_ttl,
+            ..ApiSettings::default()
+        },
+    );
+    let ingest = Ingest::new(
+        catalog.clone(),
+        store.clone(),
+        SystemClock,
+        config.policy.clone(),
+    );
+    let publish = Publish::new(bus, catalog.clone());
+    let sweep = Sweep::new(
+        catalog.clone(),
+        store.clone(),
+        SystemClock,
+        SweepSettings {
+            retention: config.retention,
+            ..SweepSettings::default()
+        },
+    );
+
+    let (notifier, deliveries) = notifications::channel();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let dead_letters = data_dir.join("dead-letters");
+    let mut tasks = JoinSet::new();
+    tasks.spawn(notifications::deliver(
+        deliveries,
+        Arc::new(ingest),
+        config.ingest_max_attempts,
+        dead_letters.join("ingest.jsonl"),
+    ));
+    let pump = Pump::new(
+        catalog.clone(),
+        publish,
+        config.stream_batch_size,
+        config.stream_max_attempts,
+        dead_letters.join("publish.jsonl"),
+    );
+    tasks.spawn(pump.run(shutdown_rx.clone()));
+    tasks.spawn(schedule::run(
+        sweep,
+        config.sweep_every,
+        shutdown_rx.clone(),
+    ));
+
+    redeliver_unverified_uploads(&catalog, &store, &notifier).await;
+
+    let app = Router::new()
+        .route("/", get(gateway::index))
+        .route("/v1", axum::routing::any(gateway::api))
+        .route("/v1/{*rest}", axum::routing::any(gateway::api))
+        .route(
+            "/objects/{*key}",
+            get(objects::get_object).put(objects::put_object),
+        )
+        .fallback(gateway::not_found)
+        .with_state(AppState {
+            api: Arc::new(api),
+            store,
+            tokens: tokens.clone(),
+            notifier,
+        });
+    let mut server_shutdown = shutdown_rx;
+    tasks.spawn(async move {
+        let stopped = async move {
+            while !*server_shutdown.borrow() {
+                if server_shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    Ok(RunningStack {
+        addr,
+        data_dir,
+        tokens,
+        shutdown,
+        tasks,
+    })
+}
+
+/// After a crash, an upload may be stored but never ingested (its notification lived
+/// only in memory). Ingest is idempotent, so every PENDING file with bytes is simply
+/// notified again.
+async fn redeliver_unverified_uploads(
+    catalog: &SqliteCatalog,
+    store: &FsObjectStore,
+    notifier: &Notifier,
+) {
+    let records = match catalog.all_records().await {
+        Ok(records) => records,
+        Err(e) => {
+            tracing::error!(error = %e, "could not scan for unverified uploads");
+            return;
+        }
+    };
+    let mut redelivered = 0;
+    for record in records.iter().filter(|r| r.status == FileStatus::Pending) {
+        if store.exists(&record.key()).await {
+            notifier.object_created(&record.key().to_string(), record.declared_size);
+            redelivered += 1;
+        }
+    }
+    if redelivered > 0 {
+        tracing::info!(
+            redelivered,
+            "re-notified ingest of uploads stored before the last stop"
+        );
+    }
+}
+
+/// The stack's secret: created once, kept in the data folder (mode 0600) so tokens and
+/// presigned URLs stay valid across restarts.
+fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(secret) if secret.len() >= 32 => return Ok(secret),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut secret = vec![0; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut secret)?;
+    write_private(path, &secret)?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A key for one purpose, derived from the secret, so a token key never signs URLs.
+fn derive(secret: &[u8], purpose: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}

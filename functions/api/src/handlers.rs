@@ -1,0 +1,181 @@
+//! One function per route: validate, drive the ports, shape the reply. Routing,
+//! the tenant and body parsing are done before these run (see `Api::dispatch`).
+
+use airlock_domain::{
+    FileId, FileRecord, FileStatus, TenantId, Timestamp,
+    ports::{
+        CatalogError, CatalogReader, CatalogWriter, Clock, ListQuery, ObjectPresigner,
+        ObjectRemover, UsageReader,
+    },
+};
+use aws_lambda_events::http::header;
+
+use crate::{
+    Api, cursor,
+    dto::{CreateFileBody, CreatedFile, FileList, FileView, PresignedView, UsageView},
+    error::ApiError,
+    reply::Reply,
+    request::ListParams,
+};
+
+impl<C, S, U, K> Api<C, S, U, K>
+where
+    C: CatalogReader + CatalogWriter,
+    S: ObjectPresigner + ObjectRemover,
+    U: UsageReader,
+    K: Clock,
+{
+    /// `POST /v1/files`: records a PENDING file and hands out a presigned PUT.
+    pub(crate) async fn create_file(
+        &self,
+        tenant: TenantId,
+        body: CreateFileBody,
+    ) -> Result<Reply, ApiError> {
+        let request = body.into_upload_request()?;
+        let reasons = self.settings.policy.check_request(&request);
+        if !reasons.is_empty() {
+            return Err(ApiError::PolicyViolation(reasons));
+        }
+        let now = self.clock.now();
+        let deadline = later(now, self.settings.upload_window)?;
+        let record = FileRecord::pending(tenant, FileId::generate(), request, now, deadline);
+        self.catalog.create(&record).await?;
+        // If signing fails now, the record stays PENDING and sweep expires it at the
+        // deadline; the client just asks again.
+        let expires_at = later(now, self.settings.presign_ttl)?.min(deadline);
+        let upload = self
+            .store
+            .presign_upload(
+                &record.key(),
+                &record.declared_type,
+                record.declared_size,
+                expires_at,
+            )
+            .await?;
+        let body = CreatedFile {
+            file: FileView::from(&record),
+            upload: PresignedView::from(&upload),
+        };
+        Ok(Reply::json(201, &body)?
+            .header(header::LOCATION, format!("/v1/files/{}", record.id))
+            .no_store())
+    }
+
+    /// `GET /v1/files`: one page of the tenant's files, newest first.
+    pub(crate) async fn list_files(
+        &self,
+        tenant: &TenantId,
+        params: ListParams,
+    ) -> Result<Reply, ApiError> {
+        let after = params
+            .cursor
+            .map(|raw| cursor::decode(&raw, tenant, params.status))
+            .transpose()?;
+        let query = ListQuery {
+            status: params.status,
+            after,
+            limit: params.limit,
+        };
+        let page = self.catalog.list(tenant, &query).await?;
+        let body = FileList {
+            // The catalog scopes by tenant already; filtering again means an adapter
+            // bug can never show one tenant another's files.
+            files: page
+                .records
+                .iter()
+                .filter(|record| record.tenant == *tenant)
+                .map(FileView::from)
+                .collect(),
+            next_cursor: page
+                .next
+                .map(|after| cursor::encode(tenant, params.status, after)),
+        };
+        Reply::json(200, &body)
+    }
+
+    /// `GET /v1/files/{id}`.
+    pub(crate) async fn get_file(&self, tenant: &TenantId, id: &str) -> Result<Reply, ApiError> {
+        let record = self.owned_record(tenant, id).await?;
+        Reply::json(200, &FileView::from(&record))
+    }
+
+    /// `GET /v1/files/{id}/download`: a presigned GET, for CLEAN files only.
+    pub(crate) async fn download_file(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
+        let record = self.owned_record(tenant, id).await?;
+        if !record.is_downloadable() {
+            return Err(ApiError::NotDownloadable(record.status));
+        }
+        let expires_at = later(self.clock.now(), self.settings.presign_ttl)?;
+        let download = self
+            .store
+            .presign_download(&record.key(), &record.name, expires_at)
+            .await?;
+        Ok(Reply::json(200, &PresignedView::from(&download))?.no_store())
+    }
+
+    /// `DELETE /v1/files/{id}`: marks a decided file DELETED, then removes its bytes.
+    ///
+    /// The record changes first, so a file is never listed as CLEAN without bytes;
+    /// repeating the request on a DELETED file removes the object again, which is
+    /// how a retry finishes a removal that failed the first time.
+    pub(crate) async fn delete_file(&self, tenant: &TenantId, id: &str) -> Result<Reply, ApiError> {
+        let mut record = self.owned_record(tenant, id).await?;
+        let mut decided_again = false;
+        loop {
+            match record.status {
+                FileStatus::Deleted => break,
+                FileStatus::Pending | FileStatus::Expired => {
+                    return Err(ApiError::NotDeletable(record.status));
+                }
+                FileStatus::Clean | FileStatus::Rejected | FileStatus::Infected => {}
+            }
+            // The status was just checked, so the state machine allows the move.
+            let next = record
+                .deleted(self.clock.now())
+                .map_err(|_| ApiError::NotDeletable(record.status))?;
+            match self.catalog.replace(record.status, &next).await {
+                Ok(()) => break,
+                Err(CatalogError::NotFound) => return Err(ApiError::FileNotFound),
+                // Someone else moved the record; decide once more on what it is now
+                // (most likely a concurrent DELETE, which makes this one a no-op).
+                Err(CatalogError::StatusChanged { .. }) if !decided_again => {
+                    decided_again = true;
+                    record = self.owned_record(tenant, id).await?;
+                }
+                Err(error @ CatalogError::StatusChanged { .. }) => {
+                    return Err(ApiError::ConcurrentChange(error));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.store.remove(&record.key()).await?;
+        Ok(Reply::no_content())
+    }
+
+    /// `GET /v1/usage`.
+    pub(crate) async fn get_usage(&self, tenant: &TenantId) -> Result<Reply, ApiError> {
+        let usage = self.usage.usage(tenant).await?;
+        Reply::json(200, &UsageView::new(tenant, usage))
+    }
+
+    /// The tenant's record with this id. A malformed id, a missing record and another
+    /// tenant's record all look the same to the client: 404.
+    async fn owned_record(&self, tenant: &TenantId, id: &str) -> Result<FileRecord, ApiError> {
+        let id = FileId::parse(id).map_err(|_| ApiError::FileNotFound)?;
+        self.catalog
+            .get(tenant, id)
+            .await?
+            .filter(|record| record.tenant == *tenant)
+            .ok_or(ApiError::FileNotFound)
+    }
+}
+
+/// `now + duration`, refusing (instead of panicking) if a setting is absurdly large.
+fn later(now: Timestamp, duration: chrono::Duration) -> Result<Timestamp, ApiError> {
+    now.checked_add_signed(duration)
+        .ok_or(ApiError::TimeOverflow)
+}

@@ -1,0 +1,152 @@
+//! Errors → responses: the one place that decides each error's HTTP status, and the
+//! RFC 9457 `application/problem+json` body that tells the client about it.
+//!
+//! Client errors explain themselves in `detail`. Server errors are logged with their
+//! whole source chain and told to the client only as "something failed", so no
+//! internals leak.
+
+use std::{error::Error, fmt};
+
+use airlock_domain::Reason;
+use aws_lambda_events::{apigw::ApiGatewayV2httpResponse, http::header};
+use serde::Serialize;
+
+use crate::{error::ApiError, reply::Reply};
+
+/// Where problem types live; a slug is appended.
+const PROBLEM_BASE: &str = "https://airlock.dev/problems/";
+
+/// How an error is presented: status, a stable slug for `type`, and a short title.
+struct Kind {
+    status: u16,
+    slug: &'static str,
+    title: &'static str,
+}
+
+const fn kind(status: u16, slug: &'static str, title: &'static str) -> Kind {
+    Kind {
+        status,
+        slug,
+        title,
+    }
+}
+
+impl ApiError {
+    /// The only mapping from errors to HTTP statuses.
+    fn kind(&self) -> Kind {
+        match self {
+            Self::NoRoute => kind(404, "not-found", "Not found"),
+            Self::FileNotFound => kind(404, "file-not-found", "File not found"),
+            Self::MethodNotAllowed { .. } => kind(405, "method-not-allowed", "Method not allowed"),
+            Self::MissingTenant { .. } | Self::InvalidTenant { .. } => {
+                kind(401, "unauthenticated", "Unauthenticated")
+            }
+            Self::BodyTooLarge { .. } => kind(413, "body-too-large", "Request body too large"),
+            Self::BodyNotBase64(_) | Self::MalformedBody(_) => {
+                kind(400, "malformed-body", "Malformed request body")
+            }
+            Self::InvalidField(_) => kind(400, "invalid-field", "Invalid field"),
+            Self::UnknownParameter(_)
+            | Self::RepeatedParameter(_)
+            | Self::InvalidLimit { .. }
+            | Self::InvalidStatus => kind(400, "invalid-query", "Invalid query parameter"),
+            Self::InvalidCursor => kind(400, "invalid-cursor", "Invalid cursor"),
+            Self::PolicyViolation(_) => kind(422, "policy-violation", "Upload breaks the policy"),
+            Self::NotDownloadable(_) => kind(409, "not-downloadable", "File not downloadable"),
+            Self::NotDeletable(_) => kind(409, "not-deletable", "File not deletable"),
+            Self::ConcurrentChange(_) => kind(409, "concurrent-change", "Concurrent change"),
+            Self::Catalog(_)
+            | Self::Store(_)
+            | Self::Ledger(_)
+            | Self::TimeOverflow
+            | Self::Encode(_) => kind(500, "internal", "Internal error"),
+        }
+    }
+}
+
+/// The problem body.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    /// Every policy reason, for 422 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasons: Option<&'a [Reason]>,
+}
+
+/// The response for an error, logging it first if it is the server's fault.
+pub(crate) fn respond(error: &ApiError, request_id: &str) -> ApiGatewayV2httpResponse {
+    let Kind {
+        status,
+        slug,
+        title,
+    } = error.kind();
+    let detail = if status >= 500 {
+        tracing::error!(request_id, error = %Chain(error), "request failed");
+        format!("the request could not be served; retry later (request id {request_id:?})")
+    } else {
+        tracing::info!(request_id, status, error = %error, "request refused");
+        error.to_string()
+    };
+    let problem = Problem {
+        kind: format!("{PROBLEM_BASE}{slug}"),
+        title,
+        status,
+        detail,
+        reasons: match error {
+            ApiError::PolicyViolation(reasons) => Some(reasons),
+            _ => None,
+        },
+    };
+    let mut reply = Reply::problem(status, &problem);
+    if let ApiError::MethodNotAllowed { allow, .. } = error {
+        reply = reply.header(header::ALLOW, allow.clone());
+    }
+    reply.into_response()
+}
+
+/// An error and all its sources, `outer: inner: innermost`.
+struct Chain<'a>(&'a dyn Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use airlock_domain::ports::CatalogError;
+
+    use super::*;
+
+    #[test]
+    fn a_chain_lists_every_source() {
+        let error = ApiError::Catalog(CatalogError::Backend("disk full".into()));
+        assert_eq!(
+            Chain(&error).to_string(),
+            "the catalog failed: catalog failed: disk full"
+        );
+    }
+
+    #[test]
+    fn server_errors_do_not_tell_the_client_why() {
+        let error = ApiError::Catalog(CatalogError::Backend("secret table name".into()));
+        let response = respond(&error, "req-1");
+        assert_eq!(response.status_code, 500);
+        let Some(aws_lambda_events::encodings::Body::Text(body)) = response.body else {
+            panic!("expected a text body");
+        };
+        assert!(!body.contains("secret"), "{body}");
+        assert!(body.contains("req-1"), "{body}");
+    }
+}
