@@ -1,0 +1,134 @@
+//! Starting a stack in the test process, and the client steps every test needs.
+
+use std::time::Duration;
+
+use airlock_stack::{RunningStack, StackConfig};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+/// How long to wait for the pipeline to reach a state before failing the test.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+pub struct TestStack {
+    pub stack: RunningStack,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A stack with short intervals, on a free port, in its own data folder.
+pub async fn spawn_stack() -> TestStack {
+    spawn_stack_with(|_| {}).await
+}
+
+/// The same, with settings changed by `adjust`.
+pub async fn spawn_stack_with(adjust: impl FnOnce(&mut StackConfig)) -> TestStack {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StackConfig::new(dir.path().join("data"));
+    config.port = 0;
+    config.sweep_every = Duration::from_millis(200);
+    adjust(&mut config);
+    let stack = airlock_stack::start(config).await.unwrap();
+    TestStack {
+        stack,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestStack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.stack.base_url())
+    }
+
+    pub fn token(&self, tenant: &str) -> String {
+        self.stack.token_for(tenant)
+    }
+
+    /// `POST /v1/files`; asserts 201 and returns the body.
+    pub async fn create_upload(&self, tenant: &str, name: &str, content_type: &str, size: usize) -> Value {
+        let response = self
+            .client
+            .post(self.url("/v1/files"))
+            .bearer_auth(self.token(tenant))
+            .json(&json!({"name": name, "content_type": content_type, "size": size}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// Sends bytes to a presigned upload exactly as the API said to.
+    pub async fn put_bytes(&self, upload: &Value, bytes: Vec<u8>) -> Response {
+        let mut request = self.client.put(upload["url"].as_str().unwrap());
+        for (name, value) in upload["headers"].as_object().unwrap() {
+            if name != "content-length" {
+                request = request.header(name, value.as_str().unwrap());
+            }
+        }
+        request.body(bytes).send().await.unwrap()
+    }
+
+    /// Creates an upload and sends its bytes; returns the file id.
+    pub async fn upload(&self, tenant: &str, name: &str, content_type: &str, bytes: &[u8]) -> String {
+        let created = self.create_upload(tenant, name, content_type, bytes.len()).await;
+        let response = self.put_bytes(&created["upload"], bytes.to_vec()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        created["file"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get(&self, tenant: &str, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(self.token(tenant))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls the file until it reaches `status`.
+    pub async fn wait_for_status(&self, tenant: &str, id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let (code, file) = self.get(tenant, &format!("/v1/files/{id}")).await;
+            if code == StatusCode::OK && file["status"] == status {
+                return file;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "file {id} never became {status}: {file}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls the event log until an event of `detail_type` for `file_id` is there.
+    pub async fn wait_for_event(&self, detail_type: &str, file_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(event) = self
+                .events()
+                .into_iter()
+                .find(|e| e["detail-type"] == detail_type && e["detail"]["file_id"] == file_id)
+            {
+                return event;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no {detail_type} event for {file_id}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        airlock_local::read_bus_file(&self.stack.events_path()).unwrap()
+    }
+}
+
+/// A 1×1 PNG.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";
+
+/// The start of a 64-bit ELF executable.
+pub fn elf() -> Vec<u8> {
+    let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0".to_vec();
+    bytes.resize(512, 0);
+    bytes
+}

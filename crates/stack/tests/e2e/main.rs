@@ -1,0 +1,9 @@
+//! End-to-end tests of the local stack: real HTTP on 127.0.0.1, real files and SQLite,
+//! the four handlers wired as `make run` wires them.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+mod flow;
+mod helpers;
+mod presigned;
+mod restart;

@@ -1,0 +1,138 @@
+//! The stack as `make run` starts it: the real binary, killed and restarted.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::PNG;
+
+/// The running binary, its URL and the dev token it printed.
+struct Process {
+    child: Child,
+    base_url: String,
+    token: String,
+}
+
+impl Process {
+    fn start(data_dir: &Path, port: u16) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
+            .args(["--data-dir", data_dir.to_str().unwrap(), "--port", &port.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut base_url = String::new();
+        let mut token = String::new();
+        while let Some(Ok(line)) = lines.next() {
+            if let Some(url) = line.strip_prefix("Airlock local stack listening on ") {
+                base_url = url.to_owned();
+            }
+            if line.matches('.').count() == 2 && !line.contains(' ') {
+                token = line;
+                break;
+            }
+        }
+        assert!(!base_url.is_empty() && !token.is_empty(), "the stack printed no URL and token");
+        Self { child, base_url, token }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let client = reqwest::Client::new();
+    let first = Process::start(dir.path(), port);
+
+    // Arrange: uploads whose bytes arrive just before the kill.
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let created: Value = client
+            .post(format!("{}/v1/files", first.base_url))
+            .bearer_auth(&first.token)
+            .json(&json!({"name": format!("p{n}.png"), "content_type": "image/png", "size": PNG.len()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = client
+            .put(created["upload"]["url"].as_str().unwrap())
+            .header("content-type", "image/png")
+            .header("if-none-match", "*")
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK);
+        ids.push(created["file"]["id"].as_str().unwrap().to_owned());
+    }
+
+    // Act: SIGKILL, then start again on the same data.
+    first.kill();
+    let second = Process::start(dir.path(), port);
+
+    // Assert: every file reaches CLEAN, with exactly one event each, and the
+    // counters equal a recount.
+    let events_path = dir.path().join("events.jsonl");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let accepted = airlock_local::read_bus_file(&events_path)
+            .unwrap()
+            .iter()
+            .filter(|e| e["detail-type"] == "File Accepted")
+            .count();
+        if accepted >= ids.len() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {accepted} of {} accepted", ids.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = airlock_local::read_bus_file(&events_path).unwrap();
+    for id in &ids {
+        let for_file = events.iter().filter(|e| e["detail"]["file_id"] == id.as_str()).count();
+        assert_eq!(for_file, 1, "file {id} has {for_file} events");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let usage: Value = client
+        .get(format!("{}/v1/usage", second.base_url))
+        .bearer_auth(&second.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["by_status"]["CLEAN"]["files"], ids.len());
+    assert_eq!(usage["by_status"]["PENDING"]["files"], 0);
+    second.kill();
+}
+
+#[test]
+fn the_binary_refuses_unknown_flags_with_usage() {
+    let output = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("usage: airlock-stack"));
+}

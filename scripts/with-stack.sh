@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Starts the stack binary on a free 127.0.0.1 port with a throw-away data folder, runs
+# the given command with AIRLOCK and TOKEN set, then stops the stack by its PID — also
+# when the command fails. Usage: scripts/with-stack.sh BINARY COMMAND...
+set -euo pipefail
+binary=$1; shift
+data=$(mktemp -d)
+out="$data/stdout"
+"$binary" --data-dir "$data/airlock" --port 0 >"$out" 2>"$data/stderr" &
+pid=$!
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  grep -q '^eyJ' "$out" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$data/stderr" >&2; echo "stack exited early" >&2; exit 1; }
+  sleep 0.1
+done
+AIRLOCK=$(sed -n 's/^Airlock local stack listening on //p' "$out")
+TOKEN=$(grep '^eyJ' "$out")
+[ -n "$AIRLOCK" ] && [ -n "$TOKEN" ] || { echo "stack did not report its URL and token" >&2; exit 1; }
+export AIRLOCK TOKEN
+"$@"
