@@ -6,6 +6,16 @@ set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "walkthrough: $*" >&2; exit 1; }
+# Polls a file until it reaches a status; fails after 10 s.
+wait_for() {
+  local file=$1 want=$2 status=
+  for _ in $(seq 1 100); do
+    status=$(curl -sS "$AIRLOCK/v1/files/$file" -H "Authorization: Bearer $TOKEN" | jq -r .status)
+    [ "$status" = "$want" ] && return 0
+    sleep 0.1
+  done
+  fail "file $file ended $status, not $want"
+}
 
 # 1. A small CSV to upload.
 printf 'id,name\n1,alice\n2,bob\n' > "$work/people.csv"
@@ -24,12 +34,7 @@ curl -sS -f -X PUT "$URL" -H 'content-type: text/csv' -H 'if-none-match: *' \
   --data-binary @"$work/people.csv"
 
 # 4. Ingest verifies it within moments: PENDING -> CLEAN.
-for _ in $(seq 1 100); do
-  STATUS=$(curl -sS "$AIRLOCK/v1/files/$FILE" -H "Authorization: Bearer $TOKEN" | jq -r .status)
-  [ "$STATUS" = CLEAN ] && break
-  sleep 0.1
-done
-[ "$STATUS" = CLEAN ] || fail "file ended $STATUS, not CLEAN"
+wait_for "$FILE" CLEAN
 
 # 5. Download it through a presigned GET: the same bytes come back.
 DOWNLOAD=$(curl -sS "$AIRLOCK/v1/files/$FILE/download" -H "Authorization: Bearer $TOKEN" | jq -r .url)
@@ -44,12 +49,7 @@ curl -sS -X POST "$AIRLOCK/v1/files" \
 BAD=$(jq -r .file.id "$work/bad.json")
 curl -sS -f -X PUT "$(jq -r .upload.url "$work/bad.json")" \
   -H 'content-type: image/png' -H 'if-none-match: *' --data-binary @"$work/cat.png"
-for _ in $(seq 1 100); do
-  STATUS=$(curl -sS "$AIRLOCK/v1/files/$BAD" -H "Authorization: Bearer $TOKEN" | jq -r .status)
-  [ "$STATUS" = REJECTED ] && break
-  sleep 0.1
-done
-[ "$STATUS" = REJECTED ] || fail "disguised executable ended $STATUS, not REJECTED"
+wait_for "$BAD" REJECTED
 REASON=$(curl -sS "$AIRLOCK/v1/files/$BAD" -H "Authorization: Bearer $TOKEN" | jq -r '.verdict.reasons[0].code')
 [ "$REASON" = type_mismatch ] || fail "rejection reason is $REASON"
 CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$AIRLOCK/v1/files/$BAD/download" -H "Authorization: Bearer $TOKEN")

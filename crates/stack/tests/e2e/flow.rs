@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{elf, spawn_stack, spawn_stack_with, PNG};
+use crate::helpers::{PNG, elf, spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() {
@@ -19,9 +19,19 @@ async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() 
     assert_eq!(event["detail"]["sha256"], file["sha256"]);
     let (status, download) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::OK);
-    let response = app.client.get(download["url"].as_str().unwrap()).send().await.unwrap();
+    let response = app
+        .client
+        .get(download["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("pixel.png"));
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("pixel.png")
+    );
     assert_eq!(response.bytes().await.unwrap().as_ref(), PNG);
 }
 
@@ -33,7 +43,10 @@ async fn an_executable_declared_as_png_is_rejected_with_a_reason_and_never_downl
 
     let file = app.wait_for_status("acme", &id, "REJECTED").await;
     assert_eq!(file["verdict"]["reasons"][0]["code"], "type_mismatch");
-    assert_eq!(file["verdict"]["reasons"][0]["detected"], "application/x-executable");
+    assert_eq!(
+        file["verdict"]["reasons"][0]["detected"],
+        "application/x-executable"
+    );
     let event = app.wait_for_event("File Rejected", &id).await;
     assert_eq!(event["detail"]["reasons"][0]["code"], "type_mismatch");
     let (status, problem) = app.get("acme", &format!("/v1/files/{id}/download")).await;
@@ -47,7 +60,10 @@ async fn a_tenant_can_neither_see_nor_download_nor_delete_another_tenants_file()
     let id = app.upload("acme", "pixel.png", "image/png", PNG).await;
     app.wait_for_status("acme", &id, "CLEAN").await;
 
-    for path in [format!("/v1/files/{id}"), format!("/v1/files/{id}/download")] {
+    for path in [
+        format!("/v1/files/{id}"),
+        format!("/v1/files/{id}/download"),
+    ] {
         let (status, _) = app.get("intruder", &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -108,21 +124,38 @@ async fn deleting_a_clean_file_announces_it_and_its_download_stops_working() {
     app.wait_for_event("File Deleted", &id).await;
     let (status, _) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let old_url = app.client.get(download["url"].as_str().unwrap()).send().await.unwrap();
-    assert_ne!(old_url.status(), StatusCode::OK, "bytes of a deleted file were served");
+    let old_url = app
+        .client
+        .get(download["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        old_url.status(),
+        StatusCode::OK,
+        "bytes of a deleted file were served"
+    );
 }
 
 #[tokio::test]
 async fn an_abandoned_upload_is_expired_by_sweep_and_announced() {
     let app = spawn_stack_with(|config| config.upload_window = chrono::Duration::seconds(1)).await;
-    let created = app.create_upload("acme", "never-sent.csv", "text/csv", 10).await;
+    let created = app
+        .create_upload("acme", "never-sent.csv", "text/csv", 10)
+        .await;
     let id = created["file"]["id"].as_str().unwrap();
 
     app.wait_for_status("acme", id, "EXPIRED").await;
     app.wait_for_event("Upload Expired", id).await;
 
-    let late = app.put_bytes(&created["upload"], b"a,b\n1,2\n34".to_vec()).await;
-    assert_eq!(late.status(), StatusCode::FORBIDDEN, "an expired upload URL was accepted");
+    let late = app
+        .put_bytes(&created["upload"], b"a,b\n1,2\n34".to_vec())
+        .await;
+    assert_eq!(
+        late.status(),
+        StatusCode::FORBIDDEN,
+        "an expired upload URL was accepted"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +168,10 @@ async fn requests_without_a_valid_token_get_401_problem_json() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
 }
 
@@ -152,7 +188,10 @@ async fn malformed_json_and_oversized_bodies_get_problem_responses() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        malformed.headers()["content-type"],
+        "application/problem+json"
+    );
     let huge = app
         .client
         .post(app.url("/v1/files"))

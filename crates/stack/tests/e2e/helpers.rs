@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use airlock_stack::{RunningStack, StackConfig};
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// How long to wait for the pipeline to reach a state before failing the test.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -45,7 +45,13 @@ impl TestStack {
     }
 
     /// `POST /v1/files`; asserts 201 and returns the body.
-    pub async fn create_upload(&self, tenant: &str, name: &str, content_type: &str, size: usize) -> Value {
+    pub async fn create_upload(
+        &self,
+        tenant: &str,
+        name: &str,
+        content_type: &str,
+        size: usize,
+    ) -> Value {
         let response = self
             .client
             .post(self.url("/v1/files"))
@@ -70,10 +76,23 @@ impl TestStack {
     }
 
     /// Creates an upload and sends its bytes; returns the file id.
-    pub async fn upload(&self, tenant: &str, name: &str, content_type: &str, bytes: &[u8]) -> String {
-        let created = self.create_upload(tenant, name, content_type, bytes.len()).await;
+    pub async fn upload(
+        &self,
+        tenant: &str,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> String {
+        let created = self
+            .create_upload(tenant, name, content_type, bytes.len())
+            .await;
         let response = self.put_bytes(&created["upload"], bytes.to_vec()).await;
-        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
         created["file"]["id"].as_str().unwrap().to_owned()
     }
 
@@ -97,7 +116,10 @@ impl TestStack {
             if code == StatusCode::OK && file["status"] == status {
                 return file;
             }
-            assert!(tokio::time::Instant::now() < deadline, "file {id} never became {status}: {file}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "file {id} never became {status}: {file}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -113,7 +135,10 @@ impl TestStack {
             {
                 return event;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no {detail_type} event for {file_id}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {detail_type} event for {file_id}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -8,7 +8,7 @@ use std::{
 };
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::helpers::PNG;
 
@@ -22,7 +22,12 @@ struct Process {
 impl Process {
     fn start(data_dir: &Path, port: u16) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
-            .args(["--data-dir", data_dir.to_str().unwrap(), "--port", &port.to_string()])
+            .args([
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+                "--port",
+                &port.to_string(),
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -40,8 +45,15 @@ impl Process {
                 break;
             }
         }
-        assert!(!base_url.is_empty() && !token.is_empty(), "the stack printed no URL and token");
-        Self { child, base_url, token }
+        assert!(
+            !base_url.is_empty() && !token.is_empty(),
+            "the stack printed no URL and token"
+        );
+        Self {
+            child,
+            base_url,
+            token,
+        }
     }
 
     fn kill(mut self) {
@@ -51,7 +63,11 @@ impl Process {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -104,12 +120,19 @@ async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart()
         if accepted >= ids.len() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {accepted} of {} accepted", ids.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {accepted} of {} accepted",
+            ids.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let events = airlock_local::read_bus_file(&events_path).unwrap();
     for id in &ids {
-        let for_file = events.iter().filter(|e| e["detail"]["file_id"] == id.as_str()).count();
+        let for_file = events
+            .iter()
+            .filter(|e| e["detail"]["file_id"] == id.as_str())
+            .count();
         assert_eq!(for_file, 1, "file {id} has {for_file} events");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
