@@ -7,17 +7,22 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-walkthrough lint fmt build clean-data tools
+.PHONY: run test test-rust test-rust-inner test-walkthrough lint fmt build clean-data tools
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
 	$(CARGO) run -p airlock-stack --bin airlock-stack -- --data-dir $(DATA) --port $(PORT)
 
-## Every test: unit, handler (AWS event fixtures), adapters, end to end, and the
-## README walk-through against a freshly started stack binary.
+## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
+## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
+## a free 127.0.0.1 port and stops by PID), end to end, and the README walk-through
+## against a freshly started stack binary.
 test: tools test-rust test-walkthrough
 
 test-rust:
+	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
+
+test-rust-inner:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -48,6 +53,7 @@ build:
 tools:
 	@command -v jq >/dev/null || { echo "installing jq"; apt-get update -qq && apt-get install -y -qq jq; }
 	@command -v curl >/dev/null || { echo "installing curl"; apt-get update -qq && apt-get install -y -qq curl; }
+	@python3 -m venv --help >/dev/null 2>&1 || { echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv; }
 
 clean-data:
 	rm -rf $(DATA)

@@ -144,6 +144,34 @@ impl FileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A `content-disposition` header that saves the download under this name
+    /// (RFC 6266): an ASCII fallback and the exact name, UTF-8 percent-encoded.
+    pub fn content_disposition(&self) -> String {
+        let fallback: String = self
+            .0
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || " .-_()".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let exact: String = self
+            .0
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+    }
 }
 
 impl TryFrom<String> for FileName {
@@ -217,6 +245,15 @@ mod tests {
         ] {
             assert!(FileName::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn content_disposition_keeps_the_exact_name_and_a_safe_fallback() {
+        let name = FileName::parse("résumé \"final\".pdf").unwrap();
+        assert_eq!(
+            name.content_disposition(),
+            "attachment; filename=\"r_sum_ _final_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! | `sk`        | `FILE#{file id}`                       | table sort key (ULID: time order)|
 //! | `kind`      | `file`                                 | tells file items from others     |
 //! | `status_pk` | `TENANT#{tenant}#{status}`             | GSI `by-status` (sort key `sk`)  |
-//! | `due_pk`    | `PENDING` while pending, else absent   | sparse GSI `due` (sort `due_at`) |
-//! | `due_at`    | the upload deadline while pending      | sweep's expiry query             |
+//! | `due_pk`    | `PENDING` or `DECIDED`; absent after   | sparse GSI `due` (sort `due_at`) |
+//! | `due_at`    | PENDING: the upload deadline; DECIDED: creation time (UTC, millis) | sweep's expiry and retention queries |
 //! | `ttl`       | epoch seconds, a week past the deadline while pending | TTL backstop      |
 //! | the record's fields, flattened                                                         |
 
@@ -76,16 +76,39 @@ impl FileItem {
         format!("TENANT#{tenant}#{status}")
     }
 
+    /// The partition of the `due` index holding uploads awaiting their deadline.
+    pub const DUE_PENDING: &'static str = "PENDING";
+    /// The partition of the `due` index holding decided files, for retention.
+    pub const DUE_DECIDED: &'static str = "DECIDED";
+
+    /// The `due_at` form of an instant: fixed-width UTC, so text order is time order.
+    pub fn due_at(at: crate::Timestamp) -> String {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
     /// The item for a record.
     pub fn from_record(record: FileRecord) -> Self {
         let pending = record.status == FileStatus::Pending;
+        let (due_pk, due_at) = if pending {
+            (
+                Some(Self::DUE_PENDING),
+                Some(Self::due_at(record.upload_deadline)),
+            )
+        } else if record.status.is_verdict() {
+            (
+                Some(Self::DUE_DECIDED),
+                Some(Self::due_at(record.created_at)),
+            )
+        } else {
+            (None, None)
+        };
         Self {
             pk: Self::tenant_pk(&record.tenant),
             sk: Self::file_sk(record.id),
             kind: FILE_ITEM_KIND.to_owned(),
             status_pk: Self::status_pk(&record.tenant, record.status),
-            due_pk: pending.then(|| FileStatus::Pending.as_str().to_owned()),
-            due_at: pending.then(|| record.upload_deadline.to_rfc3339()),
+            due_pk: due_pk.map(str::to_owned),
+            due_at,
             ttl: pending.then(|| record.upload_deadline.timestamp() + TTL_GRACE_SECS),
             record,
         }
@@ -113,18 +136,23 @@ mod tests {
         assert_eq!(item.sk, "FILE#01JCZ5K6Q2V1E7W8X9Y0Z1A2B3");
         assert_eq!(item.status_pk, "TENANT#acme#PENDING");
         assert_eq!(item.due_pk.as_deref(), Some("PENDING"));
+        assert_eq!(item.due_at.as_deref(), Some("2026-01-02T04:04:05.000Z"));
         assert!(item.ttl.is_some());
     }
 
     #[test]
-    fn a_decided_item_leaves_the_due_index_and_loses_its_ttl() {
+    fn a_decided_item_is_due_for_retention_by_creation_time_and_loses_its_ttl() {
         let record = pending_record();
         let clean = record
             .with_finding(finding(vec![]), record.created_at)
             .unwrap();
-        let item = FileItem::from_record(clean);
+        let item = FileItem::from_record(clean.clone());
         assert_eq!(item.status_pk, "TENANT#acme#CLEAN");
-        assert_eq!((item.due_pk, item.due_at, item.ttl), (None, None, None));
+        assert_eq!(item.due_pk.as_deref(), Some("DECIDED"));
+        assert_eq!(item.due_at.as_deref(), Some("2026-01-02T03:04:05.000Z"));
+        assert_eq!(item.ttl, None);
+        let deleted = FileItem::from_record(clean.deleted(clean.updated_at).unwrap());
+        assert_eq!((deleted.due_pk, deleted.due_at), (None, None));
     }
 
     #[test]

@@ -164,12 +164,14 @@ impl SqliteCatalog {
         .await
     }
 
-    /// Every record of every tenant, for reconciliation and tests.
-    pub async fn all_records(&self) -> Result<Vec<FileRecord>, LocalError> {
+    /// Every PENDING record of every tenant, for the stack's start-up reconciliation.
+    pub async fn pending_records(&self) -> Result<Vec<FileRecord>, LocalError> {
         self.run(|conn| {
-            let mut stmt = conn.prepare("SELECT record FROM files ORDER BY tenant, id")?;
-            let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-            rows.map(|json| Ok(serde_json::from_str(&json?)?)).collect()
+            query_records(
+                conn,
+                "SELECT record FROM files WHERE status = 'PENDING' ORDER BY deadline_ms",
+                [],
+            )
         })
         .await
     }

@@ -7,7 +7,7 @@
 //! of a file already verified). Reads of objects whose status tag is not CLEAN are
 //! refused, as the deployed bucket policy refuses them.
 
-use airlock_domain::{FileStatus, ObjectKey, ports::ChunkStream};
+use airlock_domain::{FileName, FileStatus, ObjectKey, ports::ChunkStream};
 use airlock_local::{Grant, GrantError, LocalError};
 use axum::{
     body::Body,
@@ -114,7 +114,7 @@ pub async fn get_object(
     (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, content_disposition(&file_name)),
+            (header::CONTENT_DISPOSITION, disposition(&file_name)),
         ],
         Body::from_stream(stream),
     )
@@ -177,19 +177,10 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// RFC 6266: an ASCII fallback and the exact name, UTF-8 percent-encoded.
-fn content_disposition(file_name: &str) -> String {
-    let fallback: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let exact =
-        percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+/// The disposition for a signed file name; the name was valid when it was signed.
+fn disposition(file_name: &str) -> String {
+    FileName::parse(file_name).map_or_else(
+        |_| "attachment".to_owned(),
+        |name| name.content_disposition(),
+    )
 }

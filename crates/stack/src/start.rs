@@ -9,7 +9,6 @@ use std::{
 };
 
 use airlock_api::{Api, ApiSettings};
-use airlock_domain::FileStatus;
 use airlock_ingest::Ingest;
 use airlock_local::{FsObjectStore, JsonlEventBus, LocalError, SqliteCatalog, SystemClock};
 use airlock_publish::Publish;
@@ -241,7 +240,7 @@ async fn redeliver_unverified_uploads(
     store: &FsObjectStore,
     notifier: &Notifier,
 ) {
-    let records = match catalog.all_records().await {
+    let records = match catalog.pending_records().await {
         Ok(records) => records,
         Err(e) => {
             tracing::error!(error = %e, "could not scan for unverified uploads");
@@ -249,7 +248,7 @@ async fn redeliver_unverified_uploads(
         }
     };
     let mut redelivered = 0;
-    for record in records.iter().filter(|r| r.status == FileStatus::Pending) {
+    for record in &records {
         if store.exists(&record.key()).await {
             notifier.object_created(&record.key().to_string(), record.declared_size);
             redelivered += 1;

@@ -1,0 +1,127 @@
+//! Configuration from the environment, read once at cold start. A missing or
+//! malformed variable stops the cold start with a message that names it.
+
+use std::{str::FromStr, time::Duration};
+
+/// A variable is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// A variable does not parse.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Malformed {
+        /// The variable.
+        name: &'static str,
+        /// What it held.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+}
+
+/// Reads variables from a source (the process environment, or a map in tests).
+pub struct Env<F> {
+    lookup: F,
+}
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Self {
+            lookup: |name| std::env::var(name).ok(),
+        }
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// Variables from `lookup`.
+    pub fn from_fn(lookup: F) -> Self {
+        Self { lookup }
+    }
+
+    /// A required text variable.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        (self.lookup)(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing(name))
+    }
+
+    /// An optional variable parsed as `T`, `default` when absent.
+    pub fn parsed_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match (self.lookup)(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Malformed {
+                    name,
+                    reason: e.to_string(),
+                    value,
+                }),
+        }
+    }
+
+    /// An optional duration in whole seconds.
+    pub fn seconds_or(
+        &self,
+        name: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        self.parsed_or(name, default.as_secs())
+            .map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        Env::from_fn(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        let error = env(&[("AIRLOCK_TABLE", " ")])
+            .required("AIRLOCK_TABLE")
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable AIRLOCK_TABLE is not set"
+        );
+    }
+
+    #[test]
+    fn a_malformed_number_is_named_with_its_value() {
+        let error = env(&[("AIRLOCK_MAX_UPLOAD_BYTES", "ten")])
+            .parsed_or("AIRLOCK_MAX_UPLOAD_BYTES", 1u64)
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("AIRLOCK_MAX_UPLOAD_BYTES=\"ten\" is invalid")
+        );
+    }
+
+    #[test]
+    fn absent_optional_variables_take_their_default() {
+        let env = env(&[("AIRLOCK_UPLOAD_WINDOW_SECS", "60")]);
+        assert_eq!(
+            env.seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::ZERO)
+                .unwrap(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(env.parsed_or("AIRLOCK_RETENTION_DAYS", 0u32).unwrap(), 0);
+    }
+}

@@ -1,0 +1,42 @@
+//! Airlock's ports on AWS, through the AWS SDK:
+//!
+//! - [`S3Store`]: streaming reads, status tags, removal, listing and presigned
+//!   requests on one bucket.
+//! - [`DynamoCatalog`]: the catalog, the usage ledger and counters on one table, in
+//!   the single-table layout of `airlock_domain::FileItem`, every state change a
+//!   conditional write.
+//! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
+//!   the entries EventBridge reports as failed.
+//! - [`config`]: the typed settings each function reads once at cold start.
+//! - [`provision`]: the table, bucket and bus as the template declares them, for
+//!   emulators and tests.
+//!
+//! `AWS_ENDPOINT_URL` is honoured (emulators), with path-style S3 addressing there.
+
+pub mod config;
+mod dynamo;
+mod error;
+mod eventbridge;
+pub mod provision;
+mod s3;
+
+pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog};
+pub use error::AdapterError;
+pub use eventbridge::EventBridgePublisher;
+pub use s3::{S3Chunks, S3Store, STATUS_TAG};
+
+/// Loads the shared SDK configuration (region, credentials, endpoint) from the
+/// environment, once per cold start.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// An S3 client; path-style addressing when an endpoint override (an emulator) is set.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}

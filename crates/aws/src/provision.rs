@@ -1,0 +1,82 @@
+//! Creates the table, bucket and bus with the same keys, indexes and stream the SAM
+//! template declares. For emulators and tests: production resources come from
+//! `infra/template.yaml`.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+
+use crate::dynamo::{BY_STATUS_INDEX, DUE_INDEX};
+
+/// A boxed SDK or builder error.
+pub type ProvisionError = Box<dyn std::error::Error + Send + Sync>;
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, ProvisionError> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()?)
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
+    Ok(AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()?)
+}
+
+fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, ProvisionError> {
+    Ok(GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?)
+}
+
+/// The catalog table: `pk`/`sk`, the `by-status` and `due` indexes, and a stream of
+/// new and old images.
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), ProvisionError> {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .global_secondary_indexes(index(BY_STATUS_INDEX, "status_pk", "sk")?)
+        .global_secondary_indexes(index(DUE_INDEX, "due_pk", "due_at")?)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()?,
+        );
+    for attribute in ["pk", "sk", "status_pk", "due_pk", "due_at"] {
+        request = request.attribute_definitions(string_attribute(attribute)?);
+    }
+    request.send().await?;
+    Ok(())
+}
+
+/// The upload bucket.
+pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProvisionError> {
+    client.create_bucket().bucket(name).send().await?;
+    Ok(())
+}
+
+/// The event bus.
+pub async fn create_bus(
+    client: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> Result<(), ProvisionError> {
+    client.create_event_bus().name(name).send().await?;
+    Ok(())
+}

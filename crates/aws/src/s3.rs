@@ -1,0 +1,250 @@
+//! Objects on S3: streaming reads, status tags, idempotent removal, listing, and
+//! presigned uploads and downloads.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use airlock_domain::{
+    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
+    ports::{
+        ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, PresignedRequest,
+        StoreError,
+    },
+};
+use aws_sdk_s3::{
+    presigning::PresigningConfig,
+    primitives::ByteStream,
+    types::{Tag, Tagging},
+};
+
+use crate::AdapterError;
+
+/// The object tag that carries a file's status; the bucket policy refuses reads of
+/// objects whose tag is not CLEAN.
+pub const STATUS_TAG: &str = "airlock-status";
+
+/// One bucket. Cheap to clone (the SDK client is a handle).
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Store {
+    /// The bucket `bucket` through `client`.
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// Every key under `prefix`, following continuation tokens page by page.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(backend)?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
+    /// The status tag of an object, if it has one.
+    pub async fn status_tag(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(e, key))?;
+        Ok(output
+            .tag_set()
+            .iter()
+            .find(|t| t.key() == STATUS_TAG)
+            .map(|t| t.value().to_owned()))
+    }
+
+    /// Stores bytes directly (tests and tools; clients use presigned uploads).
+    pub async fn put_bytes(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// S3 answers a missing key with `NoSuchKey` (GetObject) or a bare 404 (others).
+fn not_found_or_backend<E>(e: aws_sdk_s3::error::SdkError<E>, key: &ObjectKey) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let is_404 = e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
+    if is_404 {
+        StoreError::NotFound(key.to_string())
+    } else {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// An object's body, read a chunk at a time as the network delivers it.
+pub struct S3Chunks {
+    body: ByteStream,
+}
+
+impl ChunkStream for S3Chunks {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.body.next().await {
+            None => Ok(None),
+            Some(Ok(bytes)) => Ok(Some(bytes.to_vec())),
+            Some(Err(e)) => Err(backend(e)),
+        }
+    }
+}
+
+impl ObjectReader for S3Store {
+    type Stream = S3Chunks;
+
+    async fn open(&self, key: &ObjectKey) -> Result<S3Chunks, StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(e, key))?;
+        Ok(S3Chunks { body: output.body })
+    }
+}
+
+impl ObjectTagger for S3Store {
+    async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
+        let tag = Tag::builder()
+            .key(STATUS_TAG)
+            .value(status.as_str())
+            .build()
+            .map_err(backend)?;
+        let tagging = Tagging::builder().tag_set(tag).build().map_err(backend)?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(e, key))?;
+        Ok(())
+    }
+}
+
+impl ObjectRemover for S3Store {
+    async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        // S3 answers 204 for a key that does not exist, so this is idempotent.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn presigning(expires_at: Timestamp) -> Result<PresigningConfig, StoreError> {
+    let seconds = (expires_at - chrono::Utc::now()).num_seconds().max(1);
+    PresigningConfig::expires_in(Duration::from_secs(seconds.unsigned_abs()))
+        .map_err(|e| backend(AdapterError::Presign(e.to_string())))
+}
+
+fn presigned(
+    request: aws_sdk_s3::presigning::PresignedRequest,
+    method: &'static str,
+    expires_at: Timestamp,
+) -> PresignedRequest {
+    let headers: BTreeMap<String, String> = request
+        .headers()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+        .collect();
+    PresignedRequest {
+        url: request.uri().to_owned(),
+        method,
+        headers,
+        expires_at,
+    }
+}
+
+impl ObjectPresigner for S3Store {
+    async fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &ContentType,
+        size: u64,
+        expires_at: Timestamp,
+    ) -> Result<PresignedRequest, StoreError> {
+        let length = i64::try_from(size).map_err(backend)?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .content_type(content_type.as_str())
+            .content_length(length)
+            // Never overwrite: a replayed URL cannot swap the bytes of a verified file.
+            .if_none_match("*")
+            .presigned(presigning(expires_at)?)
+            .await
+            .map_err(backend)?;
+        let mut signed = presigned(request, "PUT", expires_at);
+        // Signed headers the client must send; the SDK lists only some of them.
+        signed
+            .headers
+            .insert("content-type".to_owned(), content_type.to_string());
+        signed
+            .headers
+            .insert("content-length".to_owned(), size.to_string());
+        signed
+            .headers
+            .insert("if-none-match".to_owned(), "*".to_owned());
+        Ok(signed)
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        file_name: &FileName,
+        expires_at: Timestamp,
+    ) -> Result<PresignedRequest, StoreError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .response_content_disposition(file_name.content_disposition())
+            .presigned(presigning(expires_at)?)
+            .await
+            .map_err(backend)?;
+        Ok(presigned(request, "GET", expires_at))
+    }
+}

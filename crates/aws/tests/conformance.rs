@@ -1,0 +1,156 @@
+//! The shared port conformance suite on the AWS adapters, against the emulator that
+//! `scripts/with-moto.sh` starts (`make test` does). Each test provisions its own
+//! table, bucket or bus, so tests run in parallel without seeing each other.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+use airlock_aws::{DynamoCatalog, S3Store, provision};
+use airlock_conformance::objects::ObjectFixture;
+use airlock_domain::{FileStatus, ObjectKey};
+
+/// The SDK configuration for the emulator; fails the test with directions if there is none.
+async fn emulator() -> aws_config::SdkConfig {
+    assert!(
+        std::env::var("AIRLOCK_TEST_EMULATOR").is_ok(),
+        "these tests need the AWS emulator: run `make test`, or `scripts/with-moto.sh cargo test -p airlock-aws`"
+    );
+    airlock_aws::load_sdk_config().await
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+async fn table() -> DynamoCatalog {
+    let client = aws_sdk_dynamodb::Client::new(&emulator().await);
+    let name = unique("airlock");
+    provision::create_table(&client, &name).await.unwrap();
+    DynamoCatalog::new(client, name)
+}
+
+mod catalog {
+    use super::*;
+    airlock_conformance::catalog_tests!(table());
+}
+
+mod ledger {
+    use super::*;
+    airlock_conformance::ledger_tests!(table());
+}
+
+/// Direct writes and tag reads for the object cases.
+struct Bucket(S3Store);
+
+impl ObjectFixture for Bucket {
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) {
+        self.0.put_bytes(key, bytes).await.unwrap();
+    }
+
+    async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {
+        self.0
+            .status_tag(key)
+            .await
+            .unwrap()
+            .as_deref()
+            .and_then(FileStatus::parse)
+    }
+}
+
+async fn bucket() -> (S3Store, Bucket) {
+    let client = airlock_aws::s3_client(&emulator().await);
+    let name = unique("airlock");
+    provision::create_bucket(&client, &name).await.unwrap();
+    let store = S3Store::new(client, name);
+    (store.clone(), Bucket(store))
+}
+
+mod objects {
+    use super::*;
+    airlock_conformance::object_tests!(bucket());
+}
+
+/// A queue subscribed to everything Airlock puts on a bus, as a consumer would be.
+struct Subscriber {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl airlock_conformance::events::EventsFixture for Subscriber {
+    async fn delivered(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return ids;
+            }
+            for message in messages {
+                let body: serde_json::Value =
+                    serde_json::from_str(message.body().unwrap()).unwrap();
+                ids.push(body["detail"]["id"].as_str().unwrap().to_owned());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn bus() -> (airlock_aws::EventBridgePublisher, Subscriber) {
+    let sdk = emulator().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let name = unique("airlock");
+    provision::create_bus(&events, &name).await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    events
+        .put_rule()
+        .name(&name)
+        .event_bus_name(&name)
+        .event_pattern(r#"{"source": ["airlock"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&name)
+        .event_bus_name(&name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (
+        airlock_aws::EventBridgePublisher::new(events, name),
+        Subscriber { sqs, queue_url },
+    )
+}
+
+mod events {
+    use super::*;
+    airlock_conformance::event_tests!(bus());
+}

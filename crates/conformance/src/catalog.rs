@@ -1,0 +1,294 @@
+//! The catalog: conditional writes, isolation, listing, and sweep's queries.
+
+use airlock_domain::{
+    FileRecord, FileStatus, Timestamp,
+    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery},
+};
+
+use crate::{accepted, fresh_tenant, now, pending};
+
+/// A created record reads back equal.
+pub async fn a_created_record_reads_back_equal<C: CatalogReader + CatalogWriter>(catalog: &C) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    let read = catalog.get(&record.tenant, record.id).await.expect("get");
+    assert_eq!(read, Some(record));
+}
+
+/// Creating the same id twice is refused.
+pub async fn creating_an_existing_id_is_already_exists<C: CatalogWriter>(catalog: &C) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    let again = catalog.create(&record).await;
+    assert!(
+        matches!(again, Err(CatalogError::AlreadyExists)),
+        "{again:?}"
+    );
+}
+
+/// Another tenant cannot read a record by its id.
+pub async fn a_record_is_invisible_to_other_tenants<C: CatalogReader + CatalogWriter>(catalog: &C) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    assert_eq!(
+        catalog.get(&fresh_tenant(), record.id).await.expect("get"),
+        None
+    );
+}
+
+/// Of two writers racing from the same status, exactly one wins.
+pub async fn of_two_racing_writers_exactly_one_wins<C: CatalogReader + CatalogWriter>(catalog: &C) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    let clean = accepted(&record);
+    let expired = record.expired(now()).expect("expire");
+    let (a, b) = tokio::join!(
+        catalog.replace(FileStatus::Pending, &clean),
+        catalog.replace(FileStatus::Pending, &expired)
+    );
+    let winners = [a.is_ok(), b.is_ok()].into_iter().filter(|ok| *ok).count();
+    assert_eq!(winners, 1, "{a:?} / {b:?}");
+    let loser = if a.is_err() { a } else { b };
+    assert!(matches!(
+        loser,
+        Err(CatalogError::StatusChanged {
+            expected: FileStatus::Pending
+        })
+    ));
+    let stored = catalog
+        .get(&record.tenant, record.id)
+        .await
+        .expect("get")
+        .expect("record");
+    assert!(stored == clean || stored == expired);
+}
+
+/// A write conditioned on a stale status changes nothing.
+pub async fn a_write_on_a_stale_status_changes_nothing<C: CatalogReader + CatalogWriter>(
+    catalog: &C,
+) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    let clean = accepted(&record);
+    catalog
+        .replace(FileStatus::Pending, &clean)
+        .await
+        .expect("first write");
+    let deleted_from_pending = FileRecord {
+        status: FileStatus::Deleted,
+        ..record.clone()
+    };
+    let stale = catalog
+        .replace(FileStatus::Pending, &deleted_from_pending)
+        .await;
+    assert!(
+        matches!(stale, Err(CatalogError::StatusChanged { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        catalog.get(&record.tenant, record.id).await.expect("get"),
+        Some(clean)
+    );
+}
+
+/// Replacing a record that does not exist is not found (and creates nothing).
+pub async fn replacing_a_missing_record_is_not_found<C: CatalogReader + CatalogWriter>(
+    catalog: &C,
+) {
+    let record = pending(&fresh_tenant(), now());
+    let result = catalog
+        .replace(FileStatus::Pending, &accepted(&record))
+        .await;
+    assert!(matches!(result, Err(CatalogError::NotFound)), "{result:?}");
+    assert_eq!(
+        catalog.get(&record.tenant, record.id).await.expect("get"),
+        None
+    );
+}
+
+/// Pages come newest first, each id once, and the last page says there is no more.
+pub async fn listing_pages_newest_first_without_gaps_or_repeats<
+    C: CatalogReader + CatalogWriter,
+>(
+    catalog: &C,
+) {
+    let tenant = fresh_tenant();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let record = pending(&tenant, now());
+        catalog.create(&record).await.expect("create");
+        ids.push(record.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    catalog
+        .create(&pending(&fresh_tenant(), now()))
+        .await
+        .expect("other tenant");
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut after = None;
+    for _ in 0..ids.len() {
+        let page = catalog
+            .list(
+                &tenant,
+                &ListQuery {
+                    status: None,
+                    after,
+                    limit: 2,
+                },
+            )
+            .await
+            .expect("list");
+        assert!(page.records.len() <= 2);
+        seen.extend(page.records.iter().map(|r| r.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "pages went {seen:?}");
+}
+
+/// Listing by status returns exactly the files in that status.
+pub async fn listing_by_status_returns_only_that_status<C: CatalogReader + CatalogWriter>(
+    catalog: &C,
+) {
+    let tenant = fresh_tenant();
+    let waiting = pending(&tenant, now());
+    let done = pending(&tenant, now());
+    catalog.create(&waiting).await.expect("create");
+    catalog.create(&done).await.expect("create");
+    catalog
+        .replace(FileStatus::Pending, &accepted(&done))
+        .await
+        .expect("accept");
+    let query = |status| ListQuery {
+        status: Some(status),
+        after: None,
+        limit: 10,
+    };
+    let clean = catalog
+        .list(&tenant, &query(FileStatus::Clean))
+        .await
+        .expect("list");
+    let pending_page = catalog
+        .list(&tenant, &query(FileStatus::Pending))
+        .await
+        .expect("list");
+    assert_eq!(
+        clean.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![done.id]
+    );
+    assert_eq!(
+        pending_page
+            .records
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![waiting.id]
+    );
+    assert_eq!(clean.next, None);
+}
+
+/// A time window no other case uses: a random day before 2000.
+fn own_window() -> Timestamp {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let day = i64::from(nanos % 10_000) + 1_000;
+    chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default()
+}
+
+/// Sweep finds pending uploads past their deadline, oldest deadline first, and
+/// nothing decided or still within its deadline.
+pub async fn pending_uploads_past_their_deadline_are_due_oldest_first<C>(catalog: &C)
+where
+    C: CatalogReader + CatalogWriter + CatalogSweep,
+{
+    let tenant = fresh_tenant();
+    let base = own_window();
+    let older = pending(&tenant, base);
+    let newer = pending(&tenant, base + chrono::Duration::minutes(10));
+    let within = pending(&tenant, base + chrono::Duration::hours(3));
+    let decided = pending(&tenant, base);
+    for record in [&newer, &older, &within, &decided] {
+        catalog.create(record).await.expect("create");
+    }
+    catalog
+        .replace(FileStatus::Pending, &accepted(&decided))
+        .await
+        .expect("accept");
+    let at = base + chrono::Duration::hours(2);
+    let due = catalog.pending_past_deadline(at, 100).await.expect("due");
+    let mine: Vec<_> = due
+        .iter()
+        .filter(|r| r.tenant == tenant)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(mine, vec![older.id, newer.id]);
+}
+
+/// Retention finds decided files created before the cutoff, and no pending ones.
+pub async fn decided_files_before_a_cutoff_are_due_for_retention<C>(catalog: &C)
+where
+    C: CatalogReader + CatalogWriter + CatalogSweep,
+{
+    let tenant = fresh_tenant();
+    let base = own_window();
+    let old = pending(&tenant, base);
+    let young = pending(&tenant, base + chrono::Duration::days(2));
+    let undecided = pending(&tenant, base);
+    for record in [&old, &young, &undecided] {
+        catalog.create(record).await.expect("create");
+    }
+    for record in [&old, &young] {
+        catalog
+            .replace(FileStatus::Pending, &accepted(record))
+            .await
+            .expect("accept");
+    }
+    let due = catalog
+        .decided_before(base + chrono::Duration::days(1), 100)
+        .await
+        .expect("due");
+    let mine: Vec<_> = due
+        .iter()
+        .filter(|r| r.tenant == tenant)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(mine, vec![old.id]);
+}
+
+/// Expands every catalog case into a test for one backend. `$catalog` is an async
+/// expression that yields the implementation.
+#[macro_export]
+macro_rules! catalog_tests {
+    ($catalog:expr) => {
+        $crate::cases!(catalog, $catalog;
+            a_created_record_reads_back_equal,
+            creating_an_existing_id_is_already_exists,
+            a_record_is_invisible_to_other_tenants,
+            of_two_racing_writers_exactly_one_wins,
+            a_write_on_a_stale_status_changes_nothing,
+            replacing_a_missing_record_is_not_found,
+            listing_pages_newest_first_without_gaps_or_repeats,
+            listing_by_status_returns_only_that_status,
+            pending_uploads_past_their_deadline_are_due_oldest_first,
+            decided_files_before_a_cutoff_are_due_for_retention,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per case of a module.
+#[macro_export]
+macro_rules! cases {
+    ($module:ident, $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let subject = $make.await;
+                $crate::$module::$case(&subject).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,80 @@
+//! The shared port conformance suite on the embedded adapters.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+use airlock_conformance::objects::ObjectFixture;
+use airlock_domain::{FileStatus, ObjectKey};
+use airlock_local::{FsObjectStore, SqliteCatalog};
+
+mod catalog {
+    use super::*;
+    airlock_conformance::catalog_tests!(async { SqliteCatalog::in_memory().unwrap() });
+}
+
+mod ledger {
+    use super::*;
+    airlock_conformance::ledger_tests!(async { SqliteCatalog::in_memory().unwrap() });
+}
+
+/// Writes and tag reads for the object cases; keeps the folder alive.
+struct Disk {
+    store: FsObjectStore,
+    _dir: tempfile::TempDir,
+}
+
+impl ObjectFixture for Disk {
+    async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) {
+        let mut writer = self
+            .store
+            .begin_write(&key.to_string(), bytes.len() as u64)
+            .await
+            .unwrap();
+        writer.write(&bytes).await.unwrap();
+        writer.commit().await.unwrap();
+    }
+
+    async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {
+        self.store.status_tag(&key.to_string()).await.unwrap()
+    }
+}
+
+async fn disk() -> (FsObjectStore, Disk) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"key".to_vec());
+    (store.clone(), Disk { store, _dir: dir })
+}
+
+mod objects {
+    use super::*;
+    airlock_conformance::object_tests!(disk());
+}
+
+/// Reads the bus file back.
+struct BusFile {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl airlock_conformance::events::EventsFixture for BusFile {
+    async fn delivered(&self) -> Vec<String> {
+        airlock_local::read_bus_file(&self.path)
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry["detail"]["id"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+async fn bus() -> (airlock_local::JsonlEventBus, BusFile) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    (
+        airlock_local::JsonlEventBus::open(&path).unwrap(),
+        BusFile { path, _dir: dir },
+    )
+}
+
+mod events {
+    use super::*;
+    airlock_conformance::event_tests!(bus());
+}
