@@ -78,6 +78,115 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
+/// The largest upload accepted when the deployment does not say (5 GiB is the most
+/// one S3 PUT can carry).
+const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The upload policy every function that judges uploads shares.
+fn policy<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<airlock_domain::Policy, ConfigError> {
+    Ok(airlock_domain::Policy {
+        max_size: env.parsed_or("AIRLOCK_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
+        ..airlock_domain::Policy::default()
+    })
+}
+
+/// What ingest reads at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// `AIRLOCK_TABLE`.
+    pub table: String,
+    /// `AIRLOCK_BUCKET`.
+    pub bucket: String,
+    /// The policy (`AIRLOCK_MAX_UPLOAD_BYTES`).
+    pub policy: airlock_domain::Policy,
+}
+
+impl IngestConfig {
+    /// Reads and checks every variable.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("AIRLOCK_TABLE")?,
+            bucket: env.required("AIRLOCK_BUCKET")?,
+            policy: policy(env)?,
+        })
+    }
+}
+
+/// What publish reads at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishConfig {
+    /// `AIRLOCK_TABLE` (the usage ledger).
+    pub table: String,
+    /// `AIRLOCK_BUS`.
+    pub bus: String,
+}
+
+impl PublishConfig {
+    /// Reads and checks every variable.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("AIRLOCK_TABLE")?,
+            bus: env.required("AIRLOCK_BUS")?,
+        })
+    }
+}
+
+/// What api reads at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// `AIRLOCK_TABLE`.
+    pub table: String,
+    /// `AIRLOCK_BUCKET`.
+    pub bucket: String,
+    /// `AIRLOCK_TENANT_CLAIM` (default `tenant_id`).
+    pub tenant_claim: String,
+    /// `AIRLOCK_UPLOAD_WINDOW_SECS` (default one hour).
+    pub upload_window: Duration,
+    /// `AIRLOCK_PRESIGN_TTL_SECS` (default 15 minutes).
+    pub presign_ttl: Duration,
+    /// The policy (`AIRLOCK_MAX_UPLOAD_BYTES`).
+    pub policy: airlock_domain::Policy,
+}
+
+impl ApiConfig {
+    /// Reads and checks every variable.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("AIRLOCK_TABLE")?,
+            bucket: env.required("AIRLOCK_BUCKET")?,
+            tenant_claim: env.parsed_or("AIRLOCK_TENANT_CLAIM", "tenant_id".to_owned())?,
+            upload_window: env
+                .seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::from_secs(3600))?,
+            presign_ttl: env.seconds_or("AIRLOCK_PRESIGN_TTL_SECS", Duration::from_secs(900))?,
+            policy: policy(env)?,
+        })
+    }
+}
+
+/// What sweep reads at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// `AIRLOCK_TABLE`.
+    pub table: String,
+    /// `AIRLOCK_BUCKET`.
+    pub bucket: String,
+    /// `AIRLOCK_RETENTION_DAYS`; 0 (the default) keeps files forever.
+    pub retention_days: u32,
+}
+
+impl SweepConfig {
+    /// Reads and checks every variable.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("AIRLOCK_TABLE")?,
+            bucket: env.required("AIRLOCK_BUCKET")?,
+            retention_days: env.parsed_or("AIRLOCK_RETENTION_DAYS", 0)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +221,31 @@ mod tests {
                 .to_string()
                 .contains("AIRLOCK_MAX_UPLOAD_BYTES=\"ten\" is invalid")
         );
+    }
+
+    #[test]
+    fn each_function_reads_only_its_variables_and_names_the_missing_one() {
+        let publish = env(&[("AIRLOCK_TABLE", "t"), ("AIRLOCK_BUS", "b")]);
+        assert_eq!(
+            PublishConfig::from_env(&publish).unwrap(),
+            PublishConfig {
+                table: "t".into(),
+                bus: "b".into()
+            }
+        );
+        assert_eq!(
+            IngestConfig::from_env(&publish),
+            Err(ConfigError::Missing("AIRLOCK_BUCKET"))
+        );
+        let api = env(&[
+            ("AIRLOCK_TABLE", "t"),
+            ("AIRLOCK_BUCKET", "b"),
+            ("AIRLOCK_MAX_UPLOAD_BYTES", "10"),
+        ]);
+        let config = ApiConfig::from_env(&api).unwrap();
+        assert_eq!(config.policy.max_size, 10);
+        assert_eq!(config.tenant_claim, "tenant_id");
+        assert_eq!(config.upload_window, Duration::from_secs(3600));
     }
 
     #[test]

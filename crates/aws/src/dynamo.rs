@@ -53,6 +53,11 @@ impl DynamoCatalog {
         }
     }
 
+    /// The table `table` with a client built from the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
     /// Runs a query to the end or until `want` items arrived, page by page.
     async fn query_all(
         &self,

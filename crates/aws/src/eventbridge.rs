@@ -40,6 +40,11 @@ impl EventBridgePublisher {
         }
     }
 
+    /// The bus `bus` with a client built from the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, bus: impl Into<String>) -> Self {
+        Self::new(aws_sdk_eventbridge::Client::new(sdk), bus)
+    }
+
     fn entry(&self, event: &DomainEvent) -> Result<(PutEventsRequestEntry, usize), AdapterError> {
         let detail = serde_json::to_string(event)?;
         // EventBridge counts source, detail-type, detail and resources towards the size.

@@ -7,6 +7,7 @@
 //!   conditional write.
 //! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
 //!   the entries EventBridge reports as failed.
+//! - [`lambda`]: logging and error reporting shared by the Lambda binaries.
 //! - [`config`]: the typed settings each function reads once at cold start.
 //! - [`provision`]: the table, bucket and bus as the template declares them, for
 //!   emulators and tests.
@@ -17,6 +18,7 @@ pub mod config;
 mod dynamo;
 mod error;
 mod eventbridge;
+pub mod lambda;
 pub mod provision;
 mod s3;
 

@@ -38,6 +38,11 @@ impl S3Store {
         }
     }
 
+    /// The bucket `bucket` with a client built from the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        Self::new(crate::s3_client(sdk), bucket)
+    }
+
     /// Every key under `prefix`, following continuation tokens page by page.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();

@@ -1,18 +1,9 @@
-//! Clocks: the system's, and one tests can set and move.
+//! A clock tests can set and move (the system's is `airlock_domain::ports::SystemClock`,
+//! re-exported here).
 
 use std::sync::{Arc, Mutex};
 
 use airlock_domain::{Timestamp, ports::Clock};
-
-/// The system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        chrono::Utc::now()
-    }
-}
 
 /// A clock that stands still until told to move; clones share one reading.
 #[derive(Debug, Clone)]

@@ -15,8 +15,9 @@ mod clock;
 mod error;
 mod objects;
 
+pub use airlock_domain::ports::SystemClock;
 pub use bus::{JsonlEventBus, read_bus_file};
 pub use catalog::SqliteCatalog;
-pub use clock::{FixedClock, SystemClock};
+pub use clock::FixedClock;
 pub use error::{GrantError, LocalError};
 pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter};

@@ -1,43 +1,41 @@
-//! The api Lambda binary. It will build the AWS adapters once at cold start and run
-//! `airlock_api::Api`; until those adapters exist it answers every invocation with
-//! an error that says so, rather than pretending to serve requests.
-//!
-//! Logs are JSON lines, filtered by `RUST_LOG` (INFO when unset).
+//! The api Lambda binary: reads its configuration and builds the DynamoDB and S3
+//! adapters once per cold start, then answers each HTTP API (v2) request. The
+//! handler never fails: every error is already a problem+json response.
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
-use tracing_subscriber::{EnvFilter, filter::LevelFilter};
-
-/// Returned for every invocation until the AWS adapters are wired in.
-#[derive(Debug, thiserror::Error)]
-#[error("the AWS adapters are not wired yet; run the local stack (make run)")]
-struct NotWired;
-
-impl From<NotWired> for Diagnostic {
-    // Without this the runtime reports the boxed type's name as the error type.
-    fn from(error: NotWired) -> Self {
-        Diagnostic {
-            error_type: "NotWired".to_owned(),
-            error_message: error.to_string(),
-        }
-    }
-}
+use airlock_api::{Api, ApiSettings};
+use airlock_aws::{
+    DynamoCatalog, S3Store,
+    config::{ApiConfig, Env},
+    lambda::init_tracing,
+};
+use airlock_domain::ports::SystemClock;
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::builder()
-                .with_default_directive(LevelFilter::INFO.into())
-                .from_env_lossy(),
-        )
-        .with_current_span(false)
-        .init();
-    tracing::warn!("{NotWired}");
+    init_tracing();
+    let config = ApiConfig::from_env(&Env::process())?;
+    let sdk = airlock_aws::load_sdk_config().await;
+    let catalog = DynamoCatalog::from_sdk(&sdk, config.table);
+    let settings = ApiSettings {
+        policy: config.policy,
+        tenant_claim: config.tenant_claim,
+        upload_window: chrono::Duration::from_std(config.upload_window)?,
+        presign_ttl: chrono::Duration::from_std(config.presign_ttl)?,
+        ..ApiSettings::default()
+    };
+    let api = Api::new(
+        catalog.clone(),
+        S3Store::from_sdk(&sdk, config.bucket),
+        catalog,
+        SystemClock,
+        settings,
+    );
+    let api = &api;
     lambda_runtime::run(service_fn(
-        |_: LambdaEvent<ApiGatewayV2httpRequest>| async {
-            Err::<ApiGatewayV2httpResponse, NotWired>(NotWired)
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            Ok::<_, std::convert::Infallible>(api.handle(event.payload).await)
         },
     ))
     .await

@@ -1,18 +1,34 @@
-//! The ingest Lambda binary. The AWS adapters are not wired yet (see the AWS adapters
-//! issue), so every invocation fails with a clear message instead of doing nothing.
+//! The ingest Lambda binary: reads its configuration and builds the S3 and DynamoDB
+//! adapters once per cold start, then hands each S3 notification to the handler.
 
+use airlock_aws::{
+    DynamoCatalog, S3Store,
+    config::{Env, IngestConfig},
+    lambda::{diagnostic, init_tracing},
+};
+use airlock_domain::ports::SystemClock;
+use airlock_ingest::Ingest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
-        Err::<(), Error>(
-            "ingest: the AWS adapters are not wired yet; run the local stack (make run)".into(),
-        )
-    }))
+    init_tracing();
+    let config = IngestConfig::from_env(&Env::process())?;
+    let sdk = airlock_aws::load_sdk_config().await;
+    let ingest = Ingest::new(
+        DynamoCatalog::from_sdk(&sdk, config.table),
+        S3Store::from_sdk(&sdk, config.bucket),
+        SystemClock,
+        config.policy,
+    );
+    let ingest = &ingest;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            ingest
+                .handle_payload(event.payload)
+                .await
+                .map_err(|e| diagnostic("IngestError", &e))
+        },
+    ))
     .await
 }

@@ -1,18 +1,32 @@
-//! The publish Lambda binary. The AWS adapters are not wired yet (see the AWS adapters
-//! issue), so every invocation fails with a clear message instead of doing nothing.
+//! The publish Lambda binary: reads its configuration and builds the EventBridge and
+//! DynamoDB adapters once per cold start, then hands each stream batch to the
+//! handler and returns its `batchItemFailures`.
 
+use airlock_aws::{
+    DynamoCatalog, EventBridgePublisher,
+    config::{Env, PublishConfig},
+    lambda::{diagnostic, init_tracing},
+};
+use airlock_publish::Publish;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
-        Err::<(), Error>(
-            "publish: the AWS adapters are not wired yet; run the local stack (make run)".into(),
-        )
-    }))
+    init_tracing();
+    let config = PublishConfig::from_env(&Env::process())?;
+    let sdk = airlock_aws::load_sdk_config().await;
+    let publish = Publish::new(
+        EventBridgePublisher::from_sdk(&sdk, config.bus),
+        DynamoCatalog::from_sdk(&sdk, config.table),
+    );
+    let publish = &publish;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            publish
+                .handle_payload(event.payload)
+                .await
+                .map_err(|e| diagnostic("PublishError", &e))
+        },
+    ))
     .await
 }
