@@ -45,12 +45,22 @@ impl S3Store {
 
     /// Every key under `prefix`, following continuation tokens page by page.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.list_keys_paged(prefix, 1000).await
+    }
+
+    /// The same, asking for `page_size` keys a page (S3's most is 1000).
+    pub async fn list_keys_paged(
+        &self,
+        prefix: &str,
+        page_size: i32,
+    ) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
+            .max_keys(page_size)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

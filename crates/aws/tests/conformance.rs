@@ -154,3 +154,22 @@ mod events {
     use super::*;
     airlock_conformance::event_tests!(bus());
 }
+
+#[tokio::test]
+async fn listing_keys_follows_continuation_tokens_across_pages() {
+    let (store, _) = bucket().await;
+    let tenant = airlock_conformance::fresh_tenant();
+    let mut expected = Vec::new();
+    for _ in 0..5 {
+        let key = ObjectKey::new(tenant.clone(), airlock_domain::FileId::generate());
+        store.put_bytes(&key, b"x".to_vec()).await.unwrap();
+        expected.push(key.to_string());
+    }
+    let mut keys = store
+        .list_keys_paged(&format!("uploads/{tenant}/"), 2)
+        .await
+        .unwrap();
+    keys.sort();
+    expected.sort();
+    assert_eq!(keys, expected);
+}
