@@ -35,7 +35,15 @@ mod catalog {
 
 mod ledger {
     use super::*;
-    airlock_conformance::ledger_tests!(table());
+    // `racing_redeliveries_count_once` is left out here: moto applies concurrent
+    // TransactWriteItems on the same items without isolation (it loses or doubles
+    // the ADD, or leaves half an item), which DynamoDB's serializable transactions
+    // never do. The case runs against the embedded ledger; see the README's
+    // emulator notes.
+    airlock_conformance::cases!(ledger, table();
+        a_change_is_counted_exactly_once,
+        an_unknown_tenant_has_all_counters_at_zero,
+    );
 }
 
 /// Direct writes and tag reads for the object cases.
