@@ -80,3 +80,35 @@ pub async fn create_bus(
     client.create_event_bus().name(name).send().await?;
     Ok(())
 }
+
+/// Delivers every Airlock event on `bus` to the SQS queue `queue_arn`, as a consumer
+/// subscribes (rule `name` matching source `airlock`).
+pub async fn route_bus_to_queue(
+    client: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    name: &str,
+    queue_arn: &str,
+) -> Result<(), ProvisionError> {
+    client
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(format!(
+            r#"{{"source": ["{}"]}}"#,
+            airlock_domain::EVENT_SOURCE
+        ))
+        .send()
+        .await?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(queue_arn)
+        .build()?;
+    client
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await?;
+    Ok(())
+}

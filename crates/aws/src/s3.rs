@@ -226,22 +226,15 @@ impl ObjectPresigner for S3Store {
             .key(key.to_string())
             .content_type(content_type.as_str())
             .content_length(length)
-            // Never overwrite: a replayed URL cannot swap the bytes of a verified file.
             .if_none_match("*")
             .presigned(presigning(expires_at)?)
             .await
             .map_err(backend)?;
         let mut signed = presigned(request, "PUT", expires_at);
-        // Signed headers the client must send; the SDK lists only some of them.
+        // The SDK lists only some of the signed headers; the client needs them all.
         signed
             .headers
-            .insert("content-type".to_owned(), content_type.to_string());
-        signed
-            .headers
-            .insert("content-length".to_owned(), size.to_string());
-        signed
-            .headers
-            .insert("if-none-match".to_owned(), "*".to_owned());
+            .extend(PresignedRequest::upload_headers(content_type, size));
         Ok(signed)
     }
 

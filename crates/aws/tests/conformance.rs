@@ -130,26 +130,7 @@ async fn bus() -> (airlock_aws::EventBridgePublisher, Subscriber) {
         .queue_url
         .unwrap();
     let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
-    events
-        .put_rule()
-        .name(&name)
-        .event_bus_name(&name)
-        .event_pattern(r#"{"source": ["airlock"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&name)
-        .event_bus_name(&name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    provision::route_bus_to_queue(&events, &name, &name, &queue_arn)
         .await
         .unwrap();
     (

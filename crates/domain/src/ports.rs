@@ -54,6 +54,19 @@ pub struct PresignedRequest {
     pub expires_at: Timestamp,
 }
 
+impl PresignedRequest {
+    /// The headers every presigned upload is signed with, and the client must send:
+    /// the exact type and length, and `if-none-match: *` so an object is never
+    /// overwritten (a replayed URL cannot swap the bytes of a verified file).
+    pub fn upload_headers(content_type: &ContentType, size: u64) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("content-length".to_owned(), size.to_string()),
+            ("content-type".to_owned(), content_type.to_string()),
+            ("if-none-match".to_owned(), "*".to_owned()),
+        ])
+    }
+}
+
 /// An object's bytes, read a chunk at a time so memory stays bounded.
 pub trait ChunkStream: Send {
     /// The next chunk, or `None` at the end.

@@ -90,26 +90,8 @@ async fn deploy() -> Deployment {
 
     // Bus → queue: what a consumer of Airlock's events would receive.
     let events_queue = queue(&sqs, &format!("{name}-events")).await;
-    events
-        .put_rule()
-        .name(&name)
-        .event_bus_name(&name)
-        .event_pattern(r#"{"source": ["airlock"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&name)
-        .event_bus_name(&name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("consumer")
-                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-events"))
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let events_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-events");
+    provision::route_bus_to_queue(&events, &name, &name, &events_arn)
         .await
         .unwrap();
     Deployment {

@@ -370,11 +370,7 @@ impl ObjectPresigner for FsObjectStore {
         Ok(PresignedRequest {
             url,
             method: "PUT",
-            headers: BTreeMap::from([
-                ("content-length".to_owned(), length),
-                ("content-type".to_owned(), content_type.to_string()),
-                ("if-none-match".to_owned(), "*".to_owned()),
-            ]),
+            headers: PresignedRequest::upload_headers(content_type, size),
             expires_at,
         })
     }
