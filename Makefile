@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-rust-inner test-walkthrough lint fmt build clean-data tools
+.PHONY: run test test-rust test-rust-inner test-walkthrough lint-infra lint fmt build clean-data tools
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
@@ -17,7 +17,7 @@ run:
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
 ## a free 127.0.0.1 port and stops by PID), end to end, and the README walk-through
 ## against a freshly started stack binary.
-test: tools test-rust test-walkthrough
+test: tools lint-infra test-rust test-walkthrough
 
 test-rust:
 	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
@@ -34,6 +34,11 @@ test-rust-inner:
 test-walkthrough:
 	$(CARGO) test --workspace --no-run --quiet
 	scripts/with-stack.sh $(STACK_BIN) scripts/walkthrough.sh
+
+## Every check of infra/template.yaml (sam validate --lint, cfn-lint with the
+## serverless rules on the transformed template, checkov); installs its own tools.
+lint-infra:
+	scripts/lint-infra.sh
 
 ## Formatting and clippy, as CI runs them.
 lint:

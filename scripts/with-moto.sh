@@ -15,13 +15,15 @@ if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
 fi
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=$(mktemp)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+scratch=$(mktemp -d)
+log="$scratch/moto.log"
+# The request recorder (used by the least-privilege test) writes here, not into the repo.
+MOTO_RECORDER_FILEPATH="$scratch/recording" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
 stop() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  rm -f "$log"
+  rm -rf "$scratch"
 }
 trap stop EXIT
 

@@ -104,6 +104,13 @@ pub struct IngestConfig {
 }
 
 impl IngestConfig {
+    /// Every variable this reads (the template must set each of them).
+    pub const VARIABLES: &'static [&'static str] = &[
+        "AIRLOCK_TABLE",
+        "AIRLOCK_BUCKET",
+        "AIRLOCK_MAX_UPLOAD_BYTES",
+    ];
+
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -124,6 +131,9 @@ pub struct PublishConfig {
 }
 
 impl PublishConfig {
+    /// Every variable this reads (the template must set each of them).
+    pub const VARIABLES: &'static [&'static str] = &["AIRLOCK_TABLE", "AIRLOCK_BUS"];
+
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -151,6 +161,16 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
+    /// Every variable this reads (the template must set each of them).
+    pub const VARIABLES: &'static [&'static str] = &[
+        "AIRLOCK_TABLE",
+        "AIRLOCK_BUCKET",
+        "AIRLOCK_TENANT_CLAIM",
+        "AIRLOCK_UPLOAD_WINDOW_SECS",
+        "AIRLOCK_PRESIGN_TTL_SECS",
+        "AIRLOCK_MAX_UPLOAD_BYTES",
+    ];
+
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -177,6 +197,10 @@ pub struct SweepConfig {
 }
 
 impl SweepConfig {
+    /// Every variable this reads (the template must set each of them).
+    pub const VARIABLES: &'static [&'static str] =
+        &["AIRLOCK_TABLE", "AIRLOCK_BUCKET", "AIRLOCK_RETENTION_DAYS"];
+
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -246,6 +270,36 @@ mod tests {
         assert_eq!(config.policy.max_size, 10);
         assert_eq!(config.tenant_claim, "tenant_id");
         assert_eq!(config.upload_window, Duration::from_secs(3600));
+    }
+
+    type Recording = Env<Box<dyn Fn(&str) -> Option<String>>>;
+
+    /// Reads a config through a lookup that knows every name and records each asked
+    /// for; checks they are exactly `declared`.
+    fn reads_exactly<T>(
+        read: impl FnOnce(&Recording) -> Result<T, ConfigError>,
+        declared: &[&str],
+    ) {
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+        let record = std::rc::Rc::clone(&seen);
+        let env: Recording = Env::from_fn(Box::new(move |name: &str| {
+            record.borrow_mut().push(name.to_owned());
+            Some("1".to_owned())
+        }));
+        assert!(read(&env).is_ok());
+        let mut read_names = seen.borrow().clone();
+        read_names.sort();
+        let mut declared: Vec<String> = declared.iter().map(|n| (*n).to_owned()).collect();
+        declared.sort();
+        assert_eq!(read_names, declared);
+    }
+
+    #[test]
+    fn each_config_declares_exactly_the_variables_it_reads() {
+        reads_exactly(IngestConfig::from_env, IngestConfig::VARIABLES);
+        reads_exactly(PublishConfig::from_env, PublishConfig::VARIABLES);
+        reads_exactly(ApiConfig::from_env, ApiConfig::VARIABLES);
+        reads_exactly(SweepConfig::from_env, SweepConfig::VARIABLES);
     }
 
     #[test]

@@ -1,0 +1,277 @@
+//! The template and the code agree: every environment variable a function reads is
+//! set for it in `infra/template.yaml`, every AWS action its code performs is allowed
+//! by its role, and its role allows nothing else but what Lambda itself does with it.
+//!
+//! The actions are observed, not declared: the four binaries run a scenario that takes
+//! every path through their adapters against the AWS emulator, whose request recorder
+//! captures each call; calls are attributed to a function by recording only while it
+//! is invoked (presigned requests count for the api, which signs them) and by this
+//! deployment's unique resource names (other tests share the emulator).
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use airlock_aws::config::{ApiConfig, IngestConfig, PublishConfig, SweepConfig};
+use serde_json::{Value, json};
+use support::{PNG, body, body_text, deploy, get_request, put_presigned, request};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// What a role may allow without the code calling it: Lambda writes the function's
+/// logs and traces, sends failed events to its dead-letter queue, reads publish's
+/// stream for the event source mapping, and decrypts its environment.
+const PLATFORM: &[&str] = &[
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "sqs:SendMessage",
+    "kms:Decrypt",
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+/// Calls on paths the scenario cannot take, each with the reason it exists.
+const UNEXERCISED: &[(&str, &str)] = &[
+    // DynamoCatalog::replace reads the item after a lost conditional write, to tell
+    // "gone" from "changed"; the scenario has no concurrent writer for sweep to lose to.
+    ("Sweep", "dynamodb:GetItem"),
+];
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/template.yaml"
+    ))
+    .unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+fn strings(node: &Yaml) -> Vec<String> {
+    match node {
+        Yaml::String(s) => vec![s.clone()],
+        Yaml::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The actions `{Name}Role` allows.
+fn role_actions(template: &Yaml, name: &str) -> BTreeSet<String> {
+    let role = &template["Resources"][format!("{name}Role").as_str()];
+    assert!(!role.is_badvalue(), "no {name}Role in the template");
+    let mut actions = BTreeSet::new();
+    for policy in role["Properties"]["Policies"].as_vec().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_vec().unwrap() {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            actions.extend(strings(&statement["Action"]));
+        }
+    }
+    actions
+}
+
+/// The variables `{Name}Function` is given (its own and the template's Globals).
+fn function_variables(template: &Yaml, name: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for scope in [
+        &template["Globals"]["Function"],
+        &template["Resources"][format!("{name}Function").as_str()]["Properties"],
+    ] {
+        if let Some(variables) = scope["Environment"]["Variables"].as_hash() {
+            names.extend(
+                variables
+                    .keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned)),
+            );
+        }
+    }
+    names
+}
+
+#[test]
+fn every_variable_a_function_reads_is_set_for_it_and_no_other() {
+    let template = template();
+    for (name, reads) in [
+        ("Ingest", IngestConfig::VARIABLES),
+        ("Publish", PublishConfig::VARIABLES),
+        ("Api", ApiConfig::VARIABLES),
+        ("Sweep", SweepConfig::VARIABLES),
+    ] {
+        let set = function_variables(&template, name);
+        let mut expected: BTreeSet<String> = reads.iter().map(|v| (*v).to_owned()).collect();
+        expected.insert("RUST_LOG".to_owned());
+        assert_eq!(set, expected, "{name}Function's environment");
+    }
+}
+
+/// The IAM actions behind one recorded request.
+fn actions_of(call: &Value) -> Vec<String> {
+    let headers = &call["headers"];
+    let header = |name: &str| {
+        headers
+            .as_object()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned)
+    };
+    if let Some(target) = header("x-amz-target") {
+        let (service, operation) = target.split_once('.').unwrap();
+        if operation == "TransactWriteItems" {
+            let body: Value = serde_json::from_str(&body_text(call)).unwrap();
+            return body["TransactItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|item| item.as_object().unwrap().keys())
+                .map(|kind| {
+                    format!(
+                        "dynamodb:{}",
+                        if kind == "ConditionCheck" {
+                            "ConditionCheckItem".to_owned()
+                        } else {
+                            format!("{kind}Item")
+                        }
+                    )
+                })
+                .collect();
+        }
+        let prefix = if service.starts_with("DynamoDB") {
+            "dynamodb"
+        } else if service == "AWSEvents" {
+            "events"
+        } else {
+            service
+        };
+        return vec![format!("{prefix}:{operation}")];
+    }
+    let url = call["url"].as_str().unwrap();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let tagging = query
+        .split('&')
+        .any(|p| p == "tagging" || p.starts_with("tagging="));
+    let action = match (call["method"].as_str().unwrap(), tagging) {
+        ("PUT", true) => "s3:PutObjectTagging",
+        ("GET", true) => "s3:GetObjectTagging",
+        ("GET" | "HEAD", false) if query.contains("list-type=2") => "s3:ListBucket",
+        ("GET" | "HEAD", false) => "s3:GetObject",
+        ("PUT", false) => "s3:PutObject",
+        ("DELETE", false) => "s3:DeleteObject",
+        (method, _) => panic!("unmapped S3 call {method} {url}"),
+    };
+    vec![action.to_owned()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_a_function_makes_is_allowed_by_its_role_and_its_role_allows_nothing_more() {
+    let deployment = deploy().await;
+    let mut observed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut api = deployment.function("api", &[]).await;
+    let mut ingest = deployment.function("ingest", &[]).await;
+    let mut publish = deployment.function("publish", &[]).await;
+    let mut sweep = deployment
+        .function("sweep", &[("AIRLOCK_RETENTION_DAYS", "1".to_owned())])
+        .await;
+    let recorder = deployment.recorder();
+
+    // api: every route; the presigned PUT and GET run on the api's signature.
+    recorder.start().await;
+    let created = body(
+        &api.invoke(request(
+            "POST",
+            "/v1/files",
+            Some(json!({"name": "p.png", "content_type": "image/png", "size": PNG.len()})),
+        ))
+        .await
+        .unwrap(),
+    );
+    put_presigned(&created["upload"], PNG).await;
+    let id = created["file"]["id"].as_str().unwrap().to_owned();
+    observed
+        .entry("Api")
+        .or_default()
+        .extend(recorder.take(&deployment, actions_of).await);
+
+    let notifications = deployment.object_created_events(1).await;
+    recorder.start().await;
+    for notification in notifications {
+        ingest.invoke(notification).await.unwrap();
+    }
+    observed
+        .entry("Ingest")
+        .or_default()
+        .extend(recorder.take(&deployment, actions_of).await);
+
+    let stream = deployment.stream_event().await;
+    recorder.start().await;
+    publish.invoke(stream).await.unwrap();
+    observed
+        .entry("Publish")
+        .or_default()
+        .extend(recorder.take(&deployment, actions_of).await);
+
+    recorder.start().await;
+    for path in [
+        format!("/v1/files/{id}"),
+        "/v1/files".to_owned(),
+        "/v1/files?status=CLEAN".to_owned(),
+        "/v1/usage".to_owned(),
+    ] {
+        let answer = api.invoke(get_request(&path)).await.unwrap();
+        assert_eq!(answer["statusCode"], 200, "{path}: {answer}");
+    }
+    let download = body(
+        &api.invoke(get_request(&format!("/v1/files/{id}/download")))
+            .await
+            .unwrap(),
+    );
+    let fetched = reqwest::get(download["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(fetched.status().is_success());
+    let deleted = api
+        .invoke(request("DELETE", &format!("/v1/files/{id}"), None))
+        .await
+        .unwrap();
+    assert_eq!(deleted["statusCode"], 204, "{deleted}");
+    observed
+        .entry("Api")
+        .or_default()
+        .extend(recorder.take(&deployment, actions_of).await);
+
+    // sweep: one abandoned upload to expire, one old decided file to delete.
+    deployment.seed_sweep_work().await;
+    recorder.start().await;
+    sweep
+        .invoke(serde_json::from_str(support::SCHEDULED).unwrap())
+        .await
+        .unwrap();
+    let swept = recorder.take(&deployment, actions_of).await;
+    assert!(
+        swept.contains("s3:DeleteObject"),
+        "sweep retired nothing: {swept:?}"
+    );
+    observed.entry("Sweep").or_default().extend(swept);
+
+    let template = template();
+    for (name, calls) in &observed {
+        let allowed = role_actions(&template, name);
+        let missing: Vec<_> = calls.difference(&allowed).collect();
+        assert!(
+            missing.is_empty(),
+            "{name}Role does not allow {missing:?}, which its code calls"
+        );
+        let unused: Vec<_> = allowed
+            .difference(calls)
+            .filter(|action| !PLATFORM.contains(&action.as_str()))
+            .filter(|action| !UNEXERCISED.contains(&(*name, action.as_str())))
+            .collect();
+        assert!(
+            unused.is_empty(),
+            "{name}Role allows {unused:?}, which its code never calls"
+        );
+    }
+    assert_eq!(observed.len(), 4);
+}
