@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-rust-inner test-walkthrough lint-infra lint fmt build clean-data tools
+.PHONY: run test test-rust test-rust-inner test-walkthrough lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
@@ -48,11 +48,38 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Release binaries of the four functions for this machine (the Lambda arm64 build
-## with cargo-lambda comes with the deployment issue).
-build:
-	$(CARGO) build --release --workspace $(foreach f,$(FUNCTIONS),--bin airlock-$(f))
-	@for f in $(FUNCTIONS); do ls -l target/release/airlock-$$f; done
+## The deployment tools (cargo-lambda, zig for the arm64 cross build, SAM CLI) live
+## in .venv-infra, which scripts/lint-infra.sh creates; installed on first use.
+TOOLS := .venv-infra
+CARGO_LAMBDA_PIN := cargo-lambda==1.9.2
+ZIG_PIN := ziglang==0.17.1
+WITH_TOOLS := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH"
+FN ?=
+
+lambda-tools:
+	@[ -x $(TOOLS)/bin/sam ] || scripts/lint-infra.sh >/dev/null
+	@$(TOOLS)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))' $(CARGO_LAMBDA_PIN) $(ZIG_PIN) 2>/dev/null \
+		|| $(TOOLS)/bin/pip install --quiet --disable-pip-version-check $(CARGO_LAMBDA_PIN) $(ZIG_PIN)
+
+## Lambda artifacts: one arm64 bootstrap per function under target/lambda/<binary>/
+## (release profile: fat LTO, stripped; about ten minutes cold on two cores).
+build: lambda-tools
+	$(WITH_TOOLS) $(CARGO) lambda build --release --arm64 $(foreach f,$(FUNCTIONS),--bin airlock-$(f))
+	@for f in $(FUNCTIONS); do ls -l target/lambda/airlock-$$f/bootstrap; done
+
+## Deploy the stack: `sam deploy --guided` the first time (it writes samconfig.toml),
+## plain `sam deploy` after.
+deploy: lambda-tools lint-infra
+	$(WITH_TOOLS) sam build --template-file infra/template.yaml --build-in-source
+	@if [ -f samconfig.toml ]; then $(WITH_TOOLS) sam deploy; else $(WITH_TOOLS) sam deploy --guided; fi
+
+## Update one function alone: make deploy-function FN=ingest (CloudFormation changes
+## only what differs).
+deploy-function: lambda-tools
+	@case " $(FUNCTIONS) " in *" $(FN) "*) ;; *) echo "FN must be one of: $(FUNCTIONS)" >&2; exit 2;; esac
+	$(WITH_TOOLS) sam build --template-file infra/template.yaml --build-in-source \
+		$$(echo $(FN) | sed 's/^./\U&/')Function
+	$(WITH_TOOLS) sam deploy
 
 ## The command-line tools the tests call, installed if missing.
 tools:
