@@ -148,6 +148,16 @@ impl FsObjectStore {
         })
     }
 
+    /// Stores `bytes` under `key` in one go, with the same guarantees as a presigned
+    /// upload (atomic, never overwriting). For tools and tests; clients use presigned URLs.
+    pub async fn put_bytes(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), LocalError> {
+        let mut writer = self
+            .begin_write(&key.to_string(), bytes.len() as u64)
+            .await?;
+        writer.write(bytes).await?;
+        writer.commit().await.map(drop)
+    }
+
     /// Signs a request; the signature covers every parameter that limits it.
     fn sign(&self, parts: &[&str]) -> String {
         let mut mac = self.mac();

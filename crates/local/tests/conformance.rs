@@ -24,13 +24,7 @@ struct Disk {
 
 impl ObjectFixture for Disk {
     async fn put(&self, key: &ObjectKey, bytes: Vec<u8>) {
-        let mut writer = self
-            .store
-            .begin_write(&key.to_string(), bytes.len() as u64)
-            .await
-            .unwrap();
-        writer.write(&bytes).await.unwrap();
-        writer.commit().await.unwrap();
+        self.store.put_bytes(key, &bytes).await.unwrap();
     }
 
     async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {

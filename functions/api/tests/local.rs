@@ -54,14 +54,10 @@ fn key_and_query(url: &str) -> (String, String) {
 
 /// What ingest would do: store the bytes and record a clean verdict.
 async fn ingest_clean(app: &LocalApp, record: &FileRecord, bytes: &[u8]) {
-    let key = record.key().to_string();
-    let mut writer = app
-        .store
-        .begin_write(&key, bytes.len() as u64)
+    app.store
+        .put_bytes(&record.key(), bytes)
         .await
-        .expect("a writer");
-    writer.write(bytes).await.expect("bytes written");
-    writer.commit().await.expect("the object committed");
+        .expect("the object stored");
     let finding = Finding {
         sha256: "00".repeat(32),
         size: bytes.len() as u64,

@@ -75,23 +75,21 @@ impl World {
             now() + chrono::Duration::hours(1),
         );
         self.catalog.create(&record).await.unwrap();
-        let mut writer = self
-            .store
-            .begin_write(&record.key().to_string(), bytes.len() as u64)
-            .await
-            .unwrap();
-        writer.write(bytes).await.unwrap();
-        writer.commit().await.unwrap();
+        self.store.put_bytes(&record.key(), bytes).await.unwrap();
         record
     }
 
-    async fn status_of(&self, record: &FileRecord) -> FileStatus {
+    /// The record as the catalog holds it now.
+    async fn stored(&self, record: &FileRecord) -> FileRecord {
         self.catalog
             .get(&record.tenant, record.id)
             .await
             .unwrap()
             .unwrap()
-            .status
+    }
+
+    async fn status_of(&self, record: &FileRecord) -> FileStatus {
+        self.stored(record).await.status
     }
 
     async fn changes(&self) -> usize {
@@ -117,12 +115,7 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
             status: FileStatus::Clean
         }]
     );
-    let stored = world
-        .catalog
-        .get(&record.tenant, record.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = world.stored(&record).await;
     let finding = stored.finding.unwrap();
     assert_eq!(finding.size, PNG.len() as u64);
     assert_eq!(finding.detected_type.as_str(), "image/png");
@@ -146,12 +139,7 @@ async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
 
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
-    let stored = world
-        .catalog
-        .get(&record.tenant, record.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
         stored.verdict().unwrap().reasons,
@@ -175,12 +163,7 @@ async fn bytes_that_differ_from_the_declared_size_are_rejected() {
     let world = world();
     let record = world.upload("image/png", 10_000, PNG).await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    let stored = world
-        .catalog
-        .get(&record.tenant, record.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = world.stored(&record).await;
     assert_eq!(
         stored.verdict().unwrap().reasons,
         vec![Reason::SizeMismatch {
@@ -265,9 +248,7 @@ async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
 async fn an_object_without_a_catalog_record_is_skipped() {
     let world = world();
     let key = ObjectKey::parse(&format!("uploads/acme/{FIXTURE_FILE_ID}")).unwrap();
-    let mut writer = world.store.begin_write(&key.to_string(), 3).await.unwrap();
-    writer.write(b"abc").await.unwrap();
-    writer.commit().await.unwrap();
+    world.store.put_bytes(&key, b"abc").await.unwrap();
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
     assert!(
         matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "no catalog record for this object")
@@ -353,12 +334,7 @@ async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
         .upload("application/octet-stream", data.len() as u64, &data)
         .await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    let stored = world
-        .catalog
-        .get(&record.tenant, record.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = world.stored(&record).await;
     use sha2::Digest;
     assert_eq!(
         stored.finding.unwrap().sha256,

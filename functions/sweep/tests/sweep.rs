@@ -68,13 +68,7 @@ impl World {
         );
         self.catalog.create(&record).await.unwrap();
         if let Some(bytes) = bytes {
-            let mut writer = self
-                .store
-                .begin_write(&record.key().to_string(), bytes.len() as u64)
-                .await
-                .unwrap();
-            writer.write(bytes).await.unwrap();
-            writer.commit().await.unwrap();
+            self.store.put_bytes(&record.key(), bytes).await.unwrap();
         }
         record
     }
