@@ -88,6 +88,14 @@ impl World {
             .unwrap()
     }
 
+    /// The status tag on the record's object.
+    async fn tag_of(&self, record: &FileRecord) -> Option<FileStatus> {
+        self.store
+            .status_tag(&record.key().to_string())
+            .await
+            .unwrap()
+    }
+
     async fn status_of(&self, record: &FileRecord) -> FileStatus {
         self.stored(record).await.status
     }
@@ -120,14 +128,7 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
     assert_eq!(finding.size, PNG.len() as u64);
     assert_eq!(finding.detected_type.as_str(), "image/png");
     assert_eq!(finding.sha256.len(), 64);
-    assert_eq!(
-        world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap(),
-        Some(FileStatus::Clean)
-    );
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
 }
 
 #[tokio::test]
@@ -148,14 +149,7 @@ async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
             detected: "application/x-executable".into()
         }]
     );
-    assert_eq!(
-        world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap(),
-        Some(FileStatus::Rejected)
-    );
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
 
 #[tokio::test]
