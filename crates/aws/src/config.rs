@@ -101,6 +101,8 @@ pub struct IngestConfig {
     pub bucket: String,
     /// The policy (`AIRLOCK_MAX_UPLOAD_BYTES`).
     pub policy: airlock_domain::Policy,
+    /// How files are scanned.
+    pub scan: ScanConfig,
 }
 
 impl IngestConfig {
@@ -109,6 +111,12 @@ impl IngestConfig {
         "AIRLOCK_TABLE",
         "AIRLOCK_BUCKET",
         "AIRLOCK_MAX_UPLOAD_BYTES",
+        "AIRLOCK_RULES_PREFIX",
+        "AIRLOCK_RULES_CHECK_SECS",
+        "AIRLOCK_MAX_SCAN_BYTES",
+        "AIRLOCK_UNSCANNABLE",
+        "AIRLOCK_SCAN_MEMORY_BYTES",
+        "AIRLOCK_SCAN_TIMEOUT_SECS",
     ];
 
     /// Reads and checks every variable.
@@ -117,6 +125,54 @@ impl IngestConfig {
             table: env.required("AIRLOCK_TABLE")?,
             bucket: env.required("AIRLOCK_BUCKET")?,
             policy: policy(env)?,
+            scan: ScanConfig::from_env(env)?,
+        })
+    }
+}
+
+/// How ingest and sweep scan, shared by both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanConfig {
+    /// `AIRLOCK_RULES_PREFIX` (default `rules/`): the deployment's rule files in the
+    /// bucket.
+    pub rules_prefix: String,
+    /// `AIRLOCK_RULES_CHECK_SECS` (default 60): how often a warm function looks for
+    /// changed rules.
+    pub rules_check_every: Duration,
+    /// `AIRLOCK_MAX_SCAN_BYTES` and `AIRLOCK_UNSCANNABLE` (`reject`, the default, or
+    /// `accept-unscanned`).
+    pub limits: airlock_domain::ScanLimits,
+    /// `AIRLOCK_SCAN_MEMORY_BYTES` (default 32 MiB): larger objects are scanned from
+    /// a temporary file.
+    pub memory_budget: usize,
+    /// `AIRLOCK_SCAN_TIMEOUT_SECS` (default 60).
+    pub timeout: Duration,
+}
+
+impl ScanConfig {
+    /// Reads and checks the scanning variables.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let unscannable = env.parsed_or("AIRLOCK_UNSCANNABLE", "reject".to_owned())?;
+        let unscannable = airlock_domain::Unscannable::parse(&unscannable).ok_or_else(|| {
+            ConfigError::Malformed {
+                name: "AIRLOCK_UNSCANNABLE",
+                value: unscannable.clone(),
+                reason: "expected reject or accept-unscanned".to_owned(),
+            }
+        })?;
+        Ok(Self {
+            rules_prefix: env.parsed_or("AIRLOCK_RULES_PREFIX", "rules/".to_owned())?,
+            rules_check_every: env
+                .seconds_or("AIRLOCK_RULES_CHECK_SECS", Duration::from_secs(60))?,
+            limits: airlock_domain::ScanLimits {
+                max_scan_bytes: env.parsed_or(
+                    "AIRLOCK_MAX_SCAN_BYTES",
+                    airlock_domain::DEFAULT_MAX_SCAN_BYTES,
+                )?,
+                unscannable,
+            },
+            memory_budget: env.parsed_or("AIRLOCK_SCAN_MEMORY_BYTES", 32 * 1024 * 1024)?,
+            timeout: env.seconds_or("AIRLOCK_SCAN_TIMEOUT_SECS", Duration::from_secs(60))?,
         })
     }
 }
@@ -194,12 +250,26 @@ pub struct SweepConfig {
     pub bucket: String,
     /// `AIRLOCK_RETENTION_DAYS`; 0 (the default) keeps files forever.
     pub retention_days: u32,
+    /// How re-scans run (the same variables as ingest's).
+    pub scan: ScanConfig,
+    /// `AIRLOCK_RESCAN_LIMIT` (default 100): at most this many files re-scanned a run.
+    pub rescan_limit: usize,
 }
 
 impl SweepConfig {
     /// Every variable this reads (the template must set each of them).
-    pub const VARIABLES: &'static [&'static str] =
-        &["AIRLOCK_TABLE", "AIRLOCK_BUCKET", "AIRLOCK_RETENTION_DAYS"];
+    pub const VARIABLES: &'static [&'static str] = &[
+        "AIRLOCK_TABLE",
+        "AIRLOCK_BUCKET",
+        "AIRLOCK_RETENTION_DAYS",
+        "AIRLOCK_RULES_PREFIX",
+        "AIRLOCK_RULES_CHECK_SECS",
+        "AIRLOCK_MAX_SCAN_BYTES",
+        "AIRLOCK_UNSCANNABLE",
+        "AIRLOCK_SCAN_MEMORY_BYTES",
+        "AIRLOCK_SCAN_TIMEOUT_SECS",
+        "AIRLOCK_RESCAN_LIMIT",
+    ];
 
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
@@ -207,6 +277,8 @@ impl SweepConfig {
             table: env.required("AIRLOCK_TABLE")?,
             bucket: env.required("AIRLOCK_BUCKET")?,
             retention_days: env.parsed_or("AIRLOCK_RETENTION_DAYS", 0)?,
+            scan: ScanConfig::from_env(env)?,
+            rescan_limit: env.parsed_or("AIRLOCK_RESCAN_LIMIT", 100)?,
         })
     }
 }
@@ -284,7 +356,15 @@ mod tests {
         let record = std::rc::Rc::clone(&seen);
         let env: Recording = Env::from_fn(Box::new(move |name: &str| {
             record.borrow_mut().push(name.to_owned());
-            Some("1".to_owned())
+            // Every variable takes a number but one, which takes a word.
+            Some(
+                if name == "AIRLOCK_UNSCANNABLE" {
+                    "reject"
+                } else {
+                    "1"
+                }
+                .to_owned(),
+            )
         }));
         assert!(read(&env).is_ok());
         let mut read_names = seen.borrow().clone();
@@ -300,6 +380,15 @@ mod tests {
         reads_exactly(PublishConfig::from_env, PublishConfig::VARIABLES);
         reads_exactly(ApiConfig::from_env, ApiConfig::VARIABLES);
         reads_exactly(SweepConfig::from_env, SweepConfig::VARIABLES);
+    }
+
+    #[test]
+    fn an_unknown_unscannable_policy_is_refused_and_named() {
+        let error = ScanConfig::from_env(&env(&[("AIRLOCK_UNSCANNABLE", "ignore")])).unwrap_err();
+        assert!(error.to_string().contains("AIRLOCK_UNSCANNABLE"), "{error}");
+        let config = ScanConfig::from_env(&env(&[])).unwrap();
+        assert_eq!(config.limits, airlock_domain::ScanLimits::default());
+        assert_eq!(config.rules_prefix, "rules/");
     }
 
     #[test]

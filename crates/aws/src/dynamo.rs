@@ -82,6 +82,13 @@ impl DynamoCatalog {
         Ok(items)
     }
 
+    fn due_index(&self) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+    }
+
     async fn due(
         &self,
         partition: &str,
@@ -89,10 +96,7 @@ impl DynamoCatalog {
         limit: usize,
     ) -> Result<Vec<FileRecord>, CatalogError> {
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(DUE_INDEX)
+            .due_index()
             .key_condition_expression("due_pk = :due AND due_at < :before")
             .expression_attribute_values(":due", s(partition))
             .expression_attribute_values(":before", s(&FileItem::due_at(before)))
@@ -265,6 +269,31 @@ impl CatalogSweep for DynamoCatalog {
         limit: usize,
     ) -> Result<Vec<FileRecord>, CatalogError> {
         self.due(FileItem::DUE_DECIDED, cutoff, limit).await
+    }
+
+    async fn clean_needing_rescan(
+        &self,
+        ruleset: &str,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, CatalogError> {
+        // Decided files by creation, filtered on the server: a missing ruleset compares
+        // as not equal, so files scanned before scanning existed are included.
+        let query = self
+            .due_index()
+            .key_condition_expression("due_pk = :due")
+            .filter_expression(
+                "#status = :clean AND (attribute_exists(rescan_requested_at) \
+                 OR NOT (#finding.#scan.#ruleset = :ruleset))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#finding", "finding")
+            .expression_attribute_names("#scan", "scan")
+            .expression_attribute_names("#ruleset", "ruleset")
+            .expression_attribute_values(":due", s(FileItem::DUE_DECIDED))
+            .expression_attribute_values(":clean", s(FileStatus::Clean.as_str()))
+            .expression_attribute_values(":ruleset", s(ruleset))
+            .limit(page_limit(limit));
+        records(self.query_all(query, limit).await?)
     }
 }
 

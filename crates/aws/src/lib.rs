@@ -7,6 +7,7 @@
 //!   conditional write.
 //! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
 //!   the entries EventBridge reports as failed.
+//! - [`S3RuleSource`]: the deployment's scanning rules under a bucket prefix.
 //! - [`lambda`]: logging and error reporting shared by the Lambda binaries.
 //! - [`config`]: the typed settings each function reads once at cold start.
 //! - [`provision`]: the table, bucket and bus as the template declares them, for
@@ -20,11 +21,13 @@ mod error;
 mod eventbridge;
 pub mod lambda;
 pub mod provision;
+mod rules;
 mod s3;
 
 pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog};
 pub use error::AdapterError;
 pub use eventbridge::EventBridgePublisher;
+pub use rules::{S3RuleSource, scanning};
 pub use s3::{S3Chunks, S3Store, STATUS_TAG};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the

@@ -1,7 +1,7 @@
 //! The catalog: conditional writes, isolation, listing, and sweep's queries.
 
 use airlock_domain::{
-    FileRecord, FileStatus, Timestamp,
+    FileRecord, FileStatus, ScanReport, Timestamp,
     ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery},
 };
 
@@ -259,6 +259,61 @@ where
     assert_eq!(mine, vec![old.id]);
 }
 
+/// CLEAN files scanned by another ruleset, never scanned, or with a re-scan asked
+/// for are due for a re-scan, oldest first; others are not.
+pub async fn clean_files_not_scanned_by_the_ruleset_in_force_are_due_for_rescan<C>(catalog: &C)
+where
+    C: CatalogSweep + CatalogWriter,
+{
+    let tenant = fresh_tenant();
+    let base = now() - chrono::Duration::minutes(10);
+    let scanned_by = |record: &FileRecord, ruleset: &str| {
+        let mut next = accepted(record);
+        if let Some(finding) = next.finding.take() {
+            next.finding = Some(finding.with_scan(ScanReport::Scanned {
+                ruleset: ruleset.to_owned(),
+                matched: vec![],
+                flagged: vec![],
+            }));
+        }
+        next
+    };
+    let mut made = Vec::new();
+    for (minute, kind) in ["current", "never", "asked", "older"]
+        .into_iter()
+        .enumerate()
+    {
+        let record = pending(&tenant, base + chrono::Duration::minutes(minute as i64));
+        catalog.create(&record).await.expect("create");
+        let next = match kind {
+            "current" => scanned_by(&record, "r1"),
+            "never" => accepted(&record),
+            "asked" => scanned_by(&record, "r1")
+                .with_rescan_requested(now())
+                .expect("CLEAN files can be re-scanned"),
+            _ => scanned_by(&record, "r0"),
+        };
+        catalog
+            .replace(FileStatus::Pending, &next)
+            .await
+            .expect("accept");
+        made.push(next.id);
+    }
+    let tenant = &tenant;
+    let due = |ruleset: &'static str| async move {
+        catalog
+            .clean_needing_rescan(ruleset, 100)
+            .await
+            .expect("query")
+            .into_iter()
+            .filter(|r| r.tenant == *tenant)
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due("r1").await, vec![made[1], made[2], made[3]]);
+    assert_eq!(due("r2").await, made);
+}
+
 /// Expands every catalog case into a test for one backend. `$catalog` is an async
 /// expression that yields the implementation.
 #[macro_export]
@@ -275,6 +330,7 @@ macro_rules! catalog_tests {
             listing_by_status_returns_only_that_status,
             pending_uploads_past_their_deadline_are_due_oldest_first,
             decided_files_before_a_cutoff_are_due_for_retention,
+            clean_files_not_scanned_by_the_ruleset_in_force_are_due_for_rescan,
         );
     };
 }

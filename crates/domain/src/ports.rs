@@ -95,6 +95,44 @@ pub trait ObjectTagger: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One file of scanning rules, as source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFile {
+    /// Its name in the source (a file name or an object key).
+    pub name: String,
+    /// The rule source.
+    pub source: String,
+}
+
+/// The version of a set of rule files from `(name, content tag)` pairs (an ETag, or
+/// a digest of the content): the same set gives the same version whatever the order.
+pub fn rules_version<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut entries: Vec<_> = entries.into_iter().collect();
+    if entries.is_empty() {
+        return "none".to_owned();
+    }
+    entries.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (name, tag) in entries {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(tag.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..6])
+}
+
+/// A deployment's own scanning rules, kept beside the data (a bucket prefix, a
+/// folder) so they change without a redeploy (ingest, sweep).
+pub trait RuleSource: Send + Sync {
+    /// The version of the rules as they are now, from a listing rather than a
+    /// download, so checking for a change stays cheap; the same for no rules at all.
+    fn version(&self) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Every rule file, with the version they make up together.
+    fn load(&self) -> impl Future<Output = Result<(String, Vec<RuleFile>), StoreError>> + Send;
+}
+
 /// Removes objects (api, sweep).
 pub trait ObjectRemover: Send + Sync {
     /// Removes an object; a missing object is not an error, so removal is idempotent.
@@ -204,6 +242,14 @@ pub trait CatalogSweep: Send + Sync {
     fn decided_before(
         &self,
         cutoff: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FileRecord>, CatalogError>> + Send;
+    /// CLEAN records that need a re-scan under `ruleset` (see
+    /// [`FileRecord::needs_rescan`]), oldest first. Progress is kept in the records
+    /// themselves: a re-scanned file carries the new version and drops out.
+    fn clean_needing_rescan(
+        &self,
+        ruleset: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<FileRecord>, CatalogError>> + Send;
 }

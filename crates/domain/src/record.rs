@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ContentType, DomainError, FileId, FileName, FileStatus, Inspection, ObjectKey, TenantId,
-    Timestamp, UploadRequest, Verdict,
+    ContentType, DomainError, FileId, FileName, FileStatus, Inspection, ObjectKey, ScanReport,
+    TenantId, Timestamp, UploadRequest, Verdict,
 };
 
 /// What ingest found in the bytes and what it decided.
@@ -20,6 +20,9 @@ pub struct Finding {
     pub verdict: Verdict,
     /// When the bytes were inspected.
     pub inspected_at: Timestamp,
+    /// What the content scanner did; absent on records from before scanning existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanReport>,
 }
 
 impl Finding {
@@ -31,7 +34,21 @@ impl Finding {
             detected_type: found.detected_type,
             verdict,
             inspected_at,
+            scan: None,
         }
+    }
+
+    /// The same finding, with the scanner's report.
+    pub fn with_scan(self, scan: ScanReport) -> Self {
+        Self {
+            scan: Some(scan),
+            ..self
+        }
+    }
+
+    /// The ruleset version that last scanned the file, if any did.
+    pub fn ruleset(&self) -> Option<&str> {
+        self.scan.as_ref().map(ScanReport::ruleset)
     }
 }
 
@@ -60,6 +77,10 @@ pub struct FileRecord {
     /// Set once ingest has inspected the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<Finding>,
+    /// Set when someone asked for this CLEAN file to be scanned again; sweep clears
+    /// it when it has done so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescan_requested_at: Option<Timestamp>,
 }
 
 impl FileRecord {
@@ -82,6 +103,7 @@ impl FileRecord {
             updated_at: now,
             upload_deadline,
             finding: None,
+            rescan_requested_at: None,
         }
     }
 
@@ -103,8 +125,66 @@ impl FileRecord {
 
     /// The record after ingest's verdict: PENDING → CLEAN | REJECTED | INFECTED.
     pub fn with_finding(&self, finding: Finding, now: Timestamp) -> Result<Self, DomainError> {
+        let to = finding.verdict.outcome.status();
+        if self.status != FileStatus::Pending {
+            return Err(DomainError::IllegalTransition {
+                from: self.status,
+                to,
+            });
+        }
         let mut next = self.moved_to(finding.verdict.outcome.status(), now)?;
         next.finding = Some(finding);
+        Ok(next)
+    }
+
+    /// Whether sweep should scan this file again: it is CLEAN and either someone asked,
+    /// or the ruleset that scanned it is not `current_ruleset`.
+    pub fn needs_rescan(&self, current_ruleset: &str) -> bool {
+        self.status == FileStatus::Clean
+            && (self.rescan_requested_at.is_some()
+                || self.finding.as_ref().and_then(Finding::ruleset) != Some(current_ruleset))
+    }
+
+    /// The record with a re-scan requested (only CLEAN files are re-scanned).
+    pub fn with_rescan_requested(&self, now: Timestamp) -> Result<Self, DomainError> {
+        self.status.check_move(FileStatus::Clean)?;
+        Ok(Self {
+            rescan_requested_at: Some(now),
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+
+    /// The record after a re-scan of a CLEAN file: INFECTED when a rule now matches,
+    /// otherwise still CLEAN with the new report. A re-scan that could not run (too
+    /// large, timed out) never takes back a verdict already given.
+    pub fn rescanned(&self, scan: ScanReport, now: Timestamp) -> Result<Self, DomainError> {
+        let Some(old) = self.finding.clone() else {
+            return Err(DomainError::IllegalTransition {
+                from: self.status,
+                to: self.status,
+            });
+        };
+        // Only malware rules act on a file already accepted: a policy rule added later
+        // applies to new uploads, and a CLEAN file is never rejected after the fact.
+        let matched: Vec<_> = scan
+            .reasons(crate::Unscannable::AcceptUnscanned)
+            .into_iter()
+            .filter(crate::Reason::is_malware)
+            .collect();
+        let mut next = if matched.is_empty() {
+            self.moved_to(FileStatus::Clean, now)?
+        } else {
+            self.moved_to(FileStatus::Infected, now)?
+        };
+        let mut reasons = old.verdict.reasons.clone();
+        reasons.extend(matched);
+        next.finding = Some(Finding {
+            verdict: Verdict::from_reasons(reasons),
+            inspected_at: now,
+            ..old.with_scan(scan)
+        });
+        next.rescan_requested_at = None;
         Ok(next)
     }
 
@@ -162,7 +242,79 @@ pub(crate) mod tests {
             detected_type: ContentType::parse("application/pdf").unwrap(),
             verdict: Verdict::from_reasons(reasons),
             inspected_at: pending_record().created_at,
+            scan: Some(ScanReport::Scanned {
+                ruleset: "r1".into(),
+                matched: vec![],
+                flagged: vec![],
+            }),
         }
+    }
+
+    fn scanned_by(ruleset: &str, matched: &[&str]) -> ScanReport {
+        ScanReport::Scanned {
+            ruleset: ruleset.into(),
+            matched: matched.iter().map(|m| m.to_string()).collect(),
+            flagged: vec![],
+        }
+    }
+
+    #[test]
+    fn a_clean_file_scanned_by_an_older_ruleset_needs_a_rescan() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        assert!(!clean.needs_rescan("r1"));
+        assert!(clean.needs_rescan("r2"));
+        let asked = clean.with_rescan_requested(record.created_at).unwrap();
+        assert!(asked.needs_rescan("r1"));
+        let rejected = record
+            .with_finding(finding(vec![Reason::Empty]), record.created_at)
+            .unwrap();
+        assert!(!rejected.needs_rescan("r2"));
+        assert!(rejected.with_rescan_requested(record.created_at).is_err());
+    }
+
+    #[test]
+    fn a_rescan_that_matches_a_new_rule_makes_a_clean_file_infected() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        let infected = clean
+            .with_rescan_requested(record.created_at)
+            .and_then(|r| r.rescanned(scanned_by("r2", &["custom.new_rule"]), r.updated_at))
+            .unwrap();
+        assert_eq!(infected.status, FileStatus::Infected);
+        assert_eq!(infected.rescan_requested_at, None);
+        let finding = infected.finding.unwrap();
+        assert_eq!(finding.ruleset(), Some("r2"));
+        assert_eq!(
+            finding.verdict.reasons,
+            vec![Reason::RuleMatched {
+                rule: "custom.new_rule".into()
+            }]
+        );
+        assert_eq!(finding.sha256, "ab".repeat(32));
+    }
+
+    #[test]
+    fn a_rescan_without_matches_keeps_the_file_clean_under_the_new_ruleset() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        let again = clean
+            .rescanned(scanned_by("r2", &[]), record.created_at)
+            .unwrap();
+        assert_eq!(again.status, FileStatus::Clean);
+        assert!(!again.needs_rescan("r2"));
+        let deleted = clean.deleted(record.created_at).unwrap();
+        assert!(
+            deleted
+                .rescanned(scanned_by("r2", &[]), record.created_at)
+                .is_err()
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! ```text
 //! PENDING ──▶ CLEAN | REJECTED | INFECTED ──▶ DELETED
-//!    └──────▶ EXPIRED
+//!    └──────▶ EXPIRED    └─▶ INFECTED (a re-scan with newer rules matched)
 //! ```
-//! Status only moves forward; every other move is an error.
+//! Status only moves forward; every other move is an error. CLEAN → CLEAN is the one
+//! move in place: a re-scan that found nothing records the newer ruleset.
 
 use std::fmt;
 
@@ -47,6 +48,7 @@ impl FileStatus {
         matches!(
             (self, to),
             (Pending, Clean | Rejected | Infected | Expired)
+                | (Clean, Clean | Infected)
                 | (Clean | Rejected | Infected, Deleted)
         )
     }
@@ -101,13 +103,21 @@ mod tests {
     }
 
     #[test]
-    fn verdicts_move_only_to_deleted() {
-        for from in [Clean, Rejected, Infected] {
+    fn rejected_and_infected_move_only_to_deleted() {
+        for from in [Rejected, Infected] {
             assert!(from.check_move(Deleted).is_ok());
             for to in FileStatus::ALL.into_iter().filter(|s| *s != Deleted) {
                 assert!(from.check_move(to).is_err(), "{from} -> {to}");
             }
         }
+    }
+
+    #[test]
+    fn clean_files_can_be_found_infected_by_a_rescan_but_never_rejected() {
+        assert!(Clean.check_move(Infected).is_ok());
+        assert!(Clean.check_move(Clean).is_ok());
+        assert!(Clean.check_move(Rejected).is_err());
+        assert!(Clean.check_move(Pending).is_err());
     }
 
     #[test]
@@ -117,6 +127,8 @@ mod tests {
             (Pending, Rejected),
             (Pending, Infected),
             (Pending, Expired),
+            (Clean, Clean),
+            (Clean, Infected),
             (Clean, Deleted),
             (Rejected, Deleted),
             (Infected, Deleted),

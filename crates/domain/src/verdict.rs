@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::FileStatus;
+use crate::{FileStatus, SkipReason};
 
 /// One machine-readable reason a file failed verification.
 ///
@@ -45,6 +45,16 @@ pub enum Reason {
         /// The rule's name.
         rule: String,
     },
+    /// A policy rule matched: the content is unwanted here, though not malware.
+    RuleFlagged {
+        /// The rule's name.
+        rule: String,
+    },
+    /// The file could not be scanned and the deployment rejects such files.
+    NotScanned {
+        /// Why it was not scanned.
+        why: SkipReason,
+    },
 }
 
 impl Reason {
@@ -70,7 +80,17 @@ impl fmt::Display for Reason {
             Self::TypeMismatch { declared, detected } => {
                 write!(f, "declared as {declared} but the bytes are {detected}")
             }
-            Self::RuleMatched { rule } => write!(f, "matched rule {rule}"),
+            Self::RuleMatched { rule } => write!(f, "matched malware rule {rule}"),
+            Self::RuleFlagged { rule } => write!(f, "matched policy rule {rule}"),
+            Self::NotScanned {
+                why: SkipReason::TooLargeToScan { size, limit },
+            } => write!(
+                f,
+                "the file has {size} bytes; only files up to {limit} bytes are scanned"
+            ),
+            Self::NotScanned {
+                why: SkipReason::ScanTimedOut { after_secs },
+            } => write!(f, "the scan did not finish within {after_secs} s"),
         }
     }
 }

@@ -413,6 +413,26 @@ impl CatalogSweep for SqliteCatalog {
         .await
         .map_err(backend)
     }
+
+    async fn clean_needing_rescan(
+        &self,
+        ruleset: &str,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, CatalogError> {
+        let ruleset = ruleset.to_owned();
+        self.run(move |conn| {
+            query_records(
+                conn,
+                "SELECT record FROM files WHERE status = 'CLEAN'
+                 AND (json_extract(record, '$.rescan_requested_at') IS NOT NULL
+                      OR json_extract(record, '$.finding.scan.ruleset') IS NOT ?1)
+                 ORDER BY created_ms LIMIT ?2",
+                params![ruleset, limit as i64],
+            )
+        })
+        .await
+        .map_err(backend)
+    }
 }
 
 impl UsageLedger for SqliteCatalog {

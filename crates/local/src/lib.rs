@@ -5,6 +5,7 @@
 //! - [`SqliteCatalog`]: the catalog, the usage ledger and a change log written in the
 //!   same transaction as every catalog change, read back as DynamoDB stream records.
 //! - [`JsonlEventBus`]: the event bus as an append-only JSON-lines file.
+//! - [`DirRuleSource`]: scanning rules from a folder, re-read on every check.
 //! - [`SystemClock`] and [`FixedClock`].
 //!
 //! Nothing here is linked into the Lambda binaries.
@@ -14,6 +15,7 @@ mod catalog;
 mod clock;
 mod error;
 mod objects;
+mod rules;
 
 pub use airlock_domain::ports::SystemClock;
 pub use bus::{JsonlEventBus, read_bus_file};
@@ -21,3 +23,4 @@ pub use catalog::SqliteCatalog;
 pub use clock::FixedClock;
 pub use error::{GrantError, LocalError};
 pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter};
+pub use rules::DirRuleSource;

@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use airlock_domain::Policy;
+use airlock_domain::{Policy, ScanLimits};
 
 /// Everything the local stack needs to start.
 #[derive(Debug, Clone)]
@@ -28,9 +28,21 @@ pub struct StackConfig {
     pub ingest_max_attempts: u32,
     /// The upload policy.
     pub policy: Policy,
+    /// The deployment's own scanning rules (`*.yar`, `*.yara`); `None` means
+    /// `rules/` in the data folder. Edits apply to the next file, without a restart.
+    pub rules_dir: Option<PathBuf>,
+    /// The scan size limit and what becomes of files past it.
+    pub scan_limits: ScanLimits,
 }
 
 impl StackConfig {
+    /// Where the deployment's rules are read from.
+    pub fn rules_dir(&self) -> PathBuf {
+        self.rules_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("rules"))
+    }
+
     /// The defaults, with data under `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -44,6 +56,8 @@ impl StackConfig {
             stream_max_attempts: 3,
             ingest_max_attempts: 3,
             policy: Policy::default(),
+            rules_dir: None,
+            scan_limits: ScanLimits::default(),
         }
     }
 }

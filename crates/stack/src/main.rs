@@ -2,7 +2,9 @@
 //!
 //! Flags: `--data-dir DIR` (default `.airlock`), `--port N` (default 8080, 0 = any),
 //! `--sweep-every SECS` (default 300), `--upload-window SECS` (default 3600),
-//! `--token TENANT` (print a dev token for TENANT and exit).
+//! `--rules-dir DIR` (default `DIR/rules` of the data folder: `*.yar` files, picked
+//! up by the next ingest without a restart), `--token TENANT` (print a dev token for
+//! TENANT and exit).
 
 use std::{process::ExitCode, time::Duration};
 
@@ -78,6 +80,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, Str
             "--upload-window" => {
                 config.upload_window = chrono::Duration::seconds(number(&flag, &value()?)?)
             }
+            "--rules-dir" => config.rules_dir = Some(value()?.into()),
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
@@ -90,5 +93,5 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
         .map_err(|_| format!("{flag} takes a whole number, got {raw:?}"))
 }
 
-const USAGE: &str =
-    "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] [--upload-window SECS]";
+const USAGE: &str = "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] \
+                     [--upload-window SECS] [--rules-dir DIR]";

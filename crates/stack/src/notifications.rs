@@ -7,12 +7,12 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use airlock_domain::error_chain;
 use airlock_ingest::Ingest;
-use airlock_local::{FsObjectStore, SqliteCatalog, SystemClock};
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog, SystemClock};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::{Semaphore, mpsc};
 
 /// The ingest handler as the local stack wires it.
-pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, SystemClock>;
+pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource>;
 
 /// How many ingest invocations may run at once (Lambda would scale out; two cores here).
 const CONCURRENCY: usize = 4;

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use airlock_domain::error_chain;
-use airlock_local::{FsObjectStore, SqliteCatalog, SystemClock};
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog, SystemClock};
 use airlock_sweep::Sweep;
 use tokio::sync::watch;
 
 /// The sweep handler as the local stack wires it.
-pub type LocalSweep = Sweep<SqliteCatalog, FsObjectStore, SystemClock>;
+pub type LocalSweep = Sweep<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource>;
 
 /// The event an EventBridge schedule rule sends.
 pub fn scheduled_event() -> serde_json::Value {

@@ -6,12 +6,16 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 
 use airlock_api::{Api, ApiSettings};
 use airlock_ingest::Ingest;
-use airlock_local::{FsObjectStore, JsonlEventBus, LocalError, SqliteCatalog, SystemClock};
+use airlock_local::{
+    DirRuleSource, FsObjectStore, JsonlEventBus, LocalError, SqliteCatalog, SystemClock,
+};
 use airlock_publish::Publish;
+use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
 use axum::{Router, routing::get};
 use hmac::{Hmac, Mac};
@@ -40,6 +44,22 @@ pub struct AppState {
     pub(crate) notifier: Notifier,
 }
 
+/// The scanner for ingest or sweep: the default rules plus the folder's, whose
+/// version is checked before every file (reading a few small files is cheap here).
+async fn scanning(
+    rules_dir: &Path,
+    limits: airlock_domain::ScanLimits,
+) -> Result<Scanning<DirRuleSource>, StackError> {
+    Scanning::start(
+        DirRuleSource::new(rules_dir),
+        Duration::ZERO,
+        ScanSettings::default(),
+        limits,
+    )
+    .await
+    .map_err(StackError::Rules)
+}
+
 /// The stack could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -55,6 +75,9 @@ pub enum StackError {
     /// An embedded adapter could not open.
     #[error("opening embedded storage")]
     Storage(#[source] LocalError),
+    /// The default scanning rules did not compile (a bug in this build).
+    #[error("compiling the scanning rules")]
+    Rules(#[source] airlock_scan::RulesError),
     /// The port could not be bound.
     #[error("binding 127.0.0.1:{port}")]
     Bind {
@@ -148,11 +171,14 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             ..ApiSettings::default()
         },
     );
+    let rules_dir = config.rules_dir();
+    std::fs::create_dir_all(&rules_dir).map_err(data_err(&rules_dir))?;
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
         SystemClock,
         config.policy.clone(),
+        scanning(&rules_dir, config.scan_limits).await?,
     );
     let publish = Publish::new(bus, catalog.clone());
     let sweep = Sweep::new(
@@ -163,6 +189,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             retention: config.retention,
             ..SweepSettings::default()
         },
+        scanning(&rules_dir, config.scan_limits).await?,
     );
 
     let (notifier, deliveries) = notifications::channel();

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, StatusCount, TenantId, Timestamp,
-    UploadRequest, Usage, Verdict, ports::PresignedRequest,
+    ContentType, FileId, FileName, FileRecord, FileStatus, ScanReport, StatusCount, TenantId,
+    Timestamp, UploadRequest, Usage, Verdict, ports::PresignedRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,11 @@ pub(crate) struct FileView<'a> {
     detected_type: Option<&'a ContentType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict: Option<&'a Verdict>,
+    /// What the scanner did: which ruleset, what matched, or why it did not scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scan: Option<&'a ScanReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rescan_requested_at: Option<Timestamp>,
 }
 
 impl<'a> From<&'a FileRecord> for FileView<'a> {
@@ -65,6 +70,8 @@ impl<'a> From<&'a FileRecord> for FileView<'a> {
             sha256: finding.map(|f| f.sha256.as_str()),
             detected_type: finding.map(|f| &f.detected_type),
             verdict: finding.map(|f| &f.verdict),
+            scan: finding.and_then(|f| f.scan.as_ref()),
+            rescan_requested_at: record.rescan_requested_at,
         }
     }
 }

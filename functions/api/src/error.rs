@@ -84,6 +84,9 @@ pub(crate) enum ApiError {
     /// Files still waiting for (or past) their upload cannot be deleted.
     #[error("the file is {0}; only CLEAN, REJECTED or INFECTED files can be deleted")]
     NotDeletable(FileStatus),
+    /// Only CLEAN files are re-scanned (the others are already kept from download).
+    #[error("the file is {0}; only CLEAN files can be re-scanned")]
+    NotRescannable(FileStatus),
     /// The record kept changing under the request.
     #[error("the file changed while the request was being served; retry")]
     ConcurrentChange(#[source] CatalogError),

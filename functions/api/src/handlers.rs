@@ -156,6 +156,30 @@ where
         Ok(Reply::no_content())
     }
 
+    /// `POST /v1/files/{id}/rescan`: asks for a CLEAN file to be scanned again with
+    /// the rules in force; sweep does it on its next run (202). Asking twice is the
+    /// same as asking once.
+    pub(crate) async fn rescan_file(&self, tenant: &TenantId, id: &str) -> Result<Reply, ApiError> {
+        let record = self.owned_record(tenant, id).await?;
+        if record.status != FileStatus::Clean {
+            return Err(ApiError::NotRescannable(record.status));
+        }
+        if record.rescan_requested_at.is_some() {
+            return Reply::json(202, &FileView::from(&record));
+        }
+        let next = record
+            .with_rescan_requested(self.clock.now())
+            .map_err(|_| ApiError::NotRescannable(record.status))?;
+        match self.catalog.replace(FileStatus::Clean, &next).await {
+            Ok(()) => Reply::json(202, &FileView::from(&next)),
+            Err(CatalogError::NotFound) => Err(ApiError::FileNotFound),
+            Err(error @ CatalogError::StatusChanged { .. }) => {
+                Err(ApiError::ConcurrentChange(error))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// `GET /v1/usage`.
     pub(crate) async fn get_usage(&self, tenant: &TenantId) -> Result<Reply, ApiError> {
         let usage = self.usage.usage(tenant).await?;

@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/files/{id}"),
     ("GET", "/v1/files/{id}/download"),
     ("DELETE", "/v1/files/{id}"),
+    ("POST", "/v1/files/{id}/rescan"),
     ("GET", "/v1/usage"),
 ];
 
@@ -120,6 +121,7 @@ where
             Route::GetFile(id) => self.get_file(&tenant, id).await,
             Route::DownloadFile(id) => self.download_file(&tenant, id).await,
             Route::DeleteFile(id) => self.delete_file(&tenant, id).await,
+            Route::RescanFile(id) => self.rescan_file(&tenant, id).await,
             Route::GetUsage => self.get_usage(&tenant).await,
         }
     }

@@ -54,6 +54,7 @@ impl ApiError {
             Self::PolicyViolation(_) => kind(422, "policy-violation", "Upload breaks the policy"),
             Self::NotDownloadable(_) => kind(409, "not-downloadable", "File not downloadable"),
             Self::NotDeletable(_) => kind(409, "not-deletable", "File not deletable"),
+            Self::NotRescannable(_) => kind(409, "not-rescannable", "File not re-scannable"),
             Self::ConcurrentChange(_) => kind(409, "concurrent-change", "Concurrent change"),
             Self::Catalog(_)
             | Self::Store(_)

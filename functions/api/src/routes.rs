@@ -22,6 +22,8 @@ pub(crate) enum Route<'a> {
     DownloadFile(&'a str),
     /// `DELETE /v1/files/{id}`
     DeleteFile(&'a str),
+    /// `POST /v1/files/{id}/rescan`
+    RescanFile(&'a str),
     /// `GET /v1/usage`
     GetUsage,
 }
@@ -37,6 +39,7 @@ impl<'a> Route<'a> {
             ("GET", "/v1/files/{id}") => Self::GetFile(id),
             ("GET", "/v1/files/{id}/download") => Self::DownloadFile(id),
             ("DELETE", "/v1/files/{id}") => Self::DeleteFile(id),
+            ("POST", "/v1/files/{id}/rescan") => Self::RescanFile(id),
             ("GET", "/v1/usage") => Self::GetUsage,
             _ => return None,
         })

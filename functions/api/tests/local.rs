@@ -64,6 +64,7 @@ async fn ingest_clean(app: &LocalApp, record: &FileRecord, bytes: &[u8]) {
         detected_type: ContentType::parse("application/pdf").expect("a valid type"),
         verdict: Verdict::from_reasons(Vec::new()),
         inspected_at: now(),
+        scan: None,
     };
     let clean = record
         .with_finding(finding, now())

@@ -1,20 +1,21 @@
 //! The ingest function: for every object S3 reports as created under the upload
-//! prefix, stream its bytes once (sha256, size, magic-byte type), judge them against
-//! the policy, move the file's record out of PENDING by a conditional write, and tag
-//! the object with the resulting status.
+//! prefix, stream its bytes once (sha256, size, magic-byte type, and the YARA-X rules
+//! in force over every byte), judge them against the policy, move the file's record
+//! out of PENDING by a conditional write, and tag the object with the resulting
+//! status.
 //!
 //! S3 delivers notifications at least once, so everything here is idempotent: a file
 //! that already has a verdict is only re-tagged (the same tag again changes nothing),
 //! and of two racing invocations exactly one verdict is written.
 
 use airlock_domain::{
-    DomainError, FileRecord, FileStatus, Finding, Inspection, Inspector, ObjectKey, Policy,
-    error_chain,
+    DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, Verdict, error_chain,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, ChunkStream, Clock, ObjectReader, ObjectTagger,
+        CatalogError, CatalogReader, CatalogWriter, Clock, ObjectReader, ObjectTagger, RuleSource,
         StoreError,
     },
 };
+use airlock_scan::{PassError, Scanning, Subject};
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
@@ -32,6 +33,9 @@ pub enum RecordError {
     /// The object store failed.
     #[error("object store")]
     Store(#[source] StoreError),
+    /// Reading and scanning the object failed.
+    #[error("inspecting the object")]
+    Pass(#[source] PassError),
     /// A state change the state machine forbids (a bug, never a user error).
     #[error("state machine")]
     Domain(#[source] DomainError),
@@ -96,27 +100,35 @@ pub struct IngestReport {
 }
 
 /// The ingest use case over its ports.
-pub struct Ingest<C, S, K> {
+pub struct Ingest<C, S, K, R> {
     catalog: C,
     store: S,
     clock: K,
     policy: Policy,
+    scanning: Scanning<R>,
 }
 
-impl<C, S, K> Ingest<C, S, K>
+impl<C, S, K, R> Ingest<C, S, K, R>
 where
     C: CatalogReader + CatalogWriter,
     S: ObjectReader + ObjectTagger,
     K: Clock,
+    R: RuleSource,
 {
     /// Wires the use case.
-    pub fn new(catalog: C, store: S, clock: K, policy: Policy) -> Self {
+    pub fn new(catalog: C, store: S, clock: K, policy: Policy, scanning: Scanning<R>) -> Self {
         Self {
             catalog,
             store,
             clock,
             policy,
+            scanning,
         }
+    }
+
+    /// The scanner's rules and limits (for the local stack's reload checks and tests).
+    pub fn scanning(&self) -> &Scanning<R> {
+        &self.scanning
     }
 
     /// Decodes a raw payload, then handles it.
@@ -205,23 +217,35 @@ where
         file: FileRecord,
         key: &ObjectKey,
     ) -> Result<RecordOutcome, RecordError> {
-        let found = match self.inspect(key).await {
-            Ok(found) => found,
-            Err(StoreError::NotFound(_)) => {
+        let subject = Subject {
+            declared_type: file.declared_type.to_string(),
+            file_name: file.name.to_string(),
+        };
+        let pass = match self.scanning.pass(&self.store, key, subject).await {
+            Ok(pass) => pass,
+            Err(PassError::Store(StoreError::NotFound(_))) => {
                 tracing::info!(key = %key, "object was deleted before ingest ran");
                 return Ok(RecordOutcome::Skipped {
                     key: key.to_string(),
                     why: "object no longer exists",
                 });
             }
-            Err(e) => return Err(RecordError::Store(e)),
+            Err(e) => return Err(RecordError::Pass(e)),
         };
-        let verdict = self
+        let mut reasons = self
             .policy
-            .evaluate(&file.declared_type, file.declared_size, &found);
+            .evaluate(&file.declared_type, file.declared_size, &pass.found)
+            .reasons;
+        reasons.extend(pass.scan.reasons(self.scanning.limits.unscannable));
+        let verdict = Verdict::from_reasons(reasons);
+        tracing::info!(
+            tenant = %file.tenant, file_id = %file.id, ruleset = pass.scan.ruleset(),
+            scan_millis = pass.scan_millis, bytes = pass.found.size, "file scanned"
+        );
         let now = self.clock.now();
+        let finding = Finding::new(pass.found, verdict, now).with_scan(pass.scan);
         let next = file
-            .with_finding(Finding::new(found, verdict, now), now)
+            .with_finding(finding, now)
             .map_err(RecordError::Domain)?;
         match self.catalog.replace(FileStatus::Pending, &next).await {
             Ok(()) => {
@@ -274,16 +298,6 @@ where
             Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(RecordError::Store(e)),
         }
-    }
-
-    /// One pass over the object, in chunks: memory does not grow with its size.
-    async fn inspect(&self, key: &ObjectKey) -> Result<Inspection, StoreError> {
-        let mut stream = self.store.open(key).await?;
-        let mut inspector = Inspector::new();
-        while let Some(chunk) = stream.next_chunk().await? {
-            inspector.update(&chunk);
-        }
-        Ok(inspector.finish())
     }
 }
 

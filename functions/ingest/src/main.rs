@@ -1,5 +1,6 @@
-//! The ingest Lambda binary: reads its configuration and builds the S3 and DynamoDB
-//! adapters once per cold start, then hands each S3 notification to the handler.
+//! The ingest Lambda binary: reads its configuration, builds the S3 and DynamoDB
+//! adapters and compiles the scanning rules once per cold start, then hands each S3
+//! notification to the handler.
 
 use airlock_aws::{
     DynamoCatalog, S3Store,
@@ -15,11 +16,13 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let config = IngestConfig::from_env(&Env::process())?;
     let sdk = airlock_aws::load_sdk_config().await;
+    let scanning = airlock_aws::scanning(&sdk, &config.bucket, config.scan).await?;
     let ingest = Ingest::new(
         DynamoCatalog::from_sdk(&sdk, config.table),
         S3Store::from_sdk(&sdk, config.bucket),
         SystemClock,
         config.policy,
+        scanning,
     );
     let ingest = &ingest;
     lambda_runtime::run(service_fn(

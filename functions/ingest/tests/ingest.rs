@@ -7,8 +7,10 @@ use airlock_domain::{
     Timestamp, UploadRequest,
     ports::{CatalogReader, CatalogWriter, ObjectRemover},
 };
+use airlock_domain::{ScanLimits, ScanReport, SkipReason, Unscannable};
 use airlock_ingest::{Ingest, IngestError, RecordOutcome};
-use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
+use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
+use airlock_scan::{ScanSettings, Scanning};
 use serde_json::Value;
 
 const PUT: &str = include_str!("fixtures/example-s3-event-put.json");
@@ -26,10 +28,10 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 struct World {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     catalog: SqliteCatalog,
     store: FsObjectStore,
-    ingest: Ingest<SqliteCatalog, FsObjectStore, FixedClock>,
+    ingest: Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
 }
 
 fn now() -> Timestamp {
@@ -38,18 +40,33 @@ fn now() -> Timestamp {
         .to_utc()
 }
 
-fn world() -> World {
+async fn world() -> World {
+    world_with(ScanLimits::default()).await
+}
+
+/// A world whose ingest scans with the default rules plus any in `dir/rules`,
+/// checked before every file.
+async fn world_with(limits: ScanLimits) -> World {
     let dir = tempfile::tempdir().unwrap();
     let catalog = SqliteCatalog::in_memory().unwrap();
     let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec());
+    let scanning = Scanning::start(
+        DirRuleSource::new(dir.path().join("rules")),
+        std::time::Duration::ZERO,
+        ScanSettings::default(),
+        limits,
+    )
+    .await
+    .unwrap();
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
         FixedClock::at(now()),
         Policy::default(),
+        scanning,
     );
     World {
-        _dir: dir,
+        dir,
         catalog,
         store,
         ingest,
@@ -111,7 +128,7 @@ impl World {
 
 #[tokio::test]
 async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
 
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
@@ -132,8 +149,8 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
 }
 
 #[tokio::test]
-async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
-    let world = world();
+async fn an_executable_declared_as_png_is_rejected_by_the_policy_and_the_disguise_rule() {
+    let world = world().await;
     let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
     elf.resize(256, 0);
     let record = world.upload("image/png", 256, &elf).await;
@@ -144,17 +161,22 @@ async fn an_executable_declared_as_png_is_rejected_with_the_reason() {
     assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
         stored.verdict().unwrap().reasons,
-        vec![Reason::TypeMismatch {
-            declared: "image/png".into(),
-            detected: "application/x-executable".into()
-        }]
+        vec![
+            Reason::TypeMismatch {
+                declared: "image/png".into(),
+                detected: "application/x-executable".into()
+            },
+            Reason::RuleFlagged {
+                rule: "airlock.Executable_Disguised".into()
+            }
+        ]
     );
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
 
 #[tokio::test]
 async fn bytes_that_differ_from_the_declared_size_are_rejected() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", 10_000, PNG).await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
     let stored = world.stored(&record).await;
@@ -169,7 +191,7 @@ async fn bytes_that_differ_from_the_declared_size_are_rejected() {
 
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
     world.ingest.handle_payload(fixture(PUT)).await.unwrap();
     let changes_after_first = world.changes().await;
@@ -189,7 +211,7 @@ async fn a_redelivered_event_changes_nothing() {
 
 #[tokio::test]
 async fn two_racing_invocations_write_exactly_one_verdict() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
 
     let (a, b) = tokio::join!(
@@ -209,7 +231,7 @@ async fn two_racing_invocations_write_exactly_one_verdict() {
 
 #[tokio::test]
 async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
-    let world = world();
+    let world = world().await;
     let report = world
         .ingest
         .handle_payload(fixture(PUT_ENCODED_KEY))
@@ -226,7 +248,7 @@ async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
 
 #[tokio::test]
 async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
     world.store.remove(&record.key()).await.unwrap();
 
@@ -240,7 +262,7 @@ async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
 
 #[tokio::test]
 async fn an_object_without_a_catalog_record_is_skipped() {
-    let world = world();
+    let world = world().await;
     let key = ObjectKey::parse(&format!("uploads/acme/{FIXTURE_FILE_ID}")).unwrap();
     world.store.put_bytes(&key, b"abc").await.unwrap();
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
@@ -252,7 +274,7 @@ async fn an_object_without_a_catalog_record_is_skipped() {
 
 #[tokio::test]
 async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
     world
         .catalog
@@ -270,7 +292,7 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
 
 #[tokio::test]
 async fn events_other_than_object_created_are_skipped() {
-    let world = world();
+    let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
     let report = world.ingest.handle_payload(fixture(DELETE)).await.unwrap();
     assert!(
@@ -281,7 +303,7 @@ async fn events_other_than_object_created_are_skipped() {
 
 #[tokio::test]
 async fn a_record_without_a_key_fails_the_invocation_so_it_is_retried() {
-    let world = world();
+    let world = world().await;
     let error = world
         .ingest
         .handle_payload(fixture(WITHOUT_KEY))
@@ -302,7 +324,7 @@ async fn a_record_without_a_key_fails_the_invocation_so_it_is_retried() {
 
 #[tokio::test]
 async fn garbage_payloads_are_errors_never_panics() {
-    let world = world();
+    let world = world().await;
     for garbage in GARBAGE {
         let result = world.ingest.handle_payload(fixture(garbage)).await;
         assert!(
@@ -322,7 +344,7 @@ async fn garbage_payloads_are_errors_never_panics() {
 
 #[tokio::test]
 async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
-    let world = world();
+    let world = world().await;
     let data: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
     let record = world
         .upload("application/octet-stream", data.len() as u64, &data)
@@ -335,4 +357,108 @@ async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
         hex::encode(sha2::Sha256::digest(&data))
     );
     assert_eq!(stored.status, FileStatus::Clean);
+}
+
+fn eicar() -> Vec<u8> {
+    // Split so this source file is not itself the test signature.
+    [
+        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
+        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn the_eicar_test_file_is_infected_and_tagged_so() {
+    let world = world().await;
+    let bytes = eicar();
+    let record = world.upload("text/plain", bytes.len() as u64, &bytes).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Infected);
+    let finding = stored.finding.unwrap();
+    assert_eq!(
+        finding.verdict.reasons,
+        vec![Reason::RuleMatched {
+            rule: "airlock.EICAR_Test_File".into()
+        }]
+    );
+    let ruleset = finding.ruleset().unwrap();
+    assert!(ruleset.ends_with("+none"), "{ruleset}");
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Infected));
+}
+
+#[tokio::test]
+async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_restart() {
+    let world = world().await;
+    let rules = world.dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("acme.yar"),
+        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
+    )
+    .unwrap();
+    let bytes = b"quarterly numbers, TOP-SECRET, do not share";
+    let record = world.upload("text/plain", bytes.len() as u64, bytes).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Infected);
+    assert_eq!(
+        stored.verdict().unwrap().reasons,
+        vec![Reason::RuleMatched {
+            rule: "acme.secret_marker".into()
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently() {
+    let world = world_with(ScanLimits {
+        max_scan_bytes: 16,
+        unscannable: Unscannable::Reject,
+    })
+    .await;
+    let bytes = vec![b'a'; 64];
+    let record = world.upload("text/plain", 64, &bytes).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Rejected);
+    let why = SkipReason::TooLargeToScan {
+        size: 64,
+        limit: 16,
+    };
+    assert_eq!(
+        stored.verdict().unwrap().reasons,
+        vec![Reason::NotScanned { why: why.clone() }]
+    );
+    assert!(matches!(
+        stored.finding.unwrap().scan,
+        Some(ScanReport::Skipped { why: w, .. }) if w == why
+    ));
+}
+
+#[tokio::test]
+async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
+    let world = world_with(ScanLimits {
+        max_scan_bytes: 16,
+        unscannable: Unscannable::AcceptUnscanned,
+    })
+    .await;
+    let record = world.upload("text/plain", 64, &[b'a'; 64]).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Clean);
+    assert!(matches!(
+        stored.finding.unwrap().scan,
+        Some(ScanReport::Skipped { .. })
+    ));
 }

@@ -1,15 +1,21 @@
 //! The sweep function, run by an EventBridge schedule: expires uploads that were
-//! never completed before their deadline (and removes any bytes they left), and, when
-//! a retention period is configured, deletes decided files older than it.
+//! never completed before their deadline (and removes any bytes they left); when a
+//! retention period is configured, deletes decided files older than it; and re-scans
+//! CLEAN files that the ruleset in force has not seen (the rules changed, or someone
+//! asked), so a new rule catches old files.
 //!
 //! Work per run is bounded; what is left is found again by the next run. Every change
 //! is a conditional write, so a sweep racing ingest or a user's delete never
 //! overwrites their result. Each run ends with one structured log line.
 
 use airlock_domain::{
-    DomainError, FileRecord, error_chain,
-    ports::{CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectRemover, StoreError},
+    DomainError, FileRecord, FileStatus, error_chain,
+    ports::{
+        CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectReader, ObjectRemover,
+        ObjectTagger, RuleSource, StoreError,
+    },
 };
+use airlock_scan::{PassError, Scanning, Subject};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 
@@ -23,6 +29,8 @@ pub struct SweepSettings {
     pub batch_limit: usize,
     /// Decided files older than this are deleted; `None` keeps them forever.
     pub retention: Option<chrono::Duration>,
+    /// At most this many CLEAN files are re-scanned per run.
+    pub rescan_limit: usize,
 }
 
 impl Default for SweepSettings {
@@ -30,6 +38,7 @@ impl Default for SweepSettings {
         Self {
             batch_limit: 500,
             retention: None,
+            rescan_limit: 100,
         }
     }
 }
@@ -43,6 +52,9 @@ pub enum FileError {
     /// The object store failed.
     #[error("object store")]
     Store(#[source] StoreError),
+    /// Reading and scanning the object for a re-scan failed.
+    #[error("re-scan")]
+    Rescan(#[source] PassError),
     /// A state change the state machine forbids (a bug).
     #[error("state machine")]
     Domain(#[source] DomainError),
@@ -80,6 +92,10 @@ pub struct SweepReport {
     pub expired: usize,
     /// Files moved to DELETED by retention.
     pub deleted: usize,
+    /// CLEAN files scanned again with the ruleset in force.
+    pub rescanned: usize,
+    /// Of those, files a newer rule found infected.
+    pub newly_infected: usize,
     /// Files another writer changed first (left as that writer decided).
     pub lost_races: usize,
     /// Whether a batch was full, so more work is probably due.
@@ -87,11 +103,12 @@ pub struct SweepReport {
 }
 
 /// The sweep use case over its ports.
-pub struct Sweep<C, S, K> {
+pub struct Sweep<C, S, K, R> {
     catalog: C,
     store: S,
     clock: K,
     settings: SweepSettings,
+    scanning: Scanning<R>,
 }
 
 /// The work of one run, and its failures so far.
@@ -101,19 +118,27 @@ struct Tally {
     failures: Vec<(String, FileError)>,
 }
 
-impl<C, S, K> Sweep<C, S, K>
+impl<C, S, K, R> Sweep<C, S, K, R>
 where
     C: CatalogSweep + CatalogWriter,
-    S: ObjectRemover,
+    S: ObjectRemover + ObjectReader + ObjectTagger,
     K: Clock,
+    R: RuleSource,
 {
     /// Wires the use case.
-    pub fn new(catalog: C, store: S, clock: K, settings: SweepSettings) -> Self {
+    pub fn new(
+        catalog: C,
+        store: S,
+        clock: K,
+        settings: SweepSettings,
+        scanning: Scanning<R>,
+    ) -> Self {
         Self {
             catalog,
             store,
             clock,
             settings,
+            scanning,
         }
     }
 
@@ -159,7 +184,58 @@ where
                 tally.count(&record, outcome, |r| r.deleted += 1);
             }
         }
+
+        let ruleset = self.scanning.rules.current().await.version().to_owned();
+        let stale = self
+            .catalog
+            .clean_needing_rescan(&ruleset, self.settings.rescan_limit)
+            .await
+            .map_err(SweepError::Query)?;
+        tally.report.more_due |= stale.len() == self.settings.rescan_limit;
+        for record in stale {
+            let outcome = self.rescan(&record).await;
+            let infected = matches!(outcome, Ok(Some(FileStatus::Infected)));
+            tally.count(&record, outcome.map(|o| o.is_some()), |r| {
+                r.rescanned += 1;
+                r.newly_infected += usize::from(infected);
+            });
+        }
         tally.finish()
+    }
+
+    /// Scans a CLEAN file again and writes the result by a conditional write from
+    /// CLEAN; a file a newer rule matches becomes INFECTED and is tagged so, which
+    /// closes its downloads. `None` when another writer changed the file first.
+    async fn rescan(&self, record: &FileRecord) -> Result<Option<FileStatus>, FileError> {
+        let key = record.key();
+        let subject = Subject {
+            declared_type: record.declared_type.to_string(),
+            file_name: record.name.to_string(),
+        };
+        let pass = match self.scanning.pass(&self.store, &key, subject).await {
+            Ok(pass) => pass,
+            Err(PassError::Store(StoreError::NotFound(_))) => return Ok(None),
+            Err(e) => return Err(FileError::Rescan(e)),
+        };
+        let next = record
+            .rescanned(pass.scan, self.clock.now())
+            .map_err(FileError::Domain)?;
+        match self.catalog.replace(FileStatus::Clean, &next).await {
+            Ok(()) => {}
+            Err(CatalogError::StatusChanged { .. } | CatalogError::NotFound) => return Ok(None),
+            Err(e) => return Err(FileError::Catalog(e)),
+        }
+        if next.status == FileStatus::Infected {
+            tracing::warn!(
+                tenant = %next.tenant, file_id = %next.id,
+                reasons = ?next.verdict().map(|v| &v.reasons), "re-scan found a clean file infected"
+            );
+            self.store
+                .tag_status(&key, FileStatus::Infected)
+                .await
+                .map_err(FileError::Store)?;
+        }
+        Ok(Some(next.status))
     }
 
     /// Writes the record's final status, then removes its bytes. In that order: if
@@ -204,6 +280,8 @@ impl Tally {
         tracing::info!(
             expired = report.expired,
             deleted = report.deleted,
+            rescanned = report.rescanned,
+            newly_infected = report.newly_infected,
             lost_races = report.lost_races,
             more_due = report.more_due,
             failed = self.failures.len(),

@@ -1,5 +1,6 @@
-//! The sweep Lambda binary: reads its configuration and builds the DynamoDB and S3
-//! adapters once per cold start, then runs one sweep per scheduled event.
+//! The sweep Lambda binary: reads its configuration, builds the DynamoDB and S3
+//! adapters and compiles the scanning rules once per cold start, then runs one sweep
+//! per scheduled event.
 
 use airlock_aws::{
     DynamoCatalog, S3Store,
@@ -17,14 +18,17 @@ async fn main() -> Result<(), Error> {
     let sdk = airlock_aws::load_sdk_config().await;
     let retention = (config.retention_days > 0)
         .then(|| chrono::Duration::days(i64::from(config.retention_days)));
+    let scanning = airlock_aws::scanning(&sdk, &config.bucket, config.scan).await?;
     let sweep = Sweep::new(
         DynamoCatalog::from_sdk(&sdk, config.table),
         S3Store::from_sdk(&sdk, config.bucket),
         SystemClock,
         SweepSettings {
             retention,
+            rescan_limit: config.rescan_limit,
             ..SweepSettings::default()
         },
+        scanning,
     );
     let sweep = &sweep;
     lambda_runtime::run(service_fn(

@@ -7,7 +7,9 @@ use airlock_domain::{
     Timestamp, UploadRequest,
     ports::{CatalogReader, CatalogWriter},
 };
-use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
+use airlock_domain::{ScanLimits, ScanReport};
+use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
+use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepError, SweepReport, SweepSettings};
 use serde_json::Value;
 
@@ -43,13 +45,30 @@ fn fixture(text: &str) -> Value {
 }
 
 impl World {
-    fn sweep(&self, settings: SweepSettings) -> Sweep<SqliteCatalog, FsObjectStore, FixedClock> {
+    /// A sweep with the default rules plus any in `dir/rules`.
+    async fn sweep(
+        &self,
+        settings: SweepSettings,
+    ) -> Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource> {
+        let scanning = Scanning::start(
+            DirRuleSource::new(self.rules_dir()),
+            std::time::Duration::ZERO,
+            ScanSettings::default(),
+            ScanLimits::default(),
+        )
+        .await
+        .unwrap();
         Sweep::new(
             self.catalog.clone(),
             self.store.clone(),
             self.clock.clone(),
             settings,
+            scanning,
         )
+    }
+
+    fn rules_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("rules")
     }
 
     /// A PENDING upload whose bytes (if any) are in the store.
@@ -80,9 +99,15 @@ impl World {
             detected_type: ContentType::parse("text/plain").unwrap(),
         };
         let verdict = Policy::default().evaluate(&record.declared_type, 3, &found);
-        let next = record
-            .with_finding(Finding::new(found, verdict, start()), start())
-            .unwrap();
+        // Scanned by the default rules alone: the ruleset a sweep without rules of
+        // its own has in force, so only tests that change the rules see re-scans.
+        let scan = ScanReport::Scanned {
+            ruleset: format!("{}+none", airlock_scan::rules::builtin_version()),
+            matched: vec![],
+            flagged: vec![],
+        };
+        let finding = Finding::new(found, verdict, start()).with_scan(scan);
+        let next = record.with_finding(finding, start()).unwrap();
         self.catalog
             .replace(FileStatus::Pending, &next)
             .await
@@ -109,6 +134,7 @@ async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed
 
     let report = world
         .sweep(SweepSettings::default())
+        .await
         .handle_payload(fixture(SCHEDULED))
         .await
         .unwrap();
@@ -135,6 +161,7 @@ async fn uploads_within_their_deadline_and_decided_files_are_left_alone() {
 
     let report = world
         .sweep(SweepSettings::default())
+        .await
         .handle_payload(fixture(SCHEDULED))
         .await
         .unwrap();
@@ -151,10 +178,12 @@ async fn work_per_run_is_bounded_and_the_rest_is_done_by_the_next_run() {
         world.upload(None).await;
     }
     world.clock.advance(chrono::Duration::hours(2));
-    let sweep = world.sweep(SweepSettings {
-        batch_limit: 2,
-        retention: None,
-    });
+    let sweep = world
+        .sweep(SweepSettings {
+            batch_limit: 2,
+            ..SweepSettings::default()
+        })
+        .await;
 
     let first = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
     let second = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
@@ -172,6 +201,7 @@ async fn retention_deletes_decided_files_older_than_the_period_and_only_when_ena
 
     let off = world
         .sweep(SweepSettings::default())
+        .await
         .handle_payload(fixture(SCHEDULED))
         .await
         .unwrap();
@@ -183,6 +213,7 @@ async fn retention_deletes_decided_files_older_than_the_period_and_only_when_ena
     };
     let on = world
         .sweep(settings)
+        .await
         .handle_payload(fixture(SCHEDULED))
         .await
         .unwrap();
@@ -196,7 +227,7 @@ async fn a_second_run_over_the_same_state_changes_nothing() {
     let world = world();
     world.upload(Some(b"abc")).await;
     world.clock.advance(chrono::Duration::hours(2));
-    let sweep = world.sweep(SweepSettings::default());
+    let sweep = world.sweep(SweepSettings::default()).await;
     sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
     let changes = world
         .catalog
@@ -222,7 +253,7 @@ async fn a_second_run_over_the_same_state_changes_nothing() {
 #[tokio::test]
 async fn events_that_are_not_schedules_and_garbage_are_errors() {
     let world = world();
-    let sweep = world.sweep(SweepSettings::default());
+    let sweep = world.sweep(SweepSettings::default()).await;
     assert!(matches!(
         sweep.handle_payload(fixture(NOT_SCHEDULED)).await,
         Err(SweepError::NotScheduled(kind)) if kind == "File Accepted"
@@ -235,4 +266,108 @@ async fn events_that_are_not_schedules_and_garbage_are_errors() {
         sweep.handle_payload(serde_json::json!([1, 2])).await,
         Err(SweepError::InvalidEvent(_))
     ));
+}
+
+impl World {
+    fn add_rule(&self, file: &str, source: &str) {
+        std::fs::create_dir_all(self.rules_dir()).unwrap();
+        std::fs::write(self.rules_dir().join(file), source).unwrap();
+    }
+
+    async fn record(&self, record: &FileRecord) -> FileRecord {
+        self.catalog
+            .get(&record.tenant, record.id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_new_rule_makes_sweep_rescan_clean_files_and_catch_an_old_one() {
+    let world = world();
+    let caught = world.upload(Some(b"TOP")).await;
+    let caught = world.decide(&caught).await;
+    let harmless = world.upload(Some(b"abc")).await;
+    let harmless = world.decide(&harmless).await;
+    let settings = SweepSettings::default();
+    let before = world.sweep(settings.clone()).await;
+    assert_eq!(
+        before
+            .handle_payload(fixture(SCHEDULED))
+            .await
+            .unwrap()
+            .rescanned,
+        0
+    );
+
+    world.add_rule(
+        "acme.yar",
+        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
+    );
+    let sweep = world.sweep(settings).await;
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!((report.rescanned, report.newly_infected), (2, 1));
+    let caught = world.record(&caught).await;
+    assert_eq!(caught.status, FileStatus::Infected);
+    assert_eq!(
+        world
+            .store
+            .status_tag(&caught.key().to_string())
+            .await
+            .unwrap(),
+        Some(FileStatus::Infected)
+    );
+    let harmless = world.record(&harmless).await;
+    assert_eq!(harmless.status, FileStatus::Clean);
+    let ruleset = harmless.finding.as_ref().and_then(|f| f.ruleset()).unwrap();
+    assert!(!ruleset.ends_with("+none"), "{ruleset}");
+    let again = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    assert_eq!(again.rescanned, 0, "re-scanned files carry the new version");
+}
+
+#[tokio::test]
+async fn rescans_are_bounded_per_run_and_resume_in_the_next() {
+    let world = world();
+    for bytes in [b"aaa", b"bbb", b"ccc"] {
+        let record = world.upload(Some(bytes)).await;
+        world.decide(&record).await;
+    }
+    world.add_rule(
+        "acme.yar",
+        r#"rule never { strings: $a = "NEVER-THERE" condition: $a }"#,
+    );
+    let sweep = world
+        .sweep(SweepSettings {
+            rescan_limit: 2,
+            ..SweepSettings::default()
+        })
+        .await;
+
+    let first = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    assert_eq!((first.rescanned, first.more_due), (2, true));
+    let second = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    assert_eq!(second.rescanned, 1);
+    let third = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+    assert_eq!((third.rescanned, third.more_due), (0, false));
+}
+
+#[tokio::test]
+async fn a_requested_rescan_runs_even_when_the_rules_did_not_change() {
+    let world = world();
+    let record = world.upload(Some(b"abc")).await;
+    let clean = world.decide(&record).await;
+    let asked = clean.with_rescan_requested(start()).unwrap();
+    world
+        .catalog
+        .replace(FileStatus::Clean, &asked)
+        .await
+        .unwrap();
+
+    let sweep = world.sweep(SweepSettings::default()).await;
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!(report.rescanned, 1);
+    assert_eq!(world.record(&record).await.rescan_requested_at, None);
 }

@@ -97,9 +97,19 @@ impl TestStack {
     }
 
     pub async fn get(&self, tenant: &str, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, tenant, path).await
+    }
+
+    /// A body-less request with `tenant`'s token; the status and the JSON answer.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        tenant: &str,
+        path: &str,
+    ) -> (StatusCode, Value) {
         let response = self
             .client
-            .get(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(self.token(tenant))
             .send()
             .await

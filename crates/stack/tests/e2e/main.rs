@@ -7,3 +7,4 @@ mod flow;
 mod helpers;
 mod presigned;
 mod restart;
+mod scanning;

@@ -386,6 +386,7 @@ pub fn decided_record(tenant_id: &str, id: FileId, name: &str, reasons: Vec<Reas
         detected_type: ContentType::parse("application/pdf").expect("a valid type"),
         verdict: Verdict::from_reasons(reasons),
         inspected_at: now() - chrono::Duration::minutes(4),
+        scan: None,
     };
     pending
         .with_finding(finding, now() - chrono::Duration::minutes(4))

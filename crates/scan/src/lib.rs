@@ -1,0 +1,22 @@
+//! Airlock's content scanner, built on YARA-X.
+//!
+//! - [`rules`]: the default ruleset that ships with Airlock, and compiling it together
+//!   with a deployment's own rules into one versioned set.
+//! - [`live`]: the compiled set a function keeps between invocations, recompiled only
+//!   when the rules' version changes, and kept as it was when new rules do not compile.
+//! - [`spool`]: collects an object's bytes during ingest's single pass, in memory up
+//!   to a budget and in a temporary file past it.
+//! - [`scanner`]: runs a compiled set over spooled bytes and reports what matched.
+//! - [`pass`]: the one read of an object that hashes, sniffs and scans it.
+
+pub mod live;
+pub mod pass;
+pub mod rules;
+pub mod scanner;
+pub mod spool;
+
+pub use live::LiveRules;
+pub use pass::{Pass, PassError, Scanning};
+pub use rules::{BUILTIN_RULES, CompiledRules, RulesError, compile};
+pub use scanner::{ScanError, ScanSettings, Subject, scan};
+pub use spool::{Spool, Spooled};

@@ -1,0 +1,90 @@
+//! The single pass over an object that ingest and sweep's re-scans share: stream it
+//! once from the store, hashing and sniffing it while spooling it for the scanner,
+//! then run the rules in force.
+
+use std::time::Instant;
+
+use airlock_domain::{
+    Inspection, Inspector, ObjectKey, ScanLimits, ScanReport,
+    ports::{ChunkStream, ObjectReader, RuleSource, StoreError},
+};
+
+use crate::{LiveRules, ScanError, ScanSettings, Spool, Subject, scan};
+
+/// Why a pass could not finish; all worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// Reading the object failed (`StoreError::NotFound` when it is gone).
+    #[error("reading the object")]
+    Store(#[source] StoreError),
+    /// The temporary file for a large object could not be written.
+    #[error("spooling the object to a temporary file")]
+    Spool(#[source] std::io::Error),
+    /// The scanner failed.
+    #[error("scanning the object")]
+    Scan(#[source] ScanError),
+}
+
+/// What one pass found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Hash, size and detected type.
+    pub found: Inspection,
+    /// What the scanner did.
+    pub scan: ScanReport,
+    /// How long the scan itself took, in milliseconds (reading excluded).
+    pub scan_millis: u64,
+}
+
+/// Everything a pass needs besides the object: the live rules and the limits.
+pub struct Scanning<R> {
+    /// The ruleset, reloaded when its source changes.
+    pub rules: LiveRules<R>,
+    /// Memory budget and timeout.
+    pub settings: ScanSettings,
+    /// Scan size limit and what becomes of unscannable files.
+    pub limits: ScanLimits,
+}
+
+impl<R: RuleSource> Scanning<R> {
+    /// Compiles the rules for a cold start (see [`LiveRules::start`]).
+    pub async fn start(
+        source: R,
+        check_every: std::time::Duration,
+        settings: ScanSettings,
+        limits: ScanLimits,
+    ) -> Result<Self, crate::RulesError> {
+        Ok(Self {
+            rules: LiveRules::start(source, check_every).await?,
+            settings,
+            limits,
+        })
+    }
+
+    /// Streams `key` from `store` once and scans it.
+    pub async fn pass<S: ObjectReader>(
+        &self,
+        store: &S,
+        key: &ObjectKey,
+        subject: Subject,
+    ) -> Result<Pass, PassError> {
+        let mut stream = store.open(key).await.map_err(PassError::Store)?;
+        let mut inspector = Inspector::new();
+        let mut spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
+        while let Some(chunk) = stream.next_chunk().await.map_err(PassError::Store)? {
+            inspector.update(&chunk);
+            spool.push(&chunk).map_err(PassError::Spool)?;
+        }
+        let spooled = spool.finish().map_err(PassError::Spool)?;
+        let rules = self.rules.current().await;
+        let started = Instant::now();
+        let report = scan(rules, spooled, subject, self.settings)
+            .await
+            .map_err(PassError::Scan)?;
+        Ok(Pass {
+            found: inspector.finish(),
+            scan: report,
+            scan_millis: started.elapsed().as_millis() as u64,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! Keeps an object's bytes for the scanner while ingest streams them once: in memory
+//! up to a budget, in a temporary file past it (removed when dropped), and not at all
+//! past the scan limit, so memory stays bounded for any object size.
+
+use std::io::{self, Write};
+
+use tempfile::{NamedTempFile, TempPath};
+
+/// What a finished spool holds.
+#[derive(Debug)]
+pub enum Spooled {
+    /// Every byte, in memory.
+    Memory(Vec<u8>),
+    /// Every byte, in a temporary file deleted when this value is dropped.
+    Disk(TempPath),
+    /// The object passed the scan limit; its bytes were not kept.
+    TooLarge {
+        /// Bytes seen.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+enum Held {
+    Memory(Vec<u8>),
+    Disk(io::BufWriter<NamedTempFile>),
+    Dropped,
+}
+
+/// Collects chunks; see the module docs.
+pub struct Spool {
+    memory_budget: usize,
+    limit: u64,
+    size: u64,
+    held: Held,
+}
+
+impl Spool {
+    /// A spool that keeps up to `memory_budget` bytes in memory and gives up on
+    /// objects larger than `limit`.
+    pub fn new(memory_budget: usize, limit: u64) -> Self {
+        Self {
+            memory_budget,
+            limit,
+            size: 0,
+            held: Held::Memory(Vec::new()),
+        }
+    }
+
+    /// Adds the next chunk.
+    pub fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.size += chunk.len() as u64;
+        if self.size > self.limit {
+            self.held = Held::Dropped;
+            return Ok(());
+        }
+        match &mut self.held {
+            Held::Memory(bytes) if bytes.len() + chunk.len() <= self.memory_budget => {
+                bytes.extend_from_slice(chunk);
+            }
+            Held::Memory(bytes) => {
+                let mut file = io::BufWriter::with_capacity(1 << 20, NamedTempFile::new()?);
+                file.write_all(bytes)?;
+                file.write_all(chunk)?;
+                self.held = Held::Disk(file);
+            }
+            Held::Disk(file) => file.write_all(chunk)?,
+            Held::Dropped => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the pass.
+    pub fn finish(self) -> io::Result<Spooled> {
+        Ok(match self.held {
+            Held::Memory(bytes) => Spooled::Memory(bytes),
+            Held::Disk(file) => {
+                let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                Spooled::Disk(file.into_temp_path())
+            }
+            Held::Dropped => Spooled::TooLarge {
+                size: self.size,
+                limit: self.limit,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spool(chunks: &[&[u8]], budget: usize, limit: u64) -> Spooled {
+        let mut spool = Spool::new(budget, limit);
+        for chunk in chunks {
+            spool.push(chunk).unwrap();
+        }
+        spool.finish().unwrap()
+    }
+
+    #[test]
+    fn small_objects_stay_in_memory() {
+        match spool(&[b"abc", b"def"], 16, 100) {
+            Spooled::Memory(bytes) => assert_eq!(bytes, b"abcdef"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn objects_past_the_memory_budget_go_to_a_file_that_is_removed_after_use() {
+        let Spooled::Disk(path) = spool(&[b"abcd", b"efgh", b"ij"], 5, 100) else {
+            panic!("expected a file");
+        };
+        assert_eq!(std::fs::read(&path).unwrap(), b"abcdefghij");
+        let kept = path.to_path_buf();
+        drop(path);
+        assert!(!kept.exists());
+    }
+
+    #[test]
+    fn objects_past_the_scan_limit_are_not_kept() {
+        match spool(&[b"abcd", b"efgh"], 5, 6) {
+            Spooled::TooLarge { size, limit } => assert_eq!((size, limit), (8, 6)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
