@@ -7,6 +7,8 @@
 //! that already has a verdict is only re-tagged (the same tag again changes nothing),
 //! and of two racing invocations exactly one verdict is written.
 
+pub mod metrics;
+
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, Finding, Inspection, Inspector, ObjectKey, Policy,
     error_chain,
@@ -18,6 +20,7 @@ use airlock_domain::{
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
+use tracing::Instrument;
 
 /// Why one record could not be handled; the invocation fails so S3's retries (and
 /// then the on-failure destination) take over.
@@ -192,11 +195,17 @@ where
         else {
             return skipped("no catalog record for this object");
         };
-        match file.status {
-            FileStatus::Pending => self.verify(file, &key).await,
-            status if status.is_verdict() => self.retag(&key, status).await,
-            _ => skipped("file is expired or deleted"),
+        // Every line logged from here on names the tenant and the file.
+        let span = tracing::info_span!("file", tenant = %key.tenant(), file_id = %key.file_id());
+        async {
+            match file.status {
+                FileStatus::Pending => self.verify(file, &key).await,
+                status if status.is_verdict() => self.retag(&key, status).await,
+                _ => skipped("file is expired or deleted"),
+            }
         }
+        .instrument(span)
+        .await
     }
 
     /// Inspects the bytes and writes the verdict, unless another invocation won.
@@ -205,6 +214,7 @@ where
         file: FileRecord,
         key: &ObjectKey,
     ) -> Result<RecordOutcome, RecordError> {
+        let started = std::time::Instant::now();
         let found = match self.inspect(key).await {
             Ok(found) => found,
             Err(StoreError::NotFound(_)) => {
@@ -216,6 +226,7 @@ where
             }
             Err(e) => return Err(RecordError::Store(e)),
         };
+        let scanned = started.elapsed();
         let verdict = self
             .policy
             .evaluate(&file.declared_type, file.declared_size, &found);
@@ -230,6 +241,7 @@ where
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
                 self.tag(key, next.status).await?;
+                metrics::decided(&next, scanned, started.elapsed()).emit();
                 Ok(RecordOutcome::Decided {
                     key: key.to_string(),
                     status: next.status,

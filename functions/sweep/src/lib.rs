@@ -6,6 +6,7 @@
 //! is a conditional write, so a sweep racing ingest or a user's delete never
 //! overwrites their result. Each run ends with one structured log line.
 
+use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainError, FileRecord, error_chain,
     ports::{CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectRemover, StoreError},
@@ -209,6 +210,10 @@ impl Tally {
             failed = self.failures.len(),
             "sweep finished"
         );
+        Measurements::new()
+            .count(Metric::FilesExpired, report.expired)
+            .count(Metric::FilesDeleted, report.deleted)
+            .emit();
         let failed = self.failures.len();
         match self.failures.into_iter().next() {
             None => Ok(report),
