@@ -9,12 +9,9 @@ use std::{process::ExitCode, time::Duration};
 use airlock_stack::{StackConfig, start};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // The same JSON lines as on Lambda, metric (EMF) lines included, on stderr: stdout
+    // is for the URL and token that people and scripts read.
+    airlock_aws::lambda::init_tracing_to("airlock-stack", std::io::stderr);
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(config) => config,
         Err(message) => {
@@ -43,10 +40,10 @@ async fn run(config: StackConfig) -> ExitCode {
     println!("Airlock local stack listening on {}", stack.base_url());
     println!("Data folder: {}", stack.data_dir.display());
     println!("Event log:   {}", stack.events_path().display());
-    println!(
-        "Dev token for tenant 'demo' (24 h):\n{}",
-        stack.token_for("demo")
-    );
+    let token = stack.token_for("demo");
+    println!("Dev token for tenant 'demo' (24 h):\n{token}");
+    // The token rides in the fragment: the browser never sends it to the server.
+    println!("Console:     {}/#token={token}", stack.base_url());
     wait_for_stop_signal().await;
     println!("Stopping…");
     stack.shutdown().await;
