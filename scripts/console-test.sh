@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 binary=${1:?usage: scripts/console-test.sh STACK_BINARY}
 PLAYWRIGHT_PIN=playwright-core@1.65.1
 MODULES=.playwright
-CHROMIUM=/usr/bin/chromium
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 fail() { echo "console test: FAILED: $*" >&2; exit 1; }
 
 if [ ! -x "$CHROMIUM" ]; then
