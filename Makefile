@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-rust-inner test-walkthrough lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools
+.PHONY: run test test-rust test-rust-inner test-walkthrough test-console lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
@@ -16,8 +16,8 @@ run:
 ## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
 ## a free 127.0.0.1 port and stops by PID), end to end, and the README walk-through
-## against a freshly started stack binary.
-test: tools lint-infra test-rust test-walkthrough
+## against a freshly started stack binary, and the console page in headless Chromium.
+test: tools lint-infra test-rust test-walkthrough test-console
 
 test-rust:
 	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
@@ -34,6 +34,15 @@ test-rust-inner:
 test-walkthrough:
 	$(CARGO) test --workspace --no-run --quiet
 	scripts/with-stack.sh $(STACK_BIN) scripts/walkthrough.sh
+
+## The console page (GET /) in Debian's Chromium, headless, driven by playwright-core
+## against a fresh stack: upload a clean file and a disguised executable, see CLEAN
+## and REJECTED with the reason, download the clean one. Installs chromium (apt) and
+## playwright-core (npm, pinned, into .playwright/) if missing, and fails, saying why,
+## if it cannot. Screenshot: target/artifacts/console.png.
+test-console:
+	$(CARGO) test --workspace --no-run --quiet
+	scripts/console-test.sh $(STACK_BIN)
 
 ## Every check of infra/template.yaml (sam validate --lint, cfn-lint with the
 ## serverless rules on the transformed template, checkov); installs its own tools.

@@ -8,7 +8,11 @@
 //! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
 //!   the entries EventBridge reports as failed.
 //! - [`S3RuleSource`]: the deployment's scanning rules under a bucket prefix.
-//! - [`lambda`]: logging and error reporting shared by the Lambda binaries.
+//! - [`lambda`]: what every Lambda binary does around its handler: logging set-up,
+//!   invocation spans, the cold-start metric, error reporting.
+//! - [`logging`]: flat JSON log lines with the invocation's context, and the sink
+//!   that writes metric events as EMF.
+//! - [`metrics`]: the metric catalogue and the EMF formatter.
 //! - [`config`]: the typed settings each function reads once at cold start.
 //! - [`provision`]: the table, bucket and bus as the template declares them, for
 //!   emulators and tests.
@@ -20,6 +24,8 @@ mod dynamo;
 mod error;
 mod eventbridge;
 pub mod lambda;
+pub mod logging;
+pub mod metrics;
 pub mod provision;
 mod rules;
 mod s3;

@@ -32,8 +32,8 @@ pub struct Pass {
     pub found: Inspection,
     /// What the scanner did.
     pub scan: ScanReport,
-    /// How long the scan itself took, in milliseconds (reading excluded).
-    pub scan_millis: u64,
+    /// How long the scan itself took (reading excluded).
+    pub scan_time: std::time::Duration,
 }
 
 /// Everything a pass needs besides the object: the live rules and the limits.
@@ -84,7 +84,7 @@ impl<R: RuleSource> Scanning<R> {
         Ok(Pass {
             found: inspector.finish(),
             scan: report,
-            scan_millis: started.elapsed().as_millis() as u64,
+            scan_time: started.elapsed(),
         })
     }
 }

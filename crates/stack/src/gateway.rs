@@ -4,6 +4,7 @@
 //! them, invokes the api handler and converts its response back.
 
 use std::collections::BTreeMap;
+use tracing::Instrument;
 
 use aws_lambda_events::{
     apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
@@ -44,12 +45,9 @@ fn slug(title: &str) -> String {
 
 /// Every `/v1/...` request.
 pub async fn api(State(app): State<AppState>, request: Request) -> Response {
-    let claims = match bearer(&request)
-        .map(|token| app.tokens.verify(token, chrono::Utc::now().timestamp()))
-    {
-        Some(Ok(claims)) => claims,
-        Some(Err(e)) => return unauthorized(&e.to_string()),
-        None => return unauthorized("send Authorization: Bearer <token>"),
+    let claims = match verify(&app, &request) {
+        Ok(claims) => claims,
+        Err(response) => return *response,
     };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_PAYLOAD).await else {
@@ -70,7 +68,21 @@ pub async fn api(State(app): State<AppState>, request: Request) -> Response {
             );
         }
     };
-    into_response(app.api.handle(event).await)
+    let request_id = event.request_context.request_id.clone().unwrap_or_default();
+    let span = crate::invocations::API.span(&request_id);
+    into_response(app.api.handle(event).instrument(span).await)
+}
+
+/// The verified claims of the request's bearer token, or the 401 to answer.
+pub fn verify(
+    app: &AppState,
+    request: &Request,
+) -> Result<std::collections::HashMap<String, String>, Box<Response>> {
+    match bearer(request).map(|token| app.tokens.verify(token, chrono::Utc::now().timestamp())) {
+        Some(Ok(claims)) => Ok(claims),
+        Some(Err(e)) => Err(Box::new(unauthorized(&e.to_string()))),
+        None => Err(Box::new(unauthorized("send Authorization: Bearer <token>"))),
+    }
 }
 
 fn bearer(request: &Request) -> Option<&str> {
@@ -203,18 +215,6 @@ fn into_response(reply: ApiGatewayV2httpResponse) -> Response {
         }
     }
     response
-}
-
-/// `GET /`: what this server is and how to use it.
-pub async fn index() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Airlock local stack.\n\
-         API: /v1/files, /v1/files/{id}, /v1/files/{id}/download, /v1/usage (Authorization: Bearer <dev token>).\n\
-         Presigned object URLs: /objects/uploads/{tenant}/{file id}.\n\
-         See README.md for a walk-through.\n",
-    )
-        .into_response()
 }
 
 /// Anything else.

@@ -11,12 +11,9 @@ use std::{process::ExitCode, time::Duration};
 use airlock_stack::{StackConfig, start};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // The same JSON lines as on Lambda, metric (EMF) lines included, on stderr: stdout
+    // is for the URL and token that people and scripts read.
+    airlock_aws::lambda::init_tracing_to("airlock-stack", std::io::stderr);
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(config) => config,
         Err(message) => {
@@ -42,17 +39,27 @@ async fn run(config: StackConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Airlock local stack listening on {}", stack.base_url());
-    println!("Data folder: {}", stack.data_dir.display());
-    println!("Event log:   {}", stack.events_path().display());
-    println!(
-        "Dev token for tenant 'demo' (24 h):\n{}",
-        stack.token_for("demo")
-    );
+    let token = stack.token_for("demo");
+    // The token rides in the fragment: the browser never sends it to the server.
+    say(&format!(
+        "Airlock local stack listening on {url}\nData folder: {data}\nEvent log:   {events}\n\
+         Dev token for tenant 'demo' (24 h):\n{token}\nConsole:     {url}/#token={token}\n",
+        url = stack.base_url(),
+        data = stack.data_dir.display(),
+        events = stack.events_path().display(),
+    ));
     wait_for_stop_signal().await;
-    println!("Stopping…");
+    say("Stopping…\n");
     stack.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Writes to stdout, ignoring a reader that went away: whoever started the stack may
+/// close the pipe once it has the URL and token, and that must not stop the stack.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn wait_for_stop_signal() {

@@ -4,6 +4,7 @@
 //! dead-letter file instead of being dropped.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
+use tracing::Instrument;
 
 use airlock_domain::error_chain;
 use airlock_ingest::Ingest;
@@ -125,7 +126,8 @@ async fn invoke_with_retries(
     let event = s3_put_event(&created.key, created.size, "airlock-local");
     let mut last_error = String::new();
     for attempt in 1..=max_attempts.max(1) {
-        match ingest.handle_payload(event.clone()).await {
+        let span = crate::invocations::INGEST.span(&crate::invocations::request_id());
+        match ingest.handle_payload(event.clone()).instrument(span).await {
             Ok(report) => {
                 tracing::debug!(key = created.key, ?report, "ingest done");
                 return;

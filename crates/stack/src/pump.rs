@@ -9,6 +9,7 @@
 //! acknowledged.
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
+use tracing::Instrument;
 
 use airlock_domain::error_chain;
 use airlock_local::{JsonlEventBus, LocalError, SqliteCatalog};
@@ -122,7 +123,8 @@ impl Pump {
                 return records.first().map(sequence);
             }
         };
-        match self.publish.handle_payload(payload).await {
+        let span = crate::invocations::PUBLISH.span(&crate::invocations::request_id());
+        match self.publish.handle_payload(payload).instrument(span).await {
             Ok(response) => response
                 .batch_item_failures
                 .iter()

@@ -2,6 +2,7 @@
 //! rule would send.
 
 use std::time::Duration;
+use tracing::Instrument;
 
 use airlock_domain::error_chain;
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog, SystemClock};
@@ -38,7 +39,12 @@ pub async fn run(sweep: LocalSweep, every: Duration, mut shutdown: watch::Receiv
         if *shutdown.borrow() {
             return;
         }
-        if let Err(error) = sweep.handle_payload(scheduled_event()).await {
+        let span = crate::invocations::SWEEP.span(&crate::invocations::request_id());
+        if let Err(error) = sweep
+            .handle_payload(scheduled_event())
+            .instrument(span)
+            .await
+        {
             tracing::error!(error = %error_chain(&error), "sweep run failed");
         }
     }

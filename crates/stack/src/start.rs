@@ -24,7 +24,7 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::StackConfig,
-    gateway,
+    console, gateway,
     notifications::{self, Notifier},
     objects,
     pump::Pump,
@@ -42,6 +42,8 @@ pub struct AppState {
     pub(crate) store: FsObjectStore,
     pub(crate) tokens: DevTokens,
     pub(crate) notifier: Notifier,
+    /// The local bus's JSON-lines file (read by the console's event log).
+    pub(crate) events: PathBuf,
 }
 
 /// The scanner for ingest or sweep: the default rules plus the folder's, whose
@@ -130,6 +132,7 @@ fn events_path(data_dir: &Path) -> PathBuf {
 
 /// Starts the stack.
 pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
+    crate::invocations::starting();
     let data_dir = config.data_dir.clone();
     let data_err = |path: &Path| {
         let path = path.to_owned();
@@ -216,10 +219,12 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         shutdown_rx.clone(),
     ));
 
+    crate::invocations::ready();
     redeliver_unverified_uploads(&catalog, &store, &notifier).await;
 
     let app = Router::new()
-        .route("/", get(gateway::index))
+        .route("/", get(console::page))
+        .route("/local/events", get(console::events))
         .route("/v1", axum::routing::any(gateway::api))
         .route("/v1/{*rest}", axum::routing::any(gateway::api))
         .route(
@@ -232,6 +237,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             store,
             tokens: tokens.clone(),
             notifier,
+            events: events_path(&data_dir),
         });
     let mut server_shutdown = shutdown_rx;
     tasks.spawn(async move {

@@ -1,6 +1,7 @@
 //! One function per route: validate, drive the ports, shape the reply. Routing,
 //! the tenant and body parsing are done before these run (see `Api::dispatch`).
 
+use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
     ports::{
@@ -40,6 +41,11 @@ where
         let deadline = later(now, self.settings.upload_window)?;
         let record = FileRecord::pending(tenant, FileId::generate(), request, now, deadline);
         self.catalog.create(&record).await?;
+        // The URL below is a credential: it is returned, never logged.
+        tracing::info!(
+            tenant = %record.tenant, file_id = %record.id, size = record.declared_size,
+            "upload created"
+        );
         // If signing fails now, the record stays PENDING and sweep expires it at the
         // deadline; the client just asks again.
         let expires_at = later(now, self.settings.presign_ttl)?.min(deadline);
@@ -138,7 +144,11 @@ where
                 .deleted(self.clock.now())
                 .map_err(|_| ApiError::NotDeletable(record.status))?;
             match self.catalog.replace(record.status, &next).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    tracing::info!(tenant = %tenant, file_id = %record.id, "file deleted");
+                    Measurements::new().count(Metric::FilesDeleted, 1).emit();
+                    break;
+                }
                 Err(CatalogError::NotFound) => return Err(ApiError::FileNotFound),
                 // Someone else moved the record; decide once more on what it is now
                 // (most likely a concurrent DELETE, which makes this one a no-op).

@@ -22,6 +22,7 @@ use airlock_domain::{
     ports::{CatalogReader, CatalogWriter, Clock, ObjectPresigner, ObjectRemover, UsageReader},
 };
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use tracing::Instrument;
 
 use crate::{error::ApiError, reply::Reply, routes::Route};
 
@@ -109,6 +110,21 @@ where
         // token; the routes are public (openapi.json) so this reveals nothing.
         let route = routes::resolve(request)?;
         let tenant = request::tenant(request, &self.settings.tenant_claim)?;
+        // Every line logged while serving names the tenant, and the file if any.
+        let span =
+            tracing::info_span!("request", tenant = %tenant, file_id = tracing::field::Empty);
+        if let Route::GetFile(id) | Route::DownloadFile(id) | Route::DeleteFile(id) = route {
+            span.record("file_id", id);
+        }
+        self.serve(route, tenant, request).instrument(span).await
+    }
+
+    async fn serve(
+        &self,
+        route: Route<'_>,
+        tenant: airlock_domain::TenantId,
+        request: &ApiGatewayV2httpRequest,
+    ) -> Result<Reply, ApiError> {
         match route {
             Route::CreateFile => {
                 let body = request::json_body(request, self.settings.max_body_bytes)?;

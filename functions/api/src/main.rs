@@ -1,20 +1,25 @@
 //! The api Lambda binary: reads its configuration and builds the DynamoDB and S3
 //! adapters once per cold start, then answers each HTTP API (v2) request. The
 //! handler never fails: every error is already a problem+json response.
+// The handler's nested futures, wrapped in the invocation span, are deeper than
+// rustc's default layout query limit (128).
+#![recursion_limit = "256"]
 
 use airlock_api::{Api, ApiSettings};
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{ApiConfig, Env},
-    lambda::init_tracing,
+    lambda::{Invocations, function_name, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
+    let invocations = Invocations::start(function_name("airlock-api"));
+    init_tracing(invocations.function());
     let config = ApiConfig::from_env(&Env::process())?;
     let sdk = airlock_aws::load_sdk_config().await;
     let catalog = DynamoCatalog::from_sdk(&sdk, config.table);
@@ -33,9 +38,12 @@ async fn main() -> Result<(), Error> {
         settings,
     );
     let api = &api;
+    invocations.ready();
+    let invocations = &invocations;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, std::convert::Infallible>(api.handle(event.payload).await)
+            let span = invocations.span(&event.context.request_id);
+            Ok::<_, std::convert::Infallible>(api.handle(event.payload).instrument(span).await)
         },
     ))
     .await

@@ -8,6 +8,8 @@
 //! that already has a verdict is only re-tagged (the same tag again changes nothing),
 //! and of two racing invocations exactly one verdict is written.
 
+pub mod metrics;
+
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, Verdict, error_chain,
     ports::{
@@ -19,6 +21,7 @@ use airlock_scan::{PassError, Scanning, Subject};
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
+use tracing::Instrument;
 
 /// Why one record could not be handled; the invocation fails so S3's retries (and
 /// then the on-failure destination) take over.
@@ -204,11 +207,17 @@ where
         else {
             return skipped("no catalog record for this object");
         };
-        match file.status {
-            FileStatus::Pending => self.verify(file, &key).await,
-            status if status.is_verdict() => self.retag(&key, status).await,
-            _ => skipped("file is expired or deleted"),
+        // Every line logged from here on names the tenant and the file.
+        let span = tracing::info_span!("file", tenant = %key.tenant(), file_id = %key.file_id());
+        async {
+            match file.status {
+                FileStatus::Pending => self.verify(file, &key).await,
+                status if status.is_verdict() => self.retag(&key, status).await,
+                _ => skipped("file is expired or deleted"),
+            }
         }
+        .instrument(span)
+        .await
     }
 
     /// Inspects the bytes and writes the verdict, unless another invocation won.
@@ -217,6 +226,7 @@ where
         file: FileRecord,
         key: &ObjectKey,
     ) -> Result<RecordOutcome, RecordError> {
+        let started = std::time::Instant::now();
         let subject = Subject {
             declared_type: file.declared_type.to_string(),
             file_name: file.name.to_string(),
@@ -240,8 +250,9 @@ where
         let verdict = Verdict::from_reasons(reasons);
         tracing::info!(
             tenant = %file.tenant, file_id = %file.id, ruleset = pass.scan.ruleset(),
-            scan_millis = pass.scan_millis, bytes = pass.found.size, "file scanned"
+            scan_millis = pass.scan_time.as_millis() as u64, bytes = pass.found.size, "file scanned"
         );
+        let scanned = pass.scan_time;
         let now = self.clock.now();
         let finding = Finding::new(pass.found, verdict, now).with_scan(pass.scan);
         let next = file
@@ -254,6 +265,7 @@ where
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
                 self.tag(key, next.status).await?;
+                metrics::decided(&next, scanned, started.elapsed()).emit();
                 Ok(RecordOutcome::Decided {
                     key: key.to_string(),
                     status: next.status,

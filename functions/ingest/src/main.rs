@@ -1,19 +1,24 @@
 //! The ingest Lambda binary: reads its configuration, builds the S3 and DynamoDB
 //! adapters and compiles the scanning rules once per cold start, then hands each S3
 //! notification to the handler.
+// The handler's nested futures, wrapped in the invocation span, are deeper than
+// rustc's default layout query limit (128).
+#![recursion_limit = "256"]
 
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{Env, IngestConfig},
-    lambda::{diagnostic, init_tracing},
+    lambda::{Invocations, diagnostic, function_name, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use airlock_ingest::Ingest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
+    let invocations = Invocations::start(function_name("airlock-ingest"));
+    init_tracing(invocations.function());
     let config = IngestConfig::from_env(&Env::process())?;
     let sdk = airlock_aws::load_sdk_config().await;
     let scanning = airlock_aws::scanning(&sdk, &config.bucket, config.scan).await?;
@@ -25,10 +30,14 @@ async fn main() -> Result<(), Error> {
         scanning,
     );
     let ingest = &ingest;
+    invocations.ready();
+    let invocations = &invocations;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
+            let span = invocations.span(&event.context.request_id);
             ingest
                 .handle_payload(event.payload)
+                .instrument(span)
                 .await
                 .map_err(|e| diagnostic("IngestError", &e))
         },

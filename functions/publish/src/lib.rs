@@ -8,6 +8,7 @@
 //! whose event was published but whose ledger entry was not (a crash in between) is
 //! published again with the same event id, which consumers and the local bus drop.
 
+use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainEvent, FileItem, FileRecord, ItemError, UsageDelta, error_chain,
     ports::{EventPublisher, LedgerError, PublishError, UsageLedger},
@@ -55,6 +56,13 @@ pub enum PublishHandlerError {
 /// move.
 type StatusChange = (Option<DomainEvent>, UsageDelta);
 
+/// Events the bus took and did not take in one invocation, for the metrics.
+#[derive(Debug, Default)]
+struct Tally {
+    published: usize,
+    failed: usize,
+}
+
 /// The publish use case over its ports.
 pub struct Publish<P, L> {
     publisher: P,
@@ -89,7 +97,8 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
                     .ok_or_else(|| PublishHandlerError::MissingSequenceNumber(r.event_id.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let failed_from = self.process(&event.records).await;
+        let mut tally = Tally::default();
+        let failed_from = self.process(&event.records, &mut tally).await;
         let mut response = DynamoDbEventResponse::default();
         if let Some((index, error)) = failed_from {
             tracing::error!(
@@ -107,20 +116,32 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
                 })
                 .collect();
         }
+        Measurements::new()
+            .count(Metric::EventsPublished, tally.published)
+            .count(Metric::EventsFailed, tally.failed)
+            .count(
+                Metric::StreamRecordsFailed,
+                response.batch_item_failures.len(),
+            )
+            .emit();
         Ok(response)
     }
 
     /// Handles records in order; returns the index of the first one that failed.
-    async fn process(&self, records: &[EventRecord]) -> Option<(usize, RecordError)> {
+    async fn process(
+        &self,
+        records: &[EventRecord],
+        tally: &mut Tally,
+    ) -> Option<(usize, RecordError)> {
         let mut pending = Vec::new();
         for (index, record) in records.iter().enumerate() {
             match self.pending_change(record).await {
                 Ok(Some((event, delta))) => pending.push((index, event, delta)),
                 Ok(None) => {}
-                Err(error) => return self.flush(pending).await.or(Some((index, error))),
+                Err(error) => return self.flush(pending, tally).await.or(Some((index, error))),
             }
         }
-        self.flush(pending).await
+        self.flush(pending, tally).await
     }
 
     /// The change a record carries, unless it is nothing or was fully applied before.
@@ -144,13 +165,19 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
     async fn flush(
         &self,
         pending: Vec<(usize, Option<DomainEvent>, UsageDelta)>,
+        tally: &mut Tally,
     ) -> Option<(usize, RecordError)> {
         let first_index = pending.first()?.0;
         let events: Vec<DomainEvent> = pending.iter().filter_map(|(_, e, _)| e.clone()).collect();
         let refused = match self.publisher.publish(&events).await {
             Ok(refused) => refused,
-            Err(error) => return Some((first_index, RecordError::Bus(error))),
+            Err(error) => {
+                tally.failed += events.len();
+                return Some((first_index, RecordError::Bus(error)));
+            }
         };
+        tally.failed += refused.len();
+        tally.published += events.len().saturating_sub(refused.len());
         for (index, event, delta) in pending {
             if let Some(id) = event.map(|e| e.id).filter(|id| refused.contains(id)) {
                 return Some((index, RecordError::EventRefused(id)));

@@ -8,6 +8,7 @@
 //! is a conditional write, so a sweep racing ingest or a user's delete never
 //! overwrites their result. Each run ends with one structured log line.
 
+use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, error_chain,
     ports::{
@@ -287,6 +288,12 @@ impl Tally {
             failed = self.failures.len(),
             "sweep finished"
         );
+        Measurements::new()
+            .count(Metric::FilesExpired, report.expired)
+            .count(Metric::FilesDeleted, report.deleted)
+            // Files a re-scan found infected: the same alarm-worthy count as ingest's.
+            .count(Metric::FilesInfected, report.newly_infected)
+            .emit();
         let failed = self.failures.len();
         match self.failures.into_iter().next() {
             None => Ok(report),

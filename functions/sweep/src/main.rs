@@ -1,19 +1,24 @@
 //! The sweep Lambda binary: reads its configuration, builds the DynamoDB and S3
 //! adapters and compiles the scanning rules once per cold start, then runs one sweep
 //! per scheduled event.
+// The handler's nested futures, wrapped in the invocation span, are deeper than
+// rustc's default layout query limit (128).
+#![recursion_limit = "256"]
 
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{Env, SweepConfig},
-    lambda::{diagnostic, init_tracing},
+    lambda::{Invocations, diagnostic, function_name, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use airlock_sweep::{Sweep, SweepSettings};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
+    let invocations = Invocations::start(function_name("airlock-sweep"));
+    init_tracing(invocations.function());
     let config = SweepConfig::from_env(&Env::process())?;
     let sdk = airlock_aws::load_sdk_config().await;
     let retention = (config.retention_days > 0)
@@ -31,10 +36,14 @@ async fn main() -> Result<(), Error> {
         scanning,
     );
     let sweep = &sweep;
+    invocations.ready();
+    let invocations = &invocations;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
+            let span = invocations.span(&event.context.request_id);
             sweep
                 .handle_payload(event.payload)
+                .instrument(span)
                 .await
                 .map_err(|e| diagnostic("SweepError", &e))
         },

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod console;
 mod flow;
 mod helpers;
 mod presigned;
