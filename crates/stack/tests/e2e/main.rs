@@ -6,4 +6,6 @@
 mod flow;
 mod helpers;
 mod presigned;
+#[path = "../common/process.rs"]
+mod process;
 mod restart;
