@@ -1,6 +1,9 @@
 //! The stack as `make run` starts it: the real `airlock-stack` binary in a child
 //! process, which tests stop politely or kill with SIGKILL.
 
+// Shared by two test binaries; each uses a part of it.
+#![allow(dead_code)]
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -26,6 +29,16 @@ impl Process {
 
     /// The same, with extra flags.
     pub fn start_with(data_dir: &Path, port: u16, flags: &[&str]) -> Self {
+        Self::start_with_env(data_dir, port, flags, &[])
+    }
+
+    /// The same, with extra environment variables.
+    pub fn start_with_env(
+        data_dir: &Path,
+        port: u16,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
             .args([
                 "--data-dir",
@@ -35,6 +48,7 @@ impl Process {
             ])
             .args(flags)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -64,7 +78,6 @@ impl Process {
     }
 
     /// The OS process id, for /proc readings.
-    #[allow(dead_code)] // Not every test binary reads /proc.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -76,7 +89,6 @@ impl Process {
     }
 
     /// SIGTERM, then waits for the process to finish its shutdown.
-    #[allow(dead_code)] // Not every test binary stops the stack politely.
     pub fn stop(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
