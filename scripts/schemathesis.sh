@@ -3,7 +3,8 @@
 # .venv-schemathesis on first use) generates requests from functions/api/openapi.json,
 # valid and invalid, and checks every answer: no 5xx, and status, content type,
 # headers and body as the document says. Needs AIRLOCK and TOKEN (scripts/with-stack.sh
-# sets both). SCHEMATHESIS_EXAMPLES (default 50) sets the examples per operation.
+# sets both). SCHEMATHESIS_EXAMPLES (default 50) sets the examples per operation,
+# SCHEMATHESIS_SEED (default 6) the seed.
 set -euo pipefail
 : "${AIRLOCK:?set AIRLOCK to the stack URL}" "${TOKEN:?set TOKEN to a dev token}"
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,7 @@ trap 'rm -rf "$report"' EXIT
   --checks all \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" \
-  --seed 6 \
+  --seed "${SCHEMATHESIS_SEED:-6}" \
   --no-color \
   --report junit --report-dir "$report" \
   2>&1 | tee "$report/out.txt"
