@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-rust-inner test-walkthrough test-console lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools
+.PHONY: run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
@@ -15,9 +15,11 @@ run:
 
 ## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
-## a free 127.0.0.1 port and stops by PID), end to end, and the README walk-through
-## against a freshly started stack binary, and the console page in headless Chromium.
-test: tools lint-infra test-rust test-walkthrough test-console
+## a free 127.0.0.1 port and stops by PID), end to end, the crash and load tests
+## (crates/stack/tests/promise), the fuzz corpus replayed, the README walk-through,
+## schemathesis and the console page in headless Chromium, each against a freshly
+## started stack binary.
+test: tools lint-infra test-rust test-walkthrough test-schemathesis test-console
 
 test-rust:
 	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
@@ -43,6 +45,45 @@ test-walkthrough:
 test-console:
 	$(CARGO) test --workspace --no-run --quiet
 	scripts/console-test.sh $(STACK_BIN)
+
+## schemathesis (pinned, into .venv-schemathesis) against functions/api/openapi.json
+## and a fresh stack: no 5xx, every answer as the document says.
+test-schemathesis:
+	$(CARGO) test --workspace --no-run --quiet
+	scripts/with-stack.sh $(STACK_BIN) scripts/schemathesis.sh
+
+## Each cargo-fuzz target for FUZZ_SECONDS (default 60), zero crashes. Stable Rust:
+## sanitizers off (-s none), RUSTC_BOOTSTRAP for the flags cargo-fuzz passes. New
+## inputs go to fuzz/target/new-corpus; `make fuzz FUZZ_MERGE=1` merges those that add
+## coverage into the corpus kept in the repo (replayed by `make test`).
+FUZZ_TARGETS := ingest_event publish_event sweep_event api_request api_cursor
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ_PIN := 0.13.1
+CARGO_FUZZ := $(CURDIR)/.tools/bin/cargo-fuzz
+FUZZ := cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ)
+
+fuzz-tools:
+	@$(CARGO_FUZZ) --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_PIN)$$' \
+		|| $(CARGO) install --locked --root .tools cargo-fuzz --version $(CARGO_FUZZ_PIN)
+
+fuzz: fuzz-tools
+	$(FUZZ) build -s none
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/target/new-corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		if ! ( $(FUZZ) run -s none $$t target/new-corpus/$$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 ) >fuzz/target/$$t.log 2>&1; then \
+			tail -40 fuzz/target/$$t.log; echo "fuzz: $$t failed (fuzz/artifacts/$$t)"; exit 1; \
+		fi; \
+		grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' fuzz/target/$$t.log; \
+		if [ -n "$(FUZZ_MERGE)" ]; then \
+			( $(FUZZ) run -s none $$t corpus/$$t target/new-corpus/$$t -- -merge=1 ) 2>&1 | tail -1; \
+		fi; \
+	done
+
+## The load test at full size: 10,000 uploads from 32 clients (make test runs 1,000).
+load:
+	AIRLOCK_LOAD_UPLOADS=10000 $(CARGO) test -p airlock-stack --test promise load:: -- --nocapture
 
 ## Every check of infra/template.yaml (sam validate --lint, cfn-lint with the
 ## serverless rules on the transformed template, checkov); installs its own tools.

@@ -338,9 +338,23 @@ impl ObjectTagger for FsObjectStore {
             return Err(StoreError::NotFound(key));
         }
         let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
-        write_atomically(&self.tag_path(&key), n, status.as_str().as_bytes())
+        let tag = self.tag_path(&key);
+        let backend = |e| StoreError::Backend(Box::new(e));
+        write_atomically(&tag, n, status.as_str().as_bytes())
             .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))
+            .map_err(backend)?;
+        // A removal may have run between the check above and the write: it deletes the
+        // object, then the tag. Had it deleted the tag before this write, the object is
+        // gone now, and the tag must go too: a CLEAN tag left on a removed key would
+        // cover any bytes a replayed presigned PUT stores there later.
+        if !tokio::fs::try_exists(self.object_path(&key))
+            .await
+            .unwrap_or(false)
+        {
+            remove_if_present(&tag).await.map_err(backend)?;
+            return Err(StoreError::NotFound(key));
+        }
+        Ok(())
     }
 }
 

@@ -77,6 +77,24 @@ impl<S: RuleSource> LiveRules<S> {
         })
     }
 
+    /// The default rules alone, compiled on the calling thread, with `source`
+    /// consulted on the first [`Self::current`]: for callers that cannot await at
+    /// construction (test worlds, fuzz harnesses).
+    pub fn with_default_rules(source: S, check_every: Duration) -> Result<Self, RulesError> {
+        Ok(Self {
+            source,
+            check_every,
+            state: Mutex::new(State {
+                current: compile(&[], NO_CUSTOM_RULES)?,
+                source_version: NO_CUSTOM_RULES.to_owned(),
+                refused_version: None,
+                checked_at: Instant::now()
+                    .checked_sub(check_every)
+                    .unwrap_or_else(Instant::now),
+            }),
+        })
+    }
+
     /// The set in force, after checking the source if the interval has passed.
     pub async fn current(&self) -> Arc<CompiledRules> {
         let due = {

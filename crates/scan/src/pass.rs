@@ -61,6 +61,20 @@ impl<R: RuleSource> Scanning<R> {
         })
     }
 
+    /// The default rules alone, compiled now (see [`LiveRules::with_default_rules`]).
+    pub fn with_default_rules(
+        source: R,
+        check_every: std::time::Duration,
+        settings: ScanSettings,
+        limits: ScanLimits,
+    ) -> Result<Self, crate::RulesError> {
+        Ok(Self {
+            rules: LiveRules::with_default_rules(source, check_every)?,
+            settings,
+            limits,
+        })
+    }
+
     /// Streams `key` from `store` once and scans it.
     pub async fn pass<S: ObjectReader>(
         &self,

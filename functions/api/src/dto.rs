@@ -17,7 +17,25 @@ use crate::error::ApiError;
 pub(crate) struct CreateFileBody {
     name: String,
     content_type: String,
+    #[serde(deserialize_with = "whole_number")]
     size: u64,
+}
+
+/// JSON Schema's `integer` (what openapi.json says `size` is) includes numbers written
+/// with a zero fraction or an exponent, such as `2048.0` or `2e3`; they are the same
+/// whole number. Anything with a real fraction, negative, or past 2^53 is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_u64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&f) => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(
+            "size must be a whole, non-negative number of bytes",
+        )),
+    }
 }
 
 impl CreateFileBody {
@@ -124,5 +142,31 @@ impl<'a> UsageView<'a> {
         let mut by_status = Usage::default().by_status;
         by_status.extend(usage.by_status);
         Self { tenant, by_status }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size_of(json: &str) -> Option<u64> {
+        let body = format!(r#"{{"name": "a", "content_type": "a/b", "size": {json}}}"#);
+        serde_json::from_str::<CreateFileBody>(&body)
+            .ok()
+            .map(|b| b.size)
+    }
+
+    #[test]
+    fn a_size_with_a_zero_fraction_or_an_exponent_is_the_same_whole_number() {
+        assert_eq!(size_of("2048"), Some(2048));
+        assert_eq!(size_of("26865.0"), Some(26865));
+        assert_eq!(size_of("2e3"), Some(2000));
+    }
+
+    #[test]
+    fn a_size_with_a_fraction_negative_or_not_a_number_is_refused() {
+        for bad in ["1.5", "-1", "-0.5", "1e300", "\"12\"", "null"] {
+            assert_eq!(size_of(bad), None, "{bad}");
+        }
     }
 }

@@ -7,5 +7,7 @@ mod console;
 mod flow;
 mod helpers;
 mod presigned;
+#[path = "../common/process.rs"]
+mod process;
 mod restart;
 mod scanning;

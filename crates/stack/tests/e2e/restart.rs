@@ -1,74 +1,14 @@
 //! The stack as `make run` starts it: the real binary, killed and restarted.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::PNG;
-
-/// The running binary, its URL and the dev token it printed.
-struct Process {
-    child: Child,
-    base_url: String,
-    token: String,
-}
-
-impl Process {
-    fn start(data_dir: &Path, port: u16) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
-            .args([
-                "--data-dir",
-                data_dir.to_str().unwrap(),
-                "--port",
-                &port.to_string(),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut base_url = String::new();
-        let mut token = String::new();
-        while let Some(Ok(line)) = lines.next() {
-            if let Some(url) = line.strip_prefix("Airlock local stack listening on ") {
-                base_url = url.to_owned();
-            }
-            if line.matches('.').count() == 2 && !line.contains(' ') {
-                token = line;
-                break;
-            }
-        }
-        assert!(
-            !base_url.is_empty() && !token.is_empty(),
-            "the stack printed no URL and token"
-        );
-        Self {
-            child,
-            base_url,
-            token,
-        }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::{
+    helpers::PNG,
+    process::{Process, free_port},
+};
 
 #[tokio::test]
 async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart() {

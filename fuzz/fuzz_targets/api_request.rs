@@ -1,0 +1,14 @@
+//! Fuzz target `api_request`: libFuzzer's bytes through [`airlock_fuzz::harness::run_target`].
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use airlock_fuzz::harness::{Harness, run_target};
+use libfuzzer_sys::fuzz_target;
+
+static HARNESS: OnceLock<Harness> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    run_target(HARNESS.get_or_init(Harness::new), "api_request", data);
+});
