@@ -44,6 +44,15 @@ pub struct Scanning<R> {
     pub settings: ScanSettings,
     /// Scan size limit and what becomes of unscannable files.
     pub limits: ScanLimits,
+    /// At most one pass per core at a time: each may hold up to the memory budget
+    /// and a scanner, so a burst of uploads (in the local stack, where one process
+    /// ingests many at once) queues instead of multiplying memory. A Lambda instance
+    /// handles one event at a time and never waits here.
+    gate: tokio::sync::Semaphore,
+}
+
+fn passes_at_once() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 impl<R: RuleSource> Scanning<R> {
@@ -58,6 +67,7 @@ impl<R: RuleSource> Scanning<R> {
             rules: LiveRules::start(source, check_every).await?,
             settings,
             limits,
+            gate: tokio::sync::Semaphore::new(passes_at_once()),
         })
     }
 
@@ -72,6 +82,7 @@ impl<R: RuleSource> Scanning<R> {
             rules: LiveRules::with_default_rules(source, check_every)?,
             settings,
             limits,
+            gate: tokio::sync::Semaphore::new(passes_at_once()),
         })
     }
 
@@ -82,6 +93,8 @@ impl<R: RuleSource> Scanning<R> {
         key: &ObjectKey,
         subject: Subject,
     ) -> Result<Pass, PassError> {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = self.gate.acquire().await.ok();
         let mut stream = store.open(key).await.map_err(PassError::Store)?;
         let mut inspector = Inspector::new();
         let mut spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);

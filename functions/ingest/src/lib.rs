@@ -258,13 +258,17 @@ where
         let next = file
             .with_finding(finding, now)
             .map_err(RecordError::Domain)?;
+        // Tag first, then record: once the catalog says CLEAN (and the api hands out
+        // download URLs) the object already carries the tag the bucket policy reads.
+        // A tag ahead of its record is harmless: nothing is downloadable while the
+        // record is PENDING, and a lost race re-tags with the winner's status.
+        self.tag(key, next.status).await?;
         match self.catalog.replace(FileStatus::Pending, &next).await {
             Ok(()) => {
                 tracing::info!(
                     tenant = %next.tenant, file_id = %next.id, status = %next.status,
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
-                self.tag(key, next.status).await?;
                 metrics::decided(&next, scanned, started.elapsed()).emit();
                 Ok(RecordOutcome::Decided {
                     key: key.to_string(),
