@@ -103,6 +103,9 @@ pub struct IngestConfig {
     pub policy: airlock_domain::Policy,
     /// How files are scanned.
     pub scan: ScanConfig,
+    /// `AIRLOCK_QUARANTINE` (`true`/`false`, default false): move INFECTED objects to
+    /// `quarantine/`.
+    pub quarantine: bool,
 }
 
 impl IngestConfig {
@@ -117,6 +120,7 @@ impl IngestConfig {
         "AIRLOCK_UNSCANNABLE",
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
+        "AIRLOCK_QUARANTINE",
     ];
 
     /// Reads and checks every variable.
@@ -126,6 +130,7 @@ impl IngestConfig {
             bucket: env.required("AIRLOCK_BUCKET")?,
             policy: policy(env)?,
             scan: ScanConfig::from_env(env)?,
+            quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
         })
     }
 }
@@ -356,12 +361,12 @@ mod tests {
         let record = std::rc::Rc::clone(&seen);
         let env: Recording = Env::from_fn(Box::new(move |name: &str| {
             record.borrow_mut().push(name.to_owned());
-            // Every variable takes a number but one, which takes a word.
+            // Every variable takes a number but two, which take a word.
             Some(
-                if name == "AIRLOCK_UNSCANNABLE" {
-                    "reject"
-                } else {
-                    "1"
+                match name {
+                    "AIRLOCK_UNSCANNABLE" => "reject",
+                    "AIRLOCK_QUARANTINE" => "true",
+                    _ => "1",
                 }
                 .to_owned(),
             )

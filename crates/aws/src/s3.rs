@@ -6,8 +6,8 @@ use std::{collections::BTreeMap, time::Duration};
 use airlock_domain::{
     ContentType, FileName, FileStatus, ObjectKey, Timestamp,
     ports::{
-        ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, PresignedRequest,
-        StoreError,
+        ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
+        PresignedRequest, StoreError,
     },
 };
 use aws_sdk_s3::{
@@ -176,14 +176,62 @@ impl ObjectTagger for S3Store {
 impl ObjectRemover for S3Store {
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         // S3 answers 204 for a key that does not exist, so this is idempotent.
+        for target in [key.to_string(), key.quarantined()] {
+            self.delete(&target).await?;
+        }
+        Ok(())
+    }
+}
+
+impl ObjectQuarantine for S3Store {
+    async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        // A server-side copy keeps the tags (TaggingDirective COPY, the default), so
+        // the quarantined object is INFECTED from its first moment.
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{key}", self.bucket))
+            .key(key.quarantined())
+            .send()
+            .await;
+        match copied {
+            Ok(_) => self.delete(&key.to_string()).await,
+            Err(e) => match not_found_or_backend(e, key) {
+                // Moved already by an earlier attempt that got this far?
+                StoreError::NotFound(_) if self.exists(&key.quarantined()).await? => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+impl S3Store {
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
-            .key(key.to_string())
+            .key(key)
             .send()
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    /// Whether an object exists under `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
     }
 }
 

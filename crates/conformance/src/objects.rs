@@ -4,7 +4,10 @@ use std::future::Future;
 
 use airlock_domain::{
     ContentType, FileId, FileName, FileStatus, ObjectKey,
-    ports::{ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, StoreError},
+    ports::{
+        ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
+        StoreError,
+    },
 };
 
 use crate::{fresh_tenant, now};
@@ -124,6 +127,39 @@ pub async fn a_presigned_upload_names_its_signed_headers<S: ObjectPresigner, F>(
     assert_ne!(download.url, signed.url);
 }
 
+/// Quarantine moves an object out of the upload prefix (reads of the upload key find
+/// nothing), moving it again succeeds (a retry after a crash), and removing the file
+/// removes the quarantined copy too (after which there is nothing left to move).
+pub async fn a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it<S, F>(
+    (store, fixture): &(S, F),
+) where
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    F: ObjectFixture,
+{
+    let key = fresh_key();
+    fixture.put(&key, b"X5O-like bytes".to_vec()).await;
+    store
+        .tag_status(&key, FileStatus::Infected)
+        .await
+        .expect("tag");
+
+    store.quarantine(&key).await.expect("quarantine");
+
+    assert!(matches!(
+        store.open(&key).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .quarantine(&key)
+        .await
+        .expect("a second move finds it moved");
+    store.remove(&key).await.expect("remove");
+    assert!(matches!(
+        store.quarantine(&key).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// Expands every object-store case into a test for one backend.
 #[macro_export]
 macro_rules! object_tests {
@@ -135,6 +171,7 @@ macro_rules! object_tests {
             tagging_a_missing_object_is_not_found,
             removal_is_idempotent,
             a_presigned_upload_names_its_signed_headers,
+            a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it,
         );
     };
 }

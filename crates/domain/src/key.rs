@@ -7,6 +7,11 @@ use crate::{DomainError, FileId, TenantId};
 /// The prefix under which every upload lands; S3 notifications are scoped to it.
 const UPLOAD_PREFIX: &str = "uploads/";
 
+/// Where INFECTED objects are moved when a deployment quarantines them: outside the
+/// upload prefix, so nothing that handles uploads (notifications, listings, a
+/// replayed presigned PUT) ever touches them again.
+const QUARANTINE_PREFIX: &str = "quarantine/";
+
 /// The object key of a file: `uploads/{tenant}/{file id}`.
 ///
 /// The user's file name is never part of the key, so names cannot traverse paths or
@@ -48,11 +53,32 @@ impl ObjectKey {
     pub fn prefix() -> &'static str {
         UPLOAD_PREFIX
     }
+
+    /// Where this file's bytes go when it is quarantined:
+    /// `quarantine/{tenant}/{file id}`.
+    pub fn quarantined(&self) -> String {
+        format!("{QUARANTINE_PREFIX}{}/{}", self.tenant, self.file_id)
+    }
 }
 
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{UPLOAD_PREFIX}{}/{}", self.tenant, self.file_id)
+    }
+}
+
+#[cfg(test)]
+mod quarantine_tests {
+    use super::*;
+
+    #[test]
+    fn a_quarantined_key_keeps_tenant_and_id_outside_the_upload_prefix() {
+        let key = ObjectKey::parse("uploads/acme/01JCZ5K6Q2V1E7W8X9Y0Z1A2B3").unwrap();
+        assert_eq!(
+            key.quarantined(),
+            "quarantine/acme/01JCZ5K6Q2V1E7W8X9Y0Z1A2B3"
+        );
+        assert!(ObjectKey::parse(&key.quarantined()).is_err());
     }
 }
 

@@ -133,9 +133,19 @@ pub trait RuleSource: Send + Sync {
     fn load(&self) -> impl Future<Output = Result<(String, Vec<RuleFile>), StoreError>> + Send;
 }
 
+/// Moves INFECTED objects out of the upload prefix (ingest), when a deployment asks
+/// for it.
+pub trait ObjectQuarantine: Send + Sync {
+    /// Moves the object under `key` to [`ObjectKey::quarantined`], keeping its status
+    /// tag. Moving an object already moved succeeds, so a retry finishes a move a
+    /// crash interrupted; [`StoreError::NotFound`] only when it is in neither place.
+    fn quarantine(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Removes objects (api, sweep).
 pub trait ObjectRemover: Send + Sync {
-    /// Removes an object; a missing object is not an error, so removal is idempotent.
+    /// Removes an object, and its quarantined copy if it has one; a missing object is
+    /// not an error, so removal is idempotent.
     fn remove(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

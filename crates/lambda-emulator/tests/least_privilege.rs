@@ -46,6 +46,12 @@ const UNEXERCISED: &[(&str, &str)] = &[
     // and functions/sweep's tests drive those paths.
     ("Sweep", "s3:GetObject"),
     ("Sweep", "s3:PutObjectTagging"),
+    // Quarantine copies an INFECTED upload (with its tags) to quarantine/ and deletes
+    // the original; the scenario's uploads are clean or rejected. The object
+    // conformance case runs the same calls against the emulator.
+    ("Ingest", "s3:GetObjectTagging"),
+    ("Ingest", "s3:DeleteObject"),
+    ("Ingest", "s3:PutObject"),
 ];
 
 fn template() -> Yaml {

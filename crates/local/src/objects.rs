@@ -21,8 +21,8 @@ use std::{
 use airlock_domain::{
     ContentType, FileName, FileStatus, ObjectKey, Timestamp,
     ports::{
-        ChunkStream, ObjectPresigner, ObjectReader, ObjectRemover, ObjectTagger, PresignedRequest,
-        StoreError,
+        ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
+        PresignedRequest, StoreError,
     },
 };
 use hmac::{Hmac, Mac};
@@ -358,10 +358,49 @@ impl ObjectTagger for FsObjectStore {
     }
 }
 
+impl ObjectQuarantine for FsObjectStore {
+    async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let backend = |e| StoreError::Backend(Box::new(e));
+        let (from, to) = (key.to_string(), key.quarantined());
+        let exists =
+            |path: PathBuf| async move { tokio::fs::try_exists(path).await.unwrap_or(false) };
+        if !exists(self.object_path(&from)).await {
+            return if exists(self.object_path(&to)).await {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound(from))
+            };
+        }
+        // The tag travels first, so the moved object is never untagged (unreadable
+        // either way: the object server serves CLEAN objects only).
+        if let Ok(tag) = tokio::fs::read(self.tag_path(&from)).await {
+            let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+            write_atomically(&self.tag_path(&to), n, &tag)
+                .await
+                .map_err(backend)?;
+        }
+        let target = self.object_path(&to);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(backend)?;
+        }
+        tokio::fs::rename(self.object_path(&from), &target)
+            .await
+            .map_err(backend)?;
+        remove_if_present(&self.tag_path(&from))
+            .await
+            .map_err(backend)
+    }
+}
+
 impl ObjectRemover for FsObjectStore {
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
-        let key = key.to_string();
-        for path in [self.object_path(&key), self.tag_path(&key)] {
+        let (key, quarantined) = (key.to_string(), key.quarantined());
+        for path in [
+            self.object_path(&key),
+            self.tag_path(&key),
+            self.object_path(&quarantined),
+            self.tag_path(&quarantined),
+        ] {
             remove_if_present(&path)
                 .await
                 .map_err(|e| StoreError::Backend(Box::new(e)))?;
@@ -583,5 +622,36 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn quarantine_moves_object_and_tag_out_of_the_upload_prefix_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let key = key();
+        store.put_bytes(&key, b"bad").await.unwrap();
+        store.tag_status(&key, FileStatus::Infected).await.unwrap();
+
+        store.quarantine(&key).await.unwrap();
+
+        assert!(!store.exists(&key).await);
+        assert!(matches!(
+            store.open(&key).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let moved = key.quarantined();
+        assert_eq!(std::fs::read(store.object_path(&moved)).unwrap(), b"bad");
+        assert_eq!(
+            store.status_tag(&moved).await.unwrap(),
+            Some(FileStatus::Infected)
+        );
+        assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), None);
+        store.quarantine(&key).await.unwrap();
+        store.remove(&key).await.unwrap();
+        assert!(!store.object_path(&moved).exists());
+        assert!(matches!(
+            store.quarantine(&key).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 }

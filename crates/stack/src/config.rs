@@ -33,6 +33,8 @@ pub struct StackConfig {
     pub rules_dir: Option<PathBuf>,
     /// The scan size limit and what becomes of files past it.
     pub scan_limits: ScanLimits,
+    /// Whether INFECTED objects move to `quarantine/` (as the template's default).
+    pub quarantine: bool,
 }
 
 impl StackConfig {
@@ -58,6 +60,7 @@ impl StackConfig {
             policy: Policy::default(),
             rules_dir: None,
             scan_limits: ScanLimits::default(),
+            quarantine: true,
         }
     }
 }

@@ -182,7 +182,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         SystemClock,
         config.policy.clone(),
         scanning(&rules_dir, config.scan_limits).await?,
-    );
+    )
+    .with_quarantine(config.quarantine);
     let publish = Publish::new(bus, catalog.clone());
     let sweep = Sweep::new(
         catalog.clone(),

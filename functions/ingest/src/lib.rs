@@ -13,8 +13,8 @@ pub mod metrics;
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, Verdict, error_chain,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, ObjectReader, ObjectTagger, RuleSource,
-        StoreError,
+        CatalogError, CatalogReader, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
+        ObjectTagger, RuleSource, StoreError,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
@@ -109,12 +109,13 @@ pub struct Ingest<C, S, K, R> {
     clock: K,
     policy: Policy,
     scanning: Scanning<R>,
+    quarantine: bool,
 }
 
 impl<C, S, K, R> Ingest<C, S, K, R>
 where
     C: CatalogReader + CatalogWriter,
-    S: ObjectReader + ObjectTagger,
+    S: ObjectReader + ObjectTagger + ObjectQuarantine,
     K: Clock,
     R: RuleSource,
 {
@@ -126,7 +127,14 @@ where
             clock,
             policy,
             scanning,
+            quarantine: false,
         }
+    }
+
+    /// Moves INFECTED objects to the quarantine prefix after tagging them (off by
+    /// default: the tag alone already makes them unreadable).
+    pub fn with_quarantine(self, quarantine: bool) -> Self {
+        Self { quarantine, ..self }
     }
 
     /// The scanner's rules and limits (for the local stack's reload checks and tests).
@@ -270,6 +278,7 @@ where
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
                 metrics::decided(&next, scanned, started.elapsed()).emit();
+                self.quarantine_if_infected(key, next.status).await?;
                 Ok(RecordOutcome::Decided {
                     key: key.to_string(),
                     status: next.status,
@@ -302,10 +311,31 @@ where
         status: FileStatus,
     ) -> Result<RecordOutcome, RecordError> {
         self.tag(key, status).await?;
+        // A redelivery finishes a move an earlier invocation did not get to.
+        self.quarantine_if_infected(key, status).await?;
         Ok(RecordOutcome::AlreadyDecided {
             key: key.to_string(),
             status,
         })
+    }
+
+    async fn quarantine_if_infected(
+        &self,
+        key: &ObjectKey,
+        status: FileStatus,
+    ) -> Result<(), RecordError> {
+        if !self.quarantine || status != FileStatus::Infected {
+            return Ok(());
+        }
+        match self.store.quarantine(key).await {
+            Ok(()) => {
+                tracing::info!(key = %key, to = key.quarantined(), "infected object quarantined");
+                Ok(())
+            }
+            // Deleted meanwhile: nothing left to move.
+            Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(RecordError::Store(e)),
+        }
     }
 
     async fn tag(&self, key: &ObjectKey, status: FileStatus) -> Result<(), RecordError> {

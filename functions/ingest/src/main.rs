@@ -28,7 +28,8 @@ async fn main() -> Result<(), Error> {
         SystemClock,
         config.policy,
         scanning,
-    );
+    )
+    .with_quarantine(config.quarantine);
     let ingest = &ingest;
     invocations.ready();
     let invocations = &invocations;

@@ -1,5 +1,5 @@
-//! Scanning as a user meets it on the local stack: the EICAR test file is caught and
-//! announced and never downloadable; rules dropped into the rules folder apply to
+//! Scanning as a user meets it on the local stack: the EICAR test file is caught,
+//! announced, quarantined and never downloadable; rules dropped into the rules folder apply to
 //! the next upload without a restart (and a broken one changes nothing); a rule
 //! added later catches a file already accepted, through sweep's re-scan.
 
@@ -45,7 +45,7 @@ fn reason_codes_and_rules(file: &Value) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn the_eicar_file_is_infected_announced_and_never_downloadable() {
+async fn the_eicar_file_is_infected_announced_quarantined_and_never_downloadable() {
     let app = spawn_stack().await;
 
     let id = app
@@ -69,11 +69,17 @@ async fn the_eicar_file_is_infected_announced_and_never_downloadable() {
     );
     let (status, problem) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    let stored = app.stack.data_dir.join("bucket");
-    assert!(
-        stored.exists(),
-        "the object stays, tagged, for the operator to inspect"
-    );
+    // Moved out of the upload prefix, kept (tagged) for the operator to inspect.
+    let objects = app.stack.data_dir.join("bucket/objects");
+    assert!(!objects.join(format!("uploads/acme/{id}")).exists());
+    assert!(objects.join(format!("quarantine/acme/{id}")).exists());
+    let tag = std::fs::read_to_string(
+        app.stack
+            .data_dir
+            .join(format!("bucket/tags/quarantine/acme/{id}")),
+    )
+    .unwrap();
+    assert_eq!(tag, "INFECTED");
 }
 
 #[tokio::test]

@@ -136,8 +136,13 @@ async fn thirty_two_clients_uploading_at_once_lose_nothing_and_leave_memory_wher
     // arena so that RSS follows live memory: with glibc's default of one arena per
     // thread, freed memory stays spread over the arenas (measured: +5.6 MiB after 3,000
     // uploads, against +2.5 MiB with one arena).
+    // Scanning adds a plateau, not a slope: each scan builds a YARA-X scanner (a
+    // wasmtime store) whose freed pages the single arena keeps. Measured with scanning
+    // on: +1.5, +2.4 and +8.5 MiB after 1,000 uploads, +7.9 MiB after 3,000; without
+    // scanning, +4.2 MiB after 10,000.
+    const SCANNER_PLATEAU_KIB: u64 = 12 * 1024;
     let new_events = books.events as u64 - WARM_UP;
-    let allowed = 4 * 1024 + new_events * 128 / 1024;
+    let allowed = 4 * 1024 + SCANNER_PLATEAU_KIB + new_events * 128 / 1024;
     assert!(
         after <= baseline + allowed,
         "VmRSS grew from {baseline} KiB to {after} KiB (allowed {allowed} KiB)"
