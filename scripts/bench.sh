@@ -18,10 +18,14 @@ apt_install() {
 [ -x /usr/bin/time ] || apt_install time
 python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 
-# The load tool. Built without TLS: it only talks to 127.0.0.1 over plain HTTP.
+# The load tool. oha 1.16 does not build without a TLS backend; native-tls (the system's
+# OpenSSL) compiles much faster than its default rustls/aws-lc. Its own target folder,
+# so its dependencies never mix with the workspace's.
 if ! .tools/bin/oha --version 2>/dev/null | grep -q " $OHA_VERSION"; then
-  echo "bench: installing oha $OHA_VERSION into .tools/" >&2
-  cargo install --quiet --locked --no-default-features "oha@$OHA_VERSION" --root .tools
+  dpkg -s libssl-dev pkg-config >/dev/null 2>&1 || { apt_install libssl-dev; apt_install pkg-config; }
+  echo "bench: installing oha $OHA_VERSION into .tools/ (a few minutes, once)" >&2
+  CARGO_TARGET_DIR=.tools/build cargo install --quiet --locked --no-default-features \
+    --features native-tls "oha@$OHA_VERSION" --root .tools
 fi
 
 # The Python peer: reinstalled when its pinned requirements change.
