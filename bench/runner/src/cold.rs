@@ -63,6 +63,7 @@ async fn spawn_once(subject: &Subject, log: &Path) -> Result<Duration, BenchErro
         .map_err(|e| BenchError::Invoke(subject.name.to_owned(), e.to_string()))?;
     let answer = function.invoke(subject.cold_event.clone()).await;
     let elapsed = started.elapsed();
+    function.stop().await;
     match answer {
         // An error the function reported is an answer too: it started and handled
         // the event. Any other failure means it never answered.

@@ -342,6 +342,7 @@ async fn emulator_ingest(
         .map_err(failed)?;
     let seconds = started.elapsed().as_secs_f64();
     let peak_kib = function.pid().and_then(peak_rss_kib).unwrap_or(0);
+    function.stop().await;
     if !answer.to_string().contains("CLEAN") {
         return Err(BenchError::Invoke(name, format!("not CLEAN: {answer}")));
     }

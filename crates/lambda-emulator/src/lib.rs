@@ -248,6 +248,12 @@ impl Function {
         self.api.invoke(payload, Duration::from_secs(30)).await
     }
 
+    /// Kills the process and waits until it is gone, so its teardown does not overlap
+    /// whatever runs next (a benchmark's next cold start).
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// The process id (to read its memory high-water mark from `/proc`), while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
