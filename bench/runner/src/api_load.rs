@@ -62,6 +62,21 @@ pub async fn run(
             .filter_map(|(_, n)| n.as_u64())
             .sum();
         let errors = total - ok + transport;
+        // Name the kinds, so a transport error (e.g. a request cut off when the
+        // duration ends) is told apart from an error answer.
+        let kinds: Vec<String> = statuses
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(code, _)| !code.starts_with('2'))
+            .chain(
+                result["errorDistribution"]
+                    .as_object()
+                    .into_iter()
+                    .flatten(),
+            )
+            .map(|(kind, n)| format!("{kind}: {n}"))
+            .collect();
         let achieved = result["summary"]["requestsPerSec"]
             .as_f64()
             .unwrap_or(f64::NAN);
@@ -76,8 +91,13 @@ pub async fn run(
             continue;
         };
         let value = format!(
-            "p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.1} ms, {errors} errors of {}, {achieved:.0} req/s achieved",
-            total + transport
+            "p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.1} ms, {errors} errors of {}{}, {achieved:.0} req/s achieved",
+            total + transport,
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join("; "))
+            }
         );
         if rate == TARGET_RATE {
             report.check(
