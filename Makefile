@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
+.PHONY: bench run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 run:
@@ -97,6 +97,13 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Benchmark: cold start, init work, ingest throughput and memory, api latency, 1,000
+## uploads end to end and sizes, beside a hello-world function, a Python peer and
+## sha256sum, in one run (release build; installs oha and the peer's packages). Results
+## to bench/results/<date>.md and stdout; BENCHMARKS.md explains every figure.
+bench:
+	scripts/bench.sh
 
 ## The deployment tools (cargo-lambda, zig for the arm64 cross build, SAM CLI) live
 ## in .venv-infra, which scripts/lint-infra.sh creates; installed on first use.

@@ -1,6 +1,7 @@
 //! What every Lambda binary does before and around its handler: JSON logs with the
 //! invocation's context on every line, the cold-start metric, and errors reported to
-//! the runtime with their whole source chain.
+//! the runtime with their whole source chain; and the steps of the cold start timed in
+//! their own spans (`make bench` reads them).
 
 use std::{
     sync::{
@@ -11,6 +12,8 @@ use std::{
 };
 
 use lambda_runtime::Diagnostic;
+use std::future::Future;
+use tracing::Instrument;
 use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::{
@@ -114,6 +117,33 @@ pub fn diagnostic(error_type: &str, error: &dyn std::error::Error) -> Diagnostic
         error_type: error_type.to_owned(),
         error_message: airlock_domain::error_chain(error),
     }
+}
+
+/// The message of the log line each cold-start step ends with; `make bench` reads
+/// these lines to report what a binary does before its first invocation.
+pub const INIT_STEP_MESSAGE: &str = "init step";
+
+/// Runs one step of the cold start (reading config, building clients, loading rules)
+/// in an `init` span named after it, and logs how long it took in microseconds.
+pub fn init_step<T>(step: &'static str, work: impl FnOnce() -> T) -> T {
+    let _span = tracing::info_span!("init", step).entered();
+    let started = Instant::now();
+    let done = work();
+    log_step(step, started);
+    done
+}
+
+/// [`init_step`] for a step that awaits (loading the SDK configuration).
+pub async fn init_step_async<T>(step: &'static str, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let done = work.instrument(tracing::info_span!("init", step)).await;
+    log_step(step, started);
+    done
+}
+
+fn log_step(step: &'static str, started: Instant) {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(step, micros, "{INIT_STEP_MESSAGE}");
 }
 
 #[cfg(test)]

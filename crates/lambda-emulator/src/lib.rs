@@ -248,6 +248,17 @@ impl Function {
         self.api.invoke(payload, Duration::from_secs(30)).await
     }
 
+    /// Kills the process and waits until it is gone, so its teardown does not overlap
+    /// whatever runs next (a benchmark's next cold start).
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// The process id (to read its memory high-water mark from `/proc`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Waits for the process to exit on its own (a failed cold start), up to `within`.
     pub async fn exit_status(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         tokio::time::timeout(within, self.child.wait())

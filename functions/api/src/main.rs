@@ -9,7 +9,7 @@ use airlock_api::{Api, ApiSettings};
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{ApiConfig, Env},
-    lambda::{Invocations, function_name, init_tracing},
+    lambda::{Invocations, function_name, init_step, init_step_async, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -20,9 +20,8 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-api"));
     init_tracing(invocations.function());
-    let config = ApiConfig::from_env(&Env::process())?;
-    let sdk = airlock_aws::load_sdk_config().await;
-    let catalog = DynamoCatalog::from_sdk(&sdk, config.table);
+    let config = init_step("config", || ApiConfig::from_env(&Env::process()))?;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
     let settings = ApiSettings {
         policy: config.policy,
         tenant_claim: config.tenant_claim,
@@ -30,13 +29,16 @@ async fn main() -> Result<(), Error> {
         presign_ttl: chrono::Duration::from_std(config.presign_ttl)?,
         ..ApiSettings::default()
     };
-    let api = Api::new(
-        catalog.clone(),
-        S3Store::from_sdk(&sdk, config.bucket),
-        catalog,
-        SystemClock,
-        settings,
-    );
+    let api = init_step("clients", || {
+        let catalog = DynamoCatalog::from_sdk(&sdk, config.table);
+        Api::new(
+            catalog.clone(),
+            S3Store::from_sdk(&sdk, config.bucket),
+            catalog,
+            SystemClock,
+            settings,
+        )
+    });
     let api = &api;
     invocations.ready();
     let invocations = &invocations;

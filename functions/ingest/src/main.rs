@@ -8,7 +8,7 @@
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{Env, IngestConfig},
-    lambda::{Invocations, diagnostic, function_name, init_tracing},
+    lambda::{Invocations, diagnostic, function_name, init_step, init_step_async, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use airlock_ingest::Ingest;
@@ -19,17 +19,23 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-ingest"));
     init_tracing(invocations.function());
-    let config = IngestConfig::from_env(&Env::process())?;
-    let sdk = airlock_aws::load_sdk_config().await;
-    let scanning = airlock_aws::scanning(&sdk, &config.bucket, config.scan).await?;
-    let ingest = Ingest::new(
-        DynamoCatalog::from_sdk(&sdk, config.table),
-        S3Store::from_sdk(&sdk, config.bucket),
-        SystemClock,
-        config.policy,
-        scanning,
+    let config = init_step("config", || IngestConfig::from_env(&Env::process()))?;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let scanning = init_step_async(
+        "rules",
+        airlock_aws::scanning(&sdk, &config.bucket, config.scan),
     )
-    .with_quarantine(config.quarantine);
+    .await?;
+    let ingest = init_step("clients", || {
+        Ingest::new(
+            DynamoCatalog::from_sdk(&sdk, config.table),
+            S3Store::from_sdk(&sdk, config.bucket),
+            SystemClock,
+            config.policy,
+            scanning,
+        )
+        .with_quarantine(config.quarantine)
+    });
     let ingest = &ingest;
     invocations.ready();
     let invocations = &invocations;

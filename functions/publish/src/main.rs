@@ -8,7 +8,7 @@
 use airlock_aws::{
     DynamoCatalog, EventBridgePublisher,
     config::{Env, PublishConfig},
-    lambda::{Invocations, diagnostic, function_name, init_tracing},
+    lambda::{Invocations, diagnostic, function_name, init_step, init_step_async, init_tracing},
 };
 use airlock_publish::Publish;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -18,12 +18,14 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-publish"));
     init_tracing(invocations.function());
-    let config = PublishConfig::from_env(&Env::process())?;
-    let sdk = airlock_aws::load_sdk_config().await;
-    let publish = Publish::new(
-        EventBridgePublisher::from_sdk(&sdk, config.bus),
-        DynamoCatalog::from_sdk(&sdk, config.table),
-    );
+    let config = init_step("config", || PublishConfig::from_env(&Env::process()))?;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let publish = init_step("clients", || {
+        Publish::new(
+            EventBridgePublisher::from_sdk(&sdk, config.bus),
+            DynamoCatalog::from_sdk(&sdk, config.table),
+        )
+    });
     let publish = &publish;
     invocations.ready();
     let invocations = &invocations;

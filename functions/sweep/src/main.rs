@@ -8,7 +8,7 @@
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{Env, SweepConfig},
-    lambda::{Invocations, diagnostic, function_name, init_tracing},
+    lambda::{Invocations, diagnostic, function_name, init_step, init_step_async, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
 use airlock_sweep::{Sweep, SweepSettings};
@@ -19,22 +19,28 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-sweep"));
     init_tracing(invocations.function());
-    let config = SweepConfig::from_env(&Env::process())?;
-    let sdk = airlock_aws::load_sdk_config().await;
+    let config = init_step("config", || SweepConfig::from_env(&Env::process()))?;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
     let retention = (config.retention_days > 0)
         .then(|| chrono::Duration::days(i64::from(config.retention_days)));
-    let scanning = airlock_aws::scanning(&sdk, &config.bucket, config.scan).await?;
-    let sweep = Sweep::new(
-        DynamoCatalog::from_sdk(&sdk, config.table),
-        S3Store::from_sdk(&sdk, config.bucket),
-        SystemClock,
-        SweepSettings {
-            retention,
-            rescan_limit: config.rescan_limit,
-            ..SweepSettings::default()
-        },
-        scanning,
-    );
+    let scanning = init_step_async(
+        "rules",
+        airlock_aws::scanning(&sdk, &config.bucket, config.scan),
+    )
+    .await?;
+    let sweep = init_step("clients", || {
+        Sweep::new(
+            DynamoCatalog::from_sdk(&sdk, config.table),
+            S3Store::from_sdk(&sdk, config.bucket),
+            SystemClock,
+            SweepSettings {
+                retention,
+                rescan_limit: config.rescan_limit,
+                ..SweepSettings::default()
+            },
+            scanning,
+        )
+    });
     let sweep = &sweep;
     invocations.ready();
     let invocations = &invocations;

@@ -1,0 +1,155 @@
+//! Cold start: each subject is spawned `spawns` times under its own Runtime API
+//! emulator, and timed from spawn to the answer of its first invocation. Spawns go
+//! round-robin across subjects so the machine's other work falls on all of them
+//! alike. The init steps come from the functions' own `init step` log lines.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use airlock_aws::lambda::INIT_STEP_MESSAGE;
+use airlock_lambda_emulator::{Function, InvokeError};
+
+use crate::{
+    BenchError,
+    report::Report,
+    settings::{Role, Subject},
+    stats::{median, millis, quantile},
+};
+
+const SECTION: &str = "cold start";
+const INIT: &str = "init work";
+
+/// What one subject's spawns gave.
+struct Samples {
+    start_ms: Vec<f64>,
+    steps_us: BTreeMap<String, Vec<f64>>,
+}
+
+/// Measures every subject and reports medians, p90s, ratios and init steps.
+pub async fn run(
+    subjects: &[Subject],
+    spawns: usize,
+    logs: &Path,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let mut samples: Vec<Samples> = subjects
+        .iter()
+        .map(|_| Samples {
+            start_ms: Vec::new(),
+            steps_us: BTreeMap::new(),
+        })
+        .collect();
+    for round in 0..spawns {
+        for (subject, samples) in subjects.iter().zip(samples.iter_mut()) {
+            let log = logs.join(format!("cold-{}-{round}.log", slug(subject.name)));
+            let elapsed = spawn_once(subject, &log).await?;
+            samples.start_ms.push(millis(elapsed));
+            for (step, micros) in init_steps(&log) {
+                samples.steps_us.entry(step).or_default().push(micros);
+            }
+        }
+    }
+    summarise(subjects, &samples, report);
+    Ok(())
+}
+
+async fn spawn_once(subject: &Subject, log: &Path) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    let mut function = Function::spawn(&subject.program, "bench", &subject.env, log)
+        .await
+        .map_err(|e| BenchError::Invoke(subject.name.to_owned(), e.to_string()))?;
+    let answer = function.invoke(subject.cold_event.clone()).await;
+    let elapsed = started.elapsed();
+    function.stop().await;
+    match answer {
+        // An error the function reported is an answer too: it started and handled
+        // the event. Any other failure means it never answered.
+        Ok(_) | Err(InvokeError::Function(_)) => Ok(elapsed),
+        Err(e) => Err(BenchError::Invoke(
+            subject.name.to_owned(),
+            format!("{e}\n{}", std::fs::read_to_string(log).unwrap_or_default()),
+        )),
+    }
+}
+
+/// `(step, micros)` of every init-step line in a function's JSON log.
+fn init_steps(log: &Path) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == INIT_STEP_MESSAGE)
+        .filter_map(|line| {
+            let fields = &line["fields"];
+            Some((
+                fields["step"].as_str()?.to_owned(),
+                fields["micros"].as_f64()?,
+            ))
+        })
+        .collect()
+}
+
+fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
+    let median_of = |role: Role| {
+        subjects
+            .iter()
+            .zip(samples)
+            .find(|(s, _)| s.role == role)
+            .and_then(|(_, x)| median(&x.start_ms))
+    };
+    let hello = median_of(Role::Hello);
+    let peer = median_of(Role::Peer);
+    for (subject, samples) in subjects.iter().zip(samples) {
+        let (Some(p50), Some(p90)) = (median(&samples.start_ms), quantile(&samples.start_ms, 0.9))
+        else {
+            continue;
+        };
+        let value = format!(
+            "{p50:.1} ms median, {p90:.1} ms p90 ({} spawns)",
+            samples.start_ms.len()
+        );
+        report.info(SECTION, subject.name.to_owned(), value);
+        if subject.role != Role::Function {
+            continue;
+        }
+        if let Some(hello) = hello {
+            let ratio = p50 / hello;
+            report.check(
+                SECTION,
+                format!("{} ÷ hello", subject.name),
+                format!("{ratio:.2}×"),
+                "≤ 1.5×",
+                Some(ratio <= 1.5),
+            );
+        }
+        if let Some(peer) = peer {
+            let ratio = peer / p50;
+            report.check(
+                SECTION,
+                format!("python peer ÷ {}", subject.name),
+                format!("{ratio:.1}× faster"),
+                "≥ 5× faster",
+                Some(ratio >= 5.0),
+            );
+        }
+        let steps: Vec<String> = samples
+            .steps_us
+            .iter()
+            .filter_map(|(step, us)| median(us).map(|m| format!("{step} {:.2} ms", m / 1000.0)))
+            .collect();
+        let total: f64 = samples.steps_us.values().filter_map(|us| median(us)).sum();
+        report.info(
+            INIT,
+            subject.name.to_owned(),
+            format!("{} (sum {:.2} ms; the rest of the cold start is exec, the tokio runtime, logging set-up and the first invocation)", steps.join(", "), total / 1000.0),
+        );
+    }
+}
+
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}

@@ -1,0 +1,211 @@
+//! `airlock-bench`, what `make bench` runs (through `scripts/bench.sh`, which builds
+//! the release binaries, installs the tools and starts the AWS emulator): cold start
+//! and init work of every function beside a hello-world function and a Python peer,
+//! ingest throughput and peak memory beside `sha256sum`, api latency at fixed rates,
+//! 1,000 uploads end to end, and sizes. Every figure is printed beside its target
+//! and written to `bench/results/<date>.md`.
+//!
+//! `airlock-bench ingest-local DATA KEY` is the child process the ingest section
+//! runs: one ingest on the local backend, so its peak memory is its own.
+
+mod api_load;
+mod cold;
+mod deployment;
+mod e2e;
+mod report;
+mod settings;
+mod sizes;
+mod stack;
+mod stats;
+mod throughput;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Instant,
+};
+
+use report::Report;
+use settings::Settings;
+
+/// Why a part of the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Preparing what a measurement needs failed.
+    #[error("setting up {0}: {1}")]
+    Setup(&'static str, String),
+    /// A process under measurement failed or answered wrongly.
+    #[error("{0}: {1}")]
+    Invoke(String, String),
+    /// A file or folder could not be used.
+    #[error("{}", .0.display())]
+    Io(PathBuf, #[source] std::io::Error),
+    /// A `BENCH_*` variable is malformed.
+    #[error("{0}")]
+    Settings(String),
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.as_slice() {
+        [command, data, key] if command == "ingest-local" => {
+            let rules = std::env::var_os(settings::RULES_DIR_ENV).map(PathBuf::from);
+            throughput::ingest_local_child(Path::new(data), key, rules.as_deref()).await
+        }
+        [] => run_all().await,
+        _ => Err(BenchError::Settings(
+            "usage: airlock-bench  |  airlock-bench ingest-local DATA KEY".into(),
+        )),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("airlock-bench: {}", airlock_domain::error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size` picks some.
+const SECTIONS: [&str; 5] = ["cold", "ingest", "api", "e2e", "size"];
+
+async fn run_all() -> Result<(), BenchError> {
+    let started = Instant::now();
+    let settings = Settings::from_env().map_err(BenchError::Settings)?;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| SECTIONS.join(","));
+    let wanted = |s: &str| only.split(',').any(|o| o.trim() == s);
+    let logs = settings.scratch.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| BenchError::Io(logs.clone(), e))?;
+    let header = header(&settings);
+    println!("{header}");
+
+    let mut report = Report::default();
+    let mut failures = Vec::new();
+    let mut record = |report: &mut Report, section: &str, outcome: Result<(), BenchError>| {
+        if let Err(e) = outcome {
+            let message = format!(
+                "{section} could not run: {}",
+                airlock_domain::error_chain(&e)
+            );
+            report.note(message.clone());
+            failures.push(message);
+        }
+    };
+
+    let deployment = if wanted("cold") || wanted("ingest") {
+        Some(deployment::Deployment::create().await?)
+    } else {
+        None
+    };
+    if let (true, Some(d)) = (wanted("cold"), &deployment) {
+        let subjects = settings::subjects(&settings, &d.names);
+        let outcome = cold::run(&subjects, settings.spawns, &logs, &mut report).await;
+        record(&mut report, "cold start", outcome);
+    }
+    if let (true, Some(d)) = (wanted("ingest"), &deployment) {
+        let outcome = throughput::run(&settings, d, &mut report).await;
+        record(&mut report, "ingest", outcome);
+    }
+    let stack_binary = settings.bin_dir.join("airlock-stack");
+    if wanted("api") {
+        let outcome = async {
+            let stack =
+                stack::Stack::start(&stack_binary, settings.scratch.join("stack-api")).await?;
+            api_load::run(&settings, &stack, &mut report).await
+        }
+        .await;
+        record(&mut report, "api", outcome);
+    }
+    if wanted("e2e") {
+        let outcome = async {
+            let stack =
+                stack::Stack::start(&stack_binary, settings.scratch.join("stack-e2e")).await?;
+            e2e::run(
+                stack,
+                settings.uploads,
+                settings.upload_concurrency,
+                &mut report,
+            )
+            .await
+        }
+        .await;
+        record(&mut report, "end to end", outcome);
+    }
+    if wanted("size") {
+        let outcome = sizes::run(&settings, &mut report);
+        record(&mut report, "size", outcome);
+    }
+
+    report.note(format!(
+        "airlock-bench itself ran {:.0} s (building, tool installs and the emulator's start are outside this figure).",
+        started.elapsed().as_secs_f64()
+    ));
+    let markdown = report.markdown(&header);
+    std::fs::create_dir_all(&settings.results_dir)
+        .map_err(|e| BenchError::Io(settings.results_dir.clone(), e))?;
+    let path = report::results_path(&settings.results_dir);
+    std::fs::write(&path, &markdown).map_err(|e| BenchError::Io(path.clone(), e))?;
+    println!("\n{markdown}\nwritten to {}", path.display());
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => Err(BenchError::Setup("every section", first.clone())),
+    }
+}
+
+/// What the figures depend on: when, which commit, which machine, how loaded.
+fn header(settings: &Settings) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "# make bench — {}\n\n\
+         - commit {commit}; machine: {cores} × {cpu}, {}; shared with other work: the `load` column is the \
+         1-minute load average when each figure was taken, and comparisons are ratios taken in this run.\n\
+         - scanning: {}; cold start {} spawns per subject; object sizes {:?} MiB, {} repeats on the local backend; \
+         api rates {:?} req/s for {} s each; {} uploads end to end, {} at a time.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        memory(),
+        settings
+            .rules_dir
+            .as_ref()
+            .map_or("off".to_owned(), |d| format!(
+                "on, rules in {}",
+                d.display()
+            )),
+        settings.spawns,
+        settings.sizes_mib,
+        settings.repeats,
+        settings.api_rates,
+        settings.api_duration.as_secs(),
+        settings.uploads,
+        settings.upload_concurrency,
+    )
+}
+
+fn memory() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or_else(
+            || "unknown memory".into(),
+            |kib| format!("{:.0} GiB memory", kib / 1024.0 / 1024.0),
+        )
+}

@@ -1,0 +1,296 @@
+//! Everything `make bench` can vary, in one place: the subjects it starts (each
+//! function's binary, environment and cold-start event), the sizes, rates and counts,
+//! and whether ingest scans. `scripts/bench.sh` sets the paths; every knob has an
+//! environment variable so a shorter or longer run needs no code change.
+
+use std::{path::PathBuf, time::Duration};
+
+use serde_json::{Value, json};
+
+/// A folder of extra rules for the local backend's ingest (the stack's rules folder).
+/// Ingest always scans with the default rules; the Lambda binary reads a
+/// deployment's own rules from its bucket, so there it changes nothing.
+pub const RULES_DIR_ENV: &str = "AIRLOCK_RULES_DIR";
+
+/// What a run measures and where it finds what it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the release binaries are (`target/release`).
+    pub bin_dir: PathBuf,
+    /// Where `make build` puts the arm64 artifacts (`target/lambda`), if it ran.
+    pub lambda_dir: PathBuf,
+    /// The Python peer's bootstrap (`bench/python-peer/bootstrap`).
+    pub python_peer: PathBuf,
+    /// The load tool (`.tools/bin/oha`).
+    pub oha: PathBuf,
+    /// Scratch space for objects, data folders and logs (several GiB at 1 GiB objects).
+    pub scratch: PathBuf,
+    /// Where the Markdown report goes.
+    pub results_dir: PathBuf,
+    /// Spawns per subject for the cold start (≥ 20).
+    pub spawns: usize,
+    /// Object sizes for throughput and memory, in MiB.
+    pub sizes_mib: Vec<u64>,
+    /// Repeats of each local-backend and `sha256sum` measurement (median reported).
+    pub repeats: usize,
+    /// Request rates for the api load, per second.
+    pub api_rates: Vec<u32>,
+    /// How long each rate is held.
+    pub api_duration: Duration,
+    /// Uploads in the end-to-end run.
+    pub uploads: usize,
+    /// Uploads in flight at once in the end-to-end run.
+    pub upload_concurrency: usize,
+    /// The rules folder when scanning is on.
+    pub rules_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads the `BENCH_*` variables, with the defaults the issue asks for.
+    pub fn from_env() -> Result<Self, String> {
+        let path = |name: &str, default: &str| {
+            PathBuf::from(std::env::var(name).unwrap_or_else(|_| default.to_owned()))
+        };
+        Ok(Self {
+            bin_dir: path("BENCH_BIN_DIR", "target/release"),
+            lambda_dir: path("BENCH_LAMBDA_DIR", "target/lambda"),
+            python_peer: path("BENCH_PYTHON_PEER", "bench/python-peer/bootstrap"),
+            oha: path("BENCH_OHA", ".tools/bin/oha"),
+            scratch: path("BENCH_SCRATCH", "target/bench-scratch"),
+            results_dir: path("BENCH_RESULTS_DIR", "bench/results"),
+            spawns: number("BENCH_SPAWNS", 20)?,
+            sizes_mib: list("BENCH_SIZES_MIB", &[1, 100, 1024])?,
+            repeats: number("BENCH_REPEATS", 3)?,
+            api_rates: list("BENCH_API_RATES", &[200, 500, 1000])?,
+            api_duration: Duration::from_secs(number("BENCH_API_SECONDS", 30)?),
+            uploads: number("BENCH_UPLOADS", 1000)?,
+            upload_concurrency: number("BENCH_UPLOAD_CONCURRENCY", 16)?,
+            rules_dir: std::env::var(RULES_DIR_ENV).ok().map(PathBuf::from),
+        })
+    }
+
+    /// Whether ingest scans in this run: always, with the default rules at least.
+    pub fn scanning(&self) -> bool {
+        true
+    }
+
+    /// Extra environment for ingest: the rules folder when scanning is on.
+    pub fn ingest_env(&self) -> Vec<(&'static str, String)> {
+        self.rules_dir
+            .iter()
+            .map(|dir| (RULES_DIR_ENV, dir.display().to_string()))
+            .collect()
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={raw:?} is not a whole number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn list<T: std::str::FromStr + Clone>(name: &str, default: &[T]) -> Result<Vec<T>, String> {
+    match std::env::var(name) {
+        Ok(raw) => raw
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| format!("{name}={raw:?}: {s:?} is not a whole number"))
+            })
+            .collect(),
+        Err(_) => Ok(default.to_vec()),
+    }
+}
+
+/// The four Airlock functions, in report order.
+pub const FUNCTIONS: [&str; 4] = ["ingest", "publish", "api", "sweep"];
+
+/// One process the cold start measures.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// What to execute.
+    pub program: PathBuf,
+    /// The environment it needs beyond the Lambda variables.
+    pub env: Vec<(&'static str, String)>,
+    /// The event its first invocation gets.
+    pub cold_event: Value,
+    /// Whether the report compares the others with it.
+    pub role: Role,
+}
+
+/// What a subject stands for in the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// One of Airlock's functions: held to the targets.
+    Function,
+    /// The hello-world baseline.
+    Hello,
+    /// The Python peer of ingest.
+    Peer,
+}
+
+/// The names a deployment on the AWS emulator has.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// The DynamoDB table.
+    pub table: String,
+    /// The S3 bucket.
+    pub bucket: String,
+    /// The EventBridge bus.
+    pub bus: String,
+}
+
+/// The environment each function reads at cold start (the `VARIABLES` of its config
+/// in `crates/aws/src/config.rs`; optional ones keep their defaults).
+pub fn function_env(
+    function: &str,
+    names: &Names,
+    settings: &Settings,
+) -> Vec<(&'static str, String)> {
+    let table = ("AIRLOCK_TABLE", names.table.clone());
+    let bucket = ("AIRLOCK_BUCKET", names.bucket.clone());
+    match function {
+        "ingest" => [vec![table, bucket], settings.ingest_env()].concat(),
+        "publish" => vec![table, ("AIRLOCK_BUS", names.bus.clone())],
+        _ => vec![table, bucket],
+    }
+}
+
+/// The first invocation of each function: the cheapest event it answers without a
+/// call to AWS, so the figure is the function's own start-up, not the emulator's
+/// latency. sweep has no such event: every scheduled run queries the table once.
+pub fn cold_event(function: &str) -> Value {
+    match function {
+        "ingest" => s3_event("bench-bucket", "outside/the/upload/layout"),
+        "publish" => json!({ "Records": [] }),
+        "api" => api_get("/v1/files/not-a-file-id"),
+        "sweep" => json!({
+            "version": "0", "id": "bench", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": {}
+        }),
+        _ => json!({}),
+    }
+}
+
+/// Every subject of the cold start: the four functions, the hello-world binary and
+/// the Python peer (which gets ingest's event and environment).
+pub fn subjects(settings: &Settings, names: &Names) -> Vec<Subject> {
+    let mut subjects: Vec<Subject> = FUNCTIONS
+        .iter()
+        .map(|&f| Subject {
+            name: f,
+            program: settings.bin_dir.join(format!("airlock-{f}")),
+            env: function_env(f, names, settings),
+            cold_event: cold_event(f),
+            role: Role::Function,
+        })
+        .collect();
+    subjects.push(Subject {
+        name: "hello (lambda_runtime)",
+        program: settings.bin_dir.join("airlock-bench-hello"),
+        env: Vec::new(),
+        cold_event: json!({}),
+        role: Role::Hello,
+    });
+    subjects.push(Subject {
+        name: "python peer (ingest)",
+        program: settings.python_peer.clone(),
+        env: function_env("ingest", names, settings),
+        cold_event: cold_event("ingest"),
+        role: Role::Peer,
+    });
+    subjects
+}
+
+/// An S3 ObjectCreated notification for one object.
+pub fn s3_event(bucket: &str, key: &str) -> Value {
+    json!({ "Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "bench" },
+        "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+        "responseElements": {},
+        "s3": {
+            "s3SchemaVersion": "1.0", "configurationId": "bench",
+            "bucket": { "name": bucket, "ownerIdentity": { "principalId": "bench" },
+                        "arn": format!("arn:aws:s3:::{bucket}") },
+            "object": { "key": key, "size": 0, "sequencer": "0" }
+        }
+    }]})
+}
+
+/// An API Gateway HTTP API (v2) GET with the authorizer's claims for tenant `bench`.
+fn api_get(path: &str) -> Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": { "accept": "application/json" },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "bench",
+            "domainPrefix": "bench",
+            "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1",
+                      "sourceIp": "127.0.0.1", "userAgent": "airlock-bench" },
+            "requestId": "bench", "routeKey": "$default", "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 1767225600000i64,
+            "authorizer": { "jwt": { "claims": { "tenant_id": "bench" }, "scopes": null } }
+        },
+        "isBase64Encoded": false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use airlock_ingest::{Ingest, RecordOutcome};
+    use airlock_local::{FsObjectStore, SqliteCatalog, SystemClock};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_ingest_cold_event_is_answered_without_reading_any_object() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let ingest = Ingest::new(
+            SqliteCatalog::in_memory().expect("an in-memory catalog"),
+            FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec()),
+            SystemClock,
+            airlock_domain::Policy::default(),
+            crate::throughput::scanning(None).expect("the default rules compile"),
+        );
+        let report = ingest
+            .handle_payload(cold_event("ingest"))
+            .await
+            .expect("the cold event is a valid S3 notification");
+        assert!(matches!(
+            report.records.as_slice(),
+            [RecordOutcome::Skipped { .. }]
+        ));
+    }
+
+    #[test]
+    fn scanning_passes_the_rules_folder_to_ingest_only() {
+        let settings = Settings {
+            rules_dir: Some(PathBuf::from("/rules")),
+            ..Settings::from_env().expect("the defaults parse")
+        };
+        let names = Names {
+            table: "t".into(),
+            bucket: "b".into(),
+            bus: "e".into(),
+        };
+        assert!(
+            function_env("ingest", &names, &settings).contains(&(RULES_DIR_ENV, "/rules".into()))
+        );
+        assert!(
+            !function_env("api", &names, &settings)
+                .iter()
+                .any(|(k, _)| *k == RULES_DIR_ENV)
+        );
+    }
+}

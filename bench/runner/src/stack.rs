@@ -1,0 +1,156 @@
+//! The local stack's release binary, started on a free 127.0.0.1 port with a fresh
+//! data folder, and an HTTP client that uploads through it as a client would.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::BenchError;
+
+/// A running `airlock-stack`; killed when dropped.
+pub struct Stack {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// A dev token for tenant `demo`.
+    pub token: String,
+    /// The data folder.
+    pub data_dir: PathBuf,
+    client: reqwest::Client,
+    _child: tokio::process::Child,
+}
+
+fn failed(what: impl Into<String>) -> impl FnOnce(reqwest::Error) -> BenchError {
+    let what = what.into();
+    move |e| BenchError::Invoke(what, e.to_string())
+}
+
+impl Stack {
+    /// Starts `binary` with its data under `data_dir` and waits for its token.
+    pub async fn start(binary: &Path, data_dir: PathBuf) -> Result<Self, BenchError> {
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let log = std::fs::File::create(data_dir.with_extension("log"))
+            .map_err(|e| BenchError::Io(data_dir.clone(), e))?;
+        let mut child = tokio::process::Command::new(binary)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--port", "0"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| BenchError::Invoke("airlock-stack".into(), e.to_string()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| BenchError::Invoke("airlock-stack".into(), "no stdout".into()))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base_url = None;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("Airlock local stack listening on ") {
+                base_url = Some(url.to_owned());
+            }
+            if line.starts_with("eyJ") {
+                let base_url = base_url
+                    .ok_or_else(|| BenchError::Invoke("airlock-stack".into(), "no URL".into()))?;
+                return Ok(Self {
+                    base_url,
+                    token: line,
+                    data_dir,
+                    client: reqwest::Client::new(),
+                    _child: child,
+                });
+            }
+        }
+        Err(BenchError::Invoke(
+            "airlock-stack".into(),
+            "exited before printing its token".into(),
+        ))
+    }
+
+    /// The event log.
+    pub fn events_path(&self) -> PathBuf {
+        self.data_dir.join("events.jsonl")
+    }
+
+    /// Creates an upload and sends `bytes` as `image/png`; returns the file id.
+    pub async fn upload(&self, name: &str, bytes: &'static [u8]) -> Result<String, BenchError> {
+        let created: Value = self
+            .client
+            .post(format!("{}/v1/files", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&json!({ "name": name, "content_type": "image/png", "size": bytes.len() }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed("POST /v1/files"))?
+            .json()
+            .await
+            .map_err(failed("POST /v1/files"))?;
+        let upload = &created["upload"];
+        let mut request = self.client.put(upload["url"].as_str().unwrap_or_default());
+        for (name, value) in upload["headers"].as_object().into_iter().flatten() {
+            if name != "content-length" {
+                request = request.header(name, value.as_str().unwrap_or_default());
+            }
+        }
+        request
+            .body(bytes)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed("PUT upload"))?;
+        created["file"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                BenchError::Invoke("POST /v1/files".into(), format!("no file id in {created}"))
+            })
+    }
+
+    /// GET `path` (with the token) as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, BenchError> {
+        self.client
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed(format!("GET {path}")))?
+            .json()
+            .await
+            .map_err(failed(format!("GET {path}")))
+    }
+
+    /// Every file id with `status`, through the paginated list.
+    pub async fn ids_with_status(&self, status: &str) -> Result<Vec<String>, BenchError> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/files?status={status}&limit=100");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get(&path).await?;
+            ids.extend(
+                page["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["id"].as_str().map(str::to_owned)),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(ids),
+            }
+        }
+    }
+}
+
+/// A 1×1 PNG: what every small upload sends.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";

@@ -1,0 +1,368 @@
+//! ingest throughput and peak memory for each object size, on the local backend
+//! (files on disk + SQLite, in a child process of its own) and on the AWS emulator
+//! (the release binary under the Runtime API emulator), beside `sha256sum` of the
+//! same bytes and the Python peer, in the same run.
+
+use std::{
+    io::Write as _,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use airlock_domain::{FileRecord, ports::CatalogWriter};
+use airlock_ingest::Ingest;
+use airlock_lambda_emulator::Function;
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog, SystemClock};
+use airlock_scan::{ScanSettings, Scanning};
+
+use crate::{
+    BenchError,
+    deployment::{Deployment, pending_record},
+    report::Report,
+    settings::{Settings, cold_event, function_env, s3_event},
+    stats::{median, peak_rss_kib},
+};
+
+const SECTION: &str = "ingest";
+const MIB: u64 = 1024 * 1024;
+/// The bucket name local events carry (the local store ignores it).
+const LOCAL_BUCKET: &str = "local";
+/// The longest one ingest of the largest object may take on the emulator.
+const EMULATOR_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One timed run of a process: wall time and peak resident memory.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    seconds: f64,
+    peak_kib: u64,
+}
+
+/// Measures every size.
+pub async fn run(
+    settings: &Settings,
+    deployment: &Deployment,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let memory_limit_mib = if settings.scanning() { 128 } else { 64 };
+    for &size_mib in &settings.sizes_mib {
+        let size = size_mib * MIB;
+        let label = if size_mib >= 1024 {
+            format!("{} GiB", size_mib / 1024)
+        } else {
+            format!("{size_mib} MiB")
+        };
+        let source = settings.scratch.join(format!("object-{size_mib}MiB.png"));
+        write_source(&source, size)?;
+
+        // Local backend and sha256sum, interleaved, `repeats` times each.
+        let mut local = Vec::new();
+        let mut sums = Vec::new();
+        for round in 0..settings.repeats.max(1) {
+            let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
+            let key = prepare_local(&data, &source, size).await?;
+            sums.push(sha256sum(&source)?);
+            local.push(ingest_local(&data, &key)?);
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        let sum = summary(&sums);
+        let ours = summary(&local);
+        let ratio = median(
+            &sums
+                .iter()
+                .zip(&local)
+                .map(|(s, l)| s.seconds / l.seconds)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(f64::NAN);
+        report.info(SECTION, format!("sha256sum, {label}"), rate(size, sum));
+        report.info(
+            SECTION,
+            format!("ingest local backend, {label}"),
+            rate(size, ours),
+        );
+        report.check(
+            SECTION,
+            format!("ingest local ÷ sha256sum throughput, {label}"),
+            format!("{ratio:.2}×"),
+            "≥ 0.8×",
+            Some(ratio >= 0.8),
+        );
+        if size_mib >= 1024 {
+            report.check(
+                SECTION,
+                format!("ingest local peak memory, {label}"),
+                format!("{:.1} MiB", ours.peak_kib as f64 / 1024.0),
+                format!("≤ {memory_limit_mib} MiB"),
+                Some(ours.peak_kib <= memory_limit_mib * 1024),
+            );
+        }
+
+        // The AWS emulator: the release binary and the Python peer on the same object.
+        let record = deployment.upload(&source, size).await?;
+        let rust = emulator_ingest(
+            settings,
+            deployment,
+            &record,
+            &settings.bin_dir.join("airlock-ingest"),
+        )
+        .await?;
+        deployment.reset(&record).await?;
+        let peer = emulator_ingest(settings, deployment, &record, &settings.python_peer).await?;
+        report.info(
+            SECTION,
+            format!("ingest on the AWS emulator, {label}"),
+            rate(size, rust),
+        );
+        report.info(
+            SECTION,
+            format!("python peer on the AWS emulator, {label}"),
+            rate(size, peer),
+        );
+        report.info(
+            SECTION,
+            format!("python peer ÷ ingest time on the AWS emulator, {label}"),
+            format!("{:.2}×", peer.seconds / rust.seconds),
+        );
+        if size_mib >= 1024 {
+            report.check(
+                SECTION,
+                format!("ingest peak memory on the AWS emulator, {label}"),
+                format!(
+                    "{:.1} MiB (python peer {:.1} MiB)",
+                    rust.peak_kib as f64 / 1024.0,
+                    peer.peak_kib as f64 / 1024.0
+                ),
+                format!("≤ {memory_limit_mib} MiB"),
+                Some(rust.peak_kib <= memory_limit_mib * 1024),
+            );
+        }
+        let _ = std::fs::remove_file(&source);
+    }
+    report.note(
+        "ingest: local backend = the ingest handler on FsObjectStore + SqliteCatalog in a process of its own (`airlock-bench ingest-local`), \
+         timed from spawn to exit, peak memory from `/usr/bin/time -f %M`; sha256sum likewise, on the same file, interleaved with it. \
+         Emulator backend = the release `airlock-ingest` under the Runtime API emulator against moto, timed from invoke to answer after a warm-up invocation, \
+         peak memory from /proc/PID/status VmHWM; moto (Python) serves the bytes, so these figures are bounded by it.",
+    );
+    Ok(())
+}
+
+fn rate(size: u64, run: Run) -> String {
+    format!(
+        "{:.0} MiB/s ({:.3} s), peak {:.1} MiB",
+        size as f64 / MIB as f64 / run.seconds,
+        run.seconds,
+        run.peak_kib as f64 / 1024.0
+    )
+}
+
+/// Median time, largest peak.
+fn summary(runs: &[Run]) -> Run {
+    Run {
+        seconds: median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>()).unwrap_or(f64::NAN),
+        peak_kib: runs.iter().map(|r| r.peak_kib).max().unwrap_or(0),
+    }
+}
+
+/// A PNG signature followed by pseudo-random bytes (xorshift), written 1 MiB at a time.
+fn write_source(path: &Path, size: u64) -> Result<(), BenchError> {
+    let io = |e: std::io::Error| BenchError::Io(path.to_owned(), e);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut block = vec![0u8; MIB as usize];
+    let mut written = 0;
+    while written < size {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        if written == 0 {
+            block[..PNG_HEAD.len()].copy_from_slice(PNG_HEAD);
+        }
+        let take = (size - written).min(MIB) as usize;
+        out.write_all(&block[..take]).map_err(io)?;
+        written += take as u64;
+    }
+    out.flush().map_err(io)
+}
+
+const PNG_HEAD: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+fn local_store(data: &Path) -> FsObjectStore {
+    FsObjectStore::new(data.join("bucket"), "http://127.0.0.1:1", b"bench".to_vec())
+}
+
+fn local_catalog(data: &Path) -> Result<SqliteCatalog, BenchError> {
+    SqliteCatalog::open(&data.join("catalog.db"))
+        .map_err(|e| BenchError::Setup("the local catalog", e.to_string()))
+}
+
+/// A PENDING record and its object in a fresh local data folder; returns the key.
+async fn prepare_local(data: &Path, source: &Path, size: u64) -> Result<String, BenchError> {
+    let local =
+        |e: airlock_local::LocalError| BenchError::Setup("the local backend", e.to_string());
+    std::fs::create_dir_all(data).map_err(|e| BenchError::Io(data.to_owned(), e))?;
+    let record = pending_record(size)?;
+    local_catalog(data)?
+        .create(&record)
+        .await
+        .map_err(|e| BenchError::Setup("the local catalog", e.to_string()))?;
+    let key = record.key().to_string();
+    let mut writer = local_store(data)
+        .begin_write(&key, size)
+        .await
+        .map_err(local)?;
+    let mut file = tokio::fs::File::open(source)
+        .await
+        .map_err(|e| BenchError::Io(source.to_owned(), e))?;
+    let mut chunk = vec![0u8; MIB as usize];
+    loop {
+        let n = tokio::io::AsyncReadExt::read(&mut file, &mut chunk)
+            .await
+            .map_err(|e| BenchError::Io(source.to_owned(), e))?;
+        if n == 0 {
+            break;
+        }
+        writer.write(&chunk[..n]).await.map_err(local)?;
+    }
+    writer.commit().await.map_err(local)?;
+    Ok(key)
+}
+
+/// The local backend's ingest, as the stack wires it: the default rules plus any in
+/// `rules_dir`.
+fn local_ingest(
+    data: &Path,
+    rules_dir: Option<&Path>,
+) -> Result<Ingest<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource>, BenchError> {
+    Ok(Ingest::new(
+        local_catalog(data)?,
+        local_store(data),
+        SystemClock,
+        airlock_domain::Policy::default(),
+        scanning(rules_dir).map_err(|e| BenchError::Setup("the scanner", e.to_string()))?,
+    ))
+}
+
+/// The scanner as the local stack builds it (rules folder checked before each file).
+pub fn scanning(
+    rules_dir: Option<&Path>,
+) -> Result<Scanning<DirRuleSource>, airlock_scan::RulesError> {
+    let dir = rules_dir.map_or_else(
+        || PathBuf::from("/nonexistent/airlock-rules"),
+        Path::to_path_buf,
+    );
+    Scanning::with_default_rules(
+        DirRuleSource::new(dir),
+        std::time::Duration::ZERO,
+        ScanSettings::default(),
+        airlock_domain::ScanLimits::default(),
+    )
+}
+
+/// `airlock-bench ingest-local DATA KEY`: one ingest on the local backend; prints its
+/// report. Run in a process of its own so its peak memory is its own.
+pub async fn ingest_local_child(
+    data: &Path,
+    key: &str,
+    rules_dir: Option<&Path>,
+) -> Result<(), BenchError> {
+    let ingest = local_ingest(data, rules_dir)?;
+    let report = ingest
+        .handle_payload(s3_event(LOCAL_BUCKET, key))
+        .await
+        .map_err(|e| {
+            BenchError::Invoke("ingest (local)".into(), airlock_domain::error_chain(&e))
+        })?;
+    let text = serde_json::to_string(&report)
+        .map_err(|e| BenchError::Setup("the report", e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn timed(mut command: std::process::Command, what: &str, expect: &str) -> Result<Run, BenchError> {
+    let started = Instant::now();
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BenchError::Invoke(what.to_owned(), e.to_string()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || !stdout.contains(expect) {
+        return Err(BenchError::Invoke(
+            what.to_owned(),
+            format!("{}\n{stdout}\n{stderr}", output.status),
+        ));
+    }
+    // `/usr/bin/time -f %M` writes the peak resident set (KiB) as the last line.
+    let peak_kib = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Run { seconds, peak_kib })
+}
+
+fn with_time(program: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("/usr/bin/time");
+    command.args(["-f", "%M"]).arg(program);
+    command
+}
+
+fn sha256sum(source: &Path) -> Result<Run, BenchError> {
+    let mut command = with_time(Path::new("sha256sum"));
+    command.arg(source);
+    timed(command, "sha256sum", " ")
+}
+
+fn ingest_local(data: &Path, key: &str) -> Result<Run, BenchError> {
+    let me = std::env::current_exe()
+        .map_err(|e| BenchError::Invoke("airlock-bench".into(), e.to_string()))?;
+    let mut command = with_time(&me);
+    command.arg("ingest-local").arg(data).arg(key);
+    timed(command, "ingest (local)", "\"CLEAN\"")
+}
+
+/// One ingest of `record`'s object by `program` under the Runtime API emulator, after a
+/// warm-up invocation so only the work on the object is timed.
+async fn emulator_ingest(
+    settings: &Settings,
+    deployment: &Deployment,
+    record: &FileRecord,
+    program: &Path,
+) -> Result<Run, BenchError> {
+    let name = program.display().to_string();
+    let failed =
+        |e: airlock_lambda_emulator::InvokeError| BenchError::Invoke(name.clone(), e.to_string());
+    let log = settings.scratch.join(format!("emulator-{}.log", record.id));
+    let env = function_env("ingest", &deployment.names, settings);
+    let mut function = Function::spawn(program, "bench", &env, &log)
+        .await
+        .map_err(failed)?;
+    function
+        .invoke(cold_event("ingest"))
+        .await
+        .map_err(failed)?;
+    let event = s3_event(&deployment.names.bucket, &record.key().to_string());
+    let started = Instant::now();
+    let answer = function
+        .api
+        .invoke(event, EMULATOR_TIMEOUT)
+        .await
+        .map_err(failed)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_kib = function.pid().and_then(peak_rss_kib).unwrap_or(0);
+    function.stop().await;
+    if !answer.to_string().contains("CLEAN") {
+        return Err(BenchError::Invoke(name, format!("not CLEAN: {answer}")));
+    }
+    Ok(Run { seconds, peak_kib })
+}

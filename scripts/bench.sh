@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench`: builds every binary with the release profile (the deploy profile: fat
+# LTO, stripped), installs what the benchmark runs beside Airlock — the load tool oha
+# (pinned, from crates.io, into .tools/) and the Python peer's packages (pinned, into
+# bench/python-peer/.venv/) — then runs airlock-bench with the AWS emulator started by
+# scripts/with-moto.sh. Knobs: BENCH_* variables (see BENCHMARKS.md). Results go to
+# bench/results/<date>.md and stdout.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+OHA_VERSION=1.16.0
+started=$(date +%s)
+
+apt_install() {
+  echo "bench: installing $1" >&2
+  apt-get update -qq && apt-get install -y -qq "$1" >/dev/null
+}
+[ -x /usr/bin/time ] || apt_install time
+python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+
+# The load tool. oha 1.16 does not build without a TLS backend; native-tls (the system's
+# OpenSSL) compiles much faster than its default rustls/aws-lc. Its own target folder,
+# so its dependencies never mix with the workspace's.
+if ! .tools/bin/oha --version 2>/dev/null | grep -q " $OHA_VERSION"; then
+  dpkg -s libssl-dev pkg-config >/dev/null 2>&1 || { apt_install libssl-dev; apt_install pkg-config; }
+  echo "bench: installing oha $OHA_VERSION into .tools/ (a few minutes, once)" >&2
+  CARGO_TARGET_DIR=.tools/build cargo install --quiet --locked --no-default-features \
+    --features native-tls "oha@$OHA_VERSION" --root .tools
+fi
+
+# The Python peer: reinstalled when its pinned requirements change.
+peer=bench/python-peer
+if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; then
+  echo "bench: installing the Python peer's packages into $peer/.venv" >&2
+  rm -rf "$peer/.venv"
+  python3 -m venv "$peer/.venv"
+  "$peer/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peer/requirements.txt"
+  cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
+fi
+
+cargo build --release --workspace --bins
+built=$(date +%s)
+
+scripts/with-moto.sh target/release/airlock-bench
+echo "make bench: $(( $(date +%s) - started )) s wall ($(( built - started )) s of installs and build)"
