@@ -7,9 +7,12 @@
 //! - [`spool`]: collects an object's bytes during ingest's single pass, in memory up
 //!   to a budget and in a temporary file past it.
 //! - [`scanner`]: runs a compiled set over spooled bytes and reports what matched.
+//! - [`mapped`]: scans a spooled file through a memory map that gives its pages back
+//!   as the scan goes, so resident memory does not grow with the object.
 //! - [`pass`]: the one read of an object that hashes, sniffs and scans it.
 
 pub mod live;
+pub mod mapped;
 pub mod pass;
 pub mod rules;
 pub mod scanner;

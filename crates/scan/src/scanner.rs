@@ -51,6 +51,9 @@ pub enum ScanError {
     /// The engine failed on the data.
     #[error("scan failed")]
     Engine(#[source] yara_x::ScanError),
+    /// The spooled file could not be opened or mapped.
+    #[error("spooled object unreadable")]
+    Spool(#[source] std::io::Error),
     /// The blocking task running the scan was lost.
     #[error("scan task failed")]
     Task(#[source] tokio::task::JoinError),
@@ -82,19 +85,29 @@ pub fn scan_blocking(
     // The externals were defined by `compile` as strings; setting strings cannot fail.
     let _ = scanner.set_global("declared_type", subject.declared_type.as_str());
     let _ = scanner.set_global("file_name", subject.file_name.as_str());
-    let results = match spooled {
-        Spooled::Memory(bytes) => scanner.scan(bytes),
-        Spooled::Disk(path) => scanner.scan_file(path),
-        Spooled::TooLarge { size, limit } => {
-            return Ok(ScanReport::Skipped {
-                ruleset,
-                why: SkipReason::TooLargeToScan {
-                    size: *size,
-                    limit: *limit,
-                },
-            });
-        }
-    };
+    match spooled {
+        Spooled::Memory(bytes) => report(scanner.scan(bytes), &ruleset, settings),
+        Spooled::Disk(path) => crate::mapped::scan_mapped(path, |bytes| {
+            report(scanner.scan(bytes), &ruleset, settings)
+        })
+        .map_err(ScanError::Spool)?,
+        Spooled::TooLarge { size, limit } => Ok(ScanReport::Skipped {
+            ruleset,
+            why: SkipReason::TooLargeToScan {
+                size: *size,
+                limit: *limit,
+            },
+        }),
+    }
+}
+
+/// The report of one finished (or timed-out) scan.
+fn report(
+    results: Result<yara_x::ScanResults<'_, '_>, yara_x::ScanError>,
+    ruleset: &str,
+    settings: ScanSettings,
+) -> Result<ScanReport, ScanError> {
+    let ruleset = ruleset.to_owned();
     match results {
         Ok(results) => {
             let (mut matched, mut flagged) = (Vec::new(), Vec::new());

@@ -1,0 +1,86 @@
+//! Scans a spooled file through a memory map whose resident pages are given back while
+//! the scan runs.
+//!
+//! YARA-X needs the whole object as one slice, so a spooled file is mapped. Every page
+//! the scan touches would then stay resident until the map is dropped, and the
+//! process's resident memory would grow to the object's size (a 1 GiB upload would
+//! need 1 GiB). A second thread tells the kernel every [`TRIM_EVERY`] that the mapped
+//! pages are not needed; the kernel unmaps them, and a page the scan reads again is
+//! faulted back in from the page cache with the same bytes. Resident memory then stays
+//! near what the scan reads in one interval.
+
+use std::{
+    fs::File,
+    io,
+    path::Path,
+    sync::mpsc::{self, RecvTimeoutError},
+    time::Duration,
+};
+
+use memmap2::{Mmap, UncheckedAdvice};
+
+/// How often the mapped pages are given back: at the scanner's speed (hundreds of
+/// MiB/s) this keeps tens of MiB resident at most.
+pub const TRIM_EVERY: Duration = Duration::from_millis(10);
+
+/// Maps the file at `path` read-only and runs `scan` over its bytes, giving the mapped
+/// pages back every [`TRIM_EVERY`] until `scan` returns.
+pub fn scan_mapped<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    let file = File::open(path)?;
+    let map = map_private_file(&file)?;
+    let map = &map;
+    Ok(std::thread::scope(|threads| {
+        let (stop, stopped) = mpsc::channel::<()>();
+        threads.spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TRIM_EVERY) {
+                give_back_pages(map);
+            }
+        });
+        let scanned = scan(&map[..]);
+        drop(stop);
+        scanned
+    }))
+}
+
+#[allow(unsafe_code)]
+fn map_private_file(file: &File) -> io::Result<Mmap> {
+    // SAFETY: mapping a file is unsafe because another process could change or
+    // truncate it while it is mapped. The file is the spool's own temporary file,
+    // created with mode 0600, written to the end and closed before the scan; nothing
+    // else holds it open or writes to it again.
+    unsafe { Mmap::map(file) }
+}
+
+#[allow(unsafe_code)]
+fn give_back_pages(map: &Mmap) {
+    // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping drops the pages from
+    // this process only; the next read of any of them faults the same bytes back in
+    // from the file, so the scanner reading the map at the same time sees no change.
+    // It would lose data only on a private mapping that had been written to, and this
+    // one is never written to.
+    if let Err(error) = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) } {
+        tracing::debug!(%error, "could not give back the scanned pages");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn the_scan_sees_every_byte_of_the_file() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let content: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        file.write_all(&content).unwrap();
+        let seen = scan_mapped(file.path(), |bytes| bytes.to_vec()).unwrap();
+        assert_eq!(seen, content);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_not_an_empty_scan() {
+        let error = scan_mapped(Path::new("/nonexistent/airlock-spool"), |b| b.len());
+        assert!(error.is_err());
+    }
+}

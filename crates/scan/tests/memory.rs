@@ -1,0 +1,66 @@
+//! Scanning an object spooled to disk must not make the process hold the whole object
+//! in memory: the promise behind ingest's memory ceiling for large uploads. The file
+//! here is a PDF whose active content is in its last bytes, so the test also shows
+//! that the scan still reads to the end, and back to the start, while pages are given
+//! back.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+
+use airlock_domain::ScanReport;
+use airlock_scan::{ScanSettings, Spooled, Subject, compile, scanner::scan_blocking};
+
+const MIB: usize = 1024 * 1024;
+
+/// The process's peak resident memory so far, from the kernel.
+fn peak_resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024.0
+}
+
+/// `head`, `size` bytes of varied data (no rule's pattern in it), then `tail`, written
+/// a MiB at a time so building the file needs no memory of its size.
+fn spooled_file(head: &[u8], size: usize, tail: &[u8]) -> Spooled {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(head).unwrap();
+    let mut block = vec![0u8; MIB];
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..size / MIB {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        file.write_all(&block).unwrap();
+    }
+    file.write_all(tail).unwrap();
+    Spooled::Disk(file.into_temp_path())
+}
+
+#[test]
+fn scanning_a_spooled_file_keeps_resident_memory_far_below_the_file_size() {
+    let rules = compile(&[], "none").unwrap();
+    let spooled = spooled_file(b"%PDF-1.7\n", 192 * MIB, b"\n<< /S /JavaScript >>\n%%EOF\n");
+    let before = peak_resident_mib();
+
+    let report = scan_blocking(
+        &rules,
+        &spooled,
+        &Subject::default(),
+        ScanSettings::default(),
+    )
+    .unwrap();
+
+    let growth = peak_resident_mib() - before;
+    let ScanReport::Scanned { matched, .. } = report else {
+        panic!("not scanned: {report:?}");
+    };
+    assert_eq!(matched, ["airlock.PDF_With_Active_Content"]);
+    assert!(
+        growth < 64.0,
+        "peak resident memory grew by {growth:.0} MiB while scanning a 192 MiB file"
+    );
+}
