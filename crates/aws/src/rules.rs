@@ -4,19 +4,22 @@
 //! downloads them only when they did.
 
 use airlock_domain::ports::{RuleFile, RuleSource, StoreError, rules_version};
-use airlock_scan::{RulesError, ScanSettings, Scanning};
+use airlock_scan::{ScanSettings, Scanning};
 use aws_sdk_s3::Client;
 
 use crate::config::ScanConfig;
 
 /// The scanner ingest and sweep build at cold start: the default rules plus the
-/// bucket's, compiled once, with the configured limits.
-pub async fn scanning(
+/// bucket's, with the configured limits. Listing, downloading and compiling the rules
+/// run in the background (see [`Scanning::start_in_background`]), so the cold start
+/// does not wait for them; the first scan does, for what is left. Needs a tokio
+/// runtime.
+pub fn scanning(
     sdk: &aws_config::SdkConfig,
     bucket: &str,
     config: ScanConfig,
-) -> Result<Scanning<S3RuleSource>, RulesError> {
-    Scanning::start(
+) -> Scanning<S3RuleSource> {
+    Scanning::start_in_background(
         S3RuleSource::from_sdk(sdk, bucket, config.rules_prefix),
         config.rules_check_every,
         ScanSettings {
@@ -25,7 +28,6 @@ pub async fn scanning(
         },
         config.limits,
     )
-    .await
 }
 
 /// See the module docs.

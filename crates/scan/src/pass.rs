@@ -23,6 +23,9 @@ pub enum PassError {
     /// The scanner failed.
     #[error("scanning the object")]
     Scan(#[source] ScanError),
+    /// No rules to scan with (see [`LiveRules::current`]).
+    #[error("compiling the rules")]
+    Rules(#[source] crate::RulesError),
 }
 
 /// What one pass found.
@@ -103,7 +106,7 @@ impl<R: RuleSource> Scanning<R> {
             spool.push(&chunk).map_err(PassError::Spool)?;
         }
         let spooled = spool.finish().map_err(PassError::Spool)?;
-        let rules = self.rules.current().await;
+        let rules = self.rules.current().await.map_err(PassError::Rules)?;
         let started = Instant::now();
         let report = scan(rules, spooled, subject, self.settings)
             .await
@@ -113,5 +116,23 @@ impl<R: RuleSource> Scanning<R> {
             scan: report,
             scan_time: started.elapsed(),
         })
+    }
+}
+
+impl<R: RuleSource + Clone + 'static> Scanning<R> {
+    /// [`Scanning::start`] with the rules compiled in the background (see
+    /// [`LiveRules::start_in_background`]): for a Lambda cold start.
+    pub fn start_in_background(
+        source: R,
+        check_every: std::time::Duration,
+        settings: ScanSettings,
+        limits: ScanLimits,
+    ) -> Self {
+        Self {
+            rules: LiveRules::start_in_background(source, check_every),
+            settings,
+            limits,
+            gate: tokio::sync::Semaphore::new(passes_at_once()),
+        }
     }
 }

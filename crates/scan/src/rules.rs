@@ -37,6 +37,13 @@ pub enum RulesError {
         /// Why.
         why: &'static str,
     },
+    /// The task compiling a cold start's rules was lost (it panicked).
+    #[error("rule compilation task failed")]
+    Task(#[source] tokio::task::JoinError),
+    /// A cold start's compilation in the background failed before, with the error
+    /// its first waiter got and the log shows; only broken default rules cause it.
+    #[error("the rules of this cold start failed to compile; see the earlier error")]
+    FirstCompilationFailed,
 }
 
 /// A compiled, versioned ruleset, shared by every scan.

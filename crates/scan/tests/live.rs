@@ -38,9 +38,9 @@ impl RuleSource for &Rules {
     }
 }
 
-fn matches(live: &LiveRules<&Rules>, bytes: &[u8]) -> Vec<String> {
+fn matches<S: RuleSource>(live: &LiveRules<S>, bytes: &[u8]) -> Vec<String> {
     let report = scan_blocking(
-        &live.in_force(),
+        &live.in_force().unwrap(),
         &Spooled::Memory(bytes.to_vec()),
         &Subject::default(),
         ScanSettings::default(),
@@ -57,26 +57,26 @@ async fn edited_rules_are_recompiled_and_broken_ones_leave_the_previous_set_in_f
     let source = Rules::default();
     source.set(r#"rule marker_one { strings: $a = "MARKER-ONE" condition: $a }"#);
     let live = LiveRules::start(&source, Duration::ZERO).await.unwrap();
-    let first = live.current().await.version().to_owned();
+    let first = live.current().await.unwrap().version().to_owned();
     assert!(first.ends_with("+v1"), "{first}");
     assert_eq!(matches(&live, b"xx MARKER-ONE xx"), ["custom.marker_one"]);
 
     source.set(r#"rule marker_two { strings: $a = "MARKER-TWO" condition: $a }"#);
-    let second = live.current().await.version().to_owned();
+    let second = live.current().await.unwrap().version().to_owned();
     assert!(second.ends_with("+v2"), "{second}");
     assert!(matches(&live, b"xx MARKER-ONE xx").is_empty());
     assert_eq!(matches(&live, b"MARKER-TWO"), ["custom.marker_two"]);
 
     source.set("rule broken { condition: no_such_identifier }");
     assert_eq!(
-        live.current().await.version(),
+        live.current().await.unwrap().version(),
         second,
         "a broken set must not replace a good one"
     );
     assert_eq!(matches(&live, b"MARKER-TWO"), ["custom.marker_two"]);
 
     source.set(r#"rule marker_three { strings: $a = "MARKER-THREE" condition: $a }"#);
-    assert!(live.current().await.version().ends_with("+v4"));
+    assert!(live.current().await.unwrap().version().ends_with("+v4"));
     assert_eq!(matches(&live, b"MARKER-THREE"), ["custom.marker_three"]);
 }
 
@@ -88,7 +88,7 @@ async fn rules_are_not_reread_before_the_check_interval_passes() {
         .await
         .unwrap();
     source.set(r#"rule marker_two { strings: $a = "MARKER-TWO" condition: $a }"#);
-    assert!(live.current().await.version().ends_with("+v1"));
+    assert!(live.current().await.unwrap().version().ends_with("+v1"));
 }
 
 #[tokio::test]
@@ -96,7 +96,7 @@ async fn broken_rules_at_a_cold_start_leave_the_default_rules_in_force() {
     let source = Rules::default();
     source.set("rule broken {");
     let live = LiveRules::start(&source, Duration::ZERO).await.unwrap();
-    assert!(live.current().await.version().ends_with("+none"));
+    assert!(live.current().await.unwrap().version().ends_with("+none"));
     let eicar = [
         r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
         "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
@@ -106,4 +106,44 @@ async fn broken_rules_at_a_cold_start_leave_the_default_rules_in_force() {
         matches(&live, eicar.as_bytes()),
         ["airlock.EICAR_Test_File"]
     );
+}
+
+/// Rules behind a gate: `load` waits until the test opens it.
+#[derive(Clone)]
+struct Gated {
+    rules: std::sync::Arc<Rules>,
+    open: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl RuleSource for Gated {
+    async fn version(&self) -> Result<String, StoreError> {
+        self.rules.as_ref().version().await
+    }
+    async fn load(&self) -> Result<(String, Vec<RuleFile>), StoreError> {
+        let _pass = self.open.acquire().await;
+        self.rules.as_ref().load().await
+    }
+}
+
+#[tokio::test]
+async fn a_background_start_returns_before_the_rules_are_ready_and_the_first_scan_waits_for_them() {
+    let rules = std::sync::Arc::new(Rules::default());
+    rules.set(r#"rule marker_one { strings: $a = "MARKER-ONE" condition: $a }"#);
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let source = Gated {
+        rules,
+        open: open.clone(),
+    };
+
+    let live = LiveRules::start_in_background(source, Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        live.in_force().is_none(),
+        "compiled before the source answered"
+    );
+
+    open.add_permits(1);
+    let rules = live.current().await.unwrap();
+    assert!(rules.version().ends_with("+v1"));
+    assert_eq!(matches(&live, b"xx MARKER-ONE xx"), ["custom.marker_one"]);
 }

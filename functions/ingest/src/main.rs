@@ -1,5 +1,6 @@
 //! The ingest Lambda binary: reads its configuration, builds the S3 and DynamoDB
-//! adapters and compiles the scanning rules once per cold start, then hands each S3
+//! adapters and starts compiling the scanning rules once per cold start (in the
+//! background: the first scan waits for them), then hands each S3
 //! notification to the handler.
 // The handler's nested futures, wrapped in the invocation span, are deeper than
 // rustc's default layout query limit (128).
@@ -21,11 +22,11 @@ async fn main() -> Result<(), Error> {
     init_tracing(invocations.function());
     let config = init_step("config", || IngestConfig::from_env(&Env::process()))?;
     let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
-    let scanning = init_step_async(
-        "rules",
-        airlock_aws::scanning(&sdk, &config.bucket, config.scan),
-    )
-    .await?;
+    // The rules are loaded and compiled in the background: the cold start does not
+    // wait for them, the first scan waits for what is left.
+    let scanning = init_step("rules", || {
+        airlock_aws::scanning(&sdk, &config.bucket, config.scan)
+    });
     let ingest = init_step("clients", || {
         Ingest::new(
             DynamoCatalog::from_sdk(&sdk, config.table),

@@ -73,6 +73,9 @@ pub enum SweepError {
     /// Finding the work failed.
     #[error("querying the catalog failed")]
     Query(#[source] CatalogError),
+    /// No rules to re-scan with: the cold start's compilation failed.
+    #[error("the scanning rules are unavailable")]
+    Rules(#[source] airlock_scan::RulesError),
     /// Some files failed; the rest were swept.
     #[error("{failed} files could not be swept; the first: {file}")]
     Files {
@@ -186,7 +189,14 @@ where
             }
         }
 
-        let ruleset = self.scanning.rules.current().await.version().to_owned();
+        let ruleset = self
+            .scanning
+            .rules
+            .current()
+            .await
+            .map_err(SweepError::Rules)?
+            .version()
+            .to_owned();
         let stale = self
             .catalog
             .clean_needing_rescan(&ruleset, self.settings.rescan_limit)

@@ -1,5 +1,6 @@
 //! The sweep Lambda binary: reads its configuration, builds the DynamoDB and S3
-//! adapters and compiles the scanning rules once per cold start, then runs one sweep
+//! adapters and starts compiling the scanning rules once per cold start (in the
+//! background: the first re-scan waits for them), then runs one sweep
 //! per scheduled event.
 // The handler's nested futures, wrapped in the invocation span, are deeper than
 // rustc's default layout query limit (128).
@@ -23,11 +24,11 @@ async fn main() -> Result<(), Error> {
     let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
     let retention = (config.retention_days > 0)
         .then(|| chrono::Duration::days(i64::from(config.retention_days)));
-    let scanning = init_step_async(
-        "rules",
-        airlock_aws::scanning(&sdk, &config.bucket, config.scan),
-    )
-    .await?;
+    // The rules are loaded and compiled in the background: the cold start does not
+    // wait for them, the first scan waits for what is left.
+    let scanning = init_step("rules", || {
+        airlock_aws::scanning(&sdk, &config.bucket, config.scan)
+    });
     let sweep = init_step("clients", || {
         Sweep::new(
             DynamoCatalog::from_sdk(&sdk, config.table),
