@@ -32,8 +32,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{GrantError, LocalError};
 
-/// Bytes read per chunk when streaming an object.
-pub const CHUNK_SIZE: usize = 64 * 1024;
+/// Bytes read per chunk when streaming an object. Each read is a trip to tokio's
+/// blocking pool, so chunks of a MiB keep that cost under the hashing's (64 KiB
+/// chunks made ingest of a 1 GiB object on the local stack 1.6 × slower).
+pub const CHUNK_SIZE: usize = 1024 * 1024;
 
 const EXPIRES: &str = "X-Airlock-Expires";
 const LENGTH: &str = "X-Airlock-Length";
