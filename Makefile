@@ -100,8 +100,10 @@ fmt:
 
 ## Benchmark: cold start, init work, ingest throughput and memory, api latency, 1,000
 ## uploads end to end and sizes, beside a hello-world function, a Python peer and
-## sha256sum, in one run (release build; installs oha and the peer's packages). Results
-## to bench/results/<date>.md and stdout; BENCHMARKS.md explains every figure.
+## sha256sum, in one run (bench-release build: release without fat LTO; installs oha
+## once per machine and the peer's packages). Results to bench/results/<date>.md and
+## stdout; BENCHMARKS.md explains every figure. `make build` first to have the deployed
+## arm64 sizes measured too.
 bench:
 	scripts/bench.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: builds every binary with the release profile (the deploy profile: fat
-# LTO, stripped), installs what the benchmark runs beside Airlock — the load tool oha
-# (pinned, from crates.io, into .tools/) and the Python peer's packages (pinned, into
+# `make bench`: builds every binary with the bench-release profile (release without
+# fat LTO, so a fresh clone builds in minutes), installs what the benchmark runs beside
+# Airlock — the load tool oha (pinned, from the crate registry, built once per machine
+# into the user's cache) and the Python peer's packages (pinned, into
 # bench/python-peer/.venv/) — then runs airlock-bench with the AWS emulator started by
 # scripts/with-moto.sh. Knobs: BENCH_* variables (see BENCHMARKS.md). Results go to
 # bench/results/<date>.md and stdout.
@@ -19,14 +20,19 @@ apt_install() {
 python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 
 # The load tool. oha 1.16 does not build without a TLS backend; native-tls (the system's
-# OpenSSL) compiles much faster than its default rustls/aws-lc. Its own target folder,
-# so its dependencies never mix with the workspace's.
-if ! .tools/bin/oha --version 2>/dev/null | grep -q " $OHA_VERSION"; then
+# OpenSSL) compiles much faster than its default rustls/aws-lc. It is a tool of the
+# machine, not of one clone (as `cargo install` keeps tools in ~/.cargo/bin), so it
+# goes to a versioned folder in the user's cache and every clone reuses it; its own
+# target folder keeps its dependencies apart from the workspace's.
+oha_root="${XDG_CACHE_HOME:-$HOME/.cache}/airlock/oha-$OHA_VERSION"
+if ! "$oha_root/bin/oha" --version 2>/dev/null | grep -q " $OHA_VERSION"; then
   dpkg -s libssl-dev pkg-config >/dev/null 2>&1 || { apt_install libssl-dev; apt_install pkg-config; }
-  echo "bench: installing oha $OHA_VERSION into .tools/ (a few minutes, once)" >&2
-  CARGO_TARGET_DIR=.tools/build cargo install --quiet --locked --no-default-features \
-    --features native-tls "oha@$OHA_VERSION" --root .tools
+  echo "bench: installing oha $OHA_VERSION into $oha_root (a few minutes, once per machine)" >&2
+  CARGO_TARGET_DIR="$oha_root/build" cargo install --quiet --locked --no-default-features \
+    --features native-tls "oha@$OHA_VERSION" --root "$oha_root"
+  rm -rf "$oha_root/build"
 fi
+export BENCH_OHA="$oha_root/bin/oha"
 
 # The Python peer: reinstalled when its pinned requirements change.
 peer=bench/python-peer
@@ -38,8 +44,9 @@ if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; t
   cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
 fi
 
-cargo build --release --workspace --bins
+cargo build --profile bench-release --workspace --bins
 built=$(date +%s)
 
-scripts/with-moto.sh target/release/airlock-bench
+export BENCH_BIN_DIR=target/bench-release
+scripts/with-moto.sh target/bench-release/airlock-bench
 echo "make bench: $(( $(date +%s) - started )) s wall ($(( built - started )) s of installs and build)"

@@ -11,6 +11,7 @@ use std::{
 
 use airlock_aws::lambda::INIT_STEP_MESSAGE;
 use airlock_lambda_emulator::{Function, InvokeError};
+use airlock_scan::live::RULES_COMPILED_MESSAGE;
 
 use crate::{
     BenchError,
@@ -58,7 +59,7 @@ pub async fn run(
 
 async fn spawn_once(subject: &Subject, log: &Path) -> Result<Duration, BenchError> {
     let started = Instant::now();
-    let mut function = Function::spawn(&subject.program, "bench", &subject.env, log)
+    let mut function = Function::spawn_as_on_lambda(&subject.program, "bench", &subject.env, log)
         .await
         .map_err(|e| BenchError::Invoke(subject.name.to_owned(), e.to_string()))?;
     let answer = function.invoke(subject.cold_event.clone()).await;
@@ -78,18 +79,36 @@ async fn spawn_once(subject: &Subject, log: &Path) -> Result<Duration, BenchErro
 /// `(step, micros)` of every init-step line in a function's JSON log.
 fn init_steps(log: &Path) -> Vec<(String, f64)> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == INIT_STEP_MESSAGE)
-        .filter_map(|line| {
-            let fields = &line["fields"];
-            Some((
-                fields["step"].as_str()?.to_owned(),
-                fields["micros"].as_f64()?,
-            ))
-        })
-        .collect()
+    text.lines().filter_map(init_step).collect()
 }
+
+/// One log line's init step, if it is one. The functions log flat JSON (fields beside
+/// `message`); a nested `fields` object, as tracing-subscriber's own JSON format
+/// writes it, is read too. The rules' compilation in the background ends with a line
+/// of its own, reported as the step [`BACKGROUND_RULES`].
+fn init_step(line: &str) -> Option<(String, f64)> {
+    let line: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = if line.get("fields").is_some() {
+        &line["fields"]
+    } else {
+        &line
+    };
+    if fields["message"] == RULES_COMPILED_MESSAGE {
+        let micros = fields["millis"].as_f64()? * 1000.0;
+        return Some((BACKGROUND_RULES.to_owned(), micros));
+    }
+    if fields["message"] != INIT_STEP_MESSAGE {
+        return None;
+    }
+    Some((
+        fields["step"].as_str()?.to_owned(),
+        fields["micros"].as_f64()?,
+    ))
+}
+
+/// The step name of the rules' compilation in the background: it overlaps the cold
+/// start rather than adding to it, so it is not in the sum of the steps.
+const BACKGROUND_RULES: &str = "rules compiled in the background (not in the sum)";
 
 fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
     let median_of = |role: Role| {
@@ -139,7 +158,12 @@ fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
             .iter()
             .filter_map(|(step, us)| median(us).map(|m| format!("{step} {:.2} ms", m / 1000.0)))
             .collect();
-        let total: f64 = samples.steps_us.values().filter_map(|us| median(us)).sum();
+        let total: f64 = samples
+            .steps_us
+            .iter()
+            .filter(|(step, _)| step.as_str() != BACKGROUND_RULES)
+            .filter_map(|(_, us)| median(us))
+            .sum();
         report.info(
             INIT,
             subject.name.to_owned(),
@@ -152,4 +176,35 @@ fn slug(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_steps_are_read_from_the_flat_json_the_functions_log() {
+        let line = r#"{"timestamp":"t","level":"INFO","target":"airlock_aws::lambda","message":"init step","step":"sdk_config","micros":5365}"#;
+        assert_eq!(init_step(line), Some(("sdk_config".into(), 5365.0)));
+    }
+
+    #[test]
+    fn init_steps_are_read_from_nested_fields_too() {
+        let line =
+            r#"{"level":"INFO","fields":{"message":"init step","step":"rules","micros":17}}"#;
+        assert_eq!(init_step(line), Some(("rules".into(), 17.0)));
+    }
+
+    #[test]
+    fn the_end_of_the_rules_compilation_is_read_as_a_background_step() {
+        let line = r#"{"message":"rules compiled","step":"rules","millis":16}"#;
+        assert_eq!(init_step(line), Some((BACKGROUND_RULES.into(), 16_000.0)));
+    }
+
+    #[test]
+    fn other_log_lines_are_not_init_steps() {
+        let line = r#"{"message":"cold start","init_ms":23.3}"#;
+        assert_eq!(init_step(line), None);
+        assert_eq!(init_step("not json"), None);
+    }
 }

@@ -50,8 +50,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.as_slice() {
         [command, data, key] if command == "ingest-local" => {
-            let rules = std::env::var_os(settings::RULES_DIR_ENV).map(PathBuf::from);
-            throughput::ingest_local_child(Path::new(data), key, rules.as_deref()).await
+            throughput::ingest_local_child(Path::new(data), key).await
         }
         [] => run_all().await,
         _ => Err(BenchError::Settings(
@@ -175,17 +174,13 @@ fn header(settings: &Settings) -> String {
         "# make bench — {}\n\n\
          - commit {commit}; machine: {cores} × {cpu}, {}; shared with other work: the `load` column is the \
          1-minute load average when each figure was taken, and comparisons are ratios taken in this run.\n\
-         - scanning: {}; cold start {} spawns per subject; object sizes {:?} MiB, {} repeats on the local backend; \
+         - binaries: {} (`make bench` builds them with the bench-release profile: release without fat LTO); \
+         scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} repeats on the local backend; \
          api rates {:?} req/s for {} s each; {} uploads end to end, {} at a time.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         memory(),
-        settings
-            .rules_dir
-            .as_ref()
-            .map_or("off".to_owned(), |d| format!(
-                "on, rules in {}",
-                d.display()
-            )),
+        settings.bin_dir.display(),
+        settings.max_scan_bytes / 1024 / 1024,
         settings.spawns,
         settings.sizes_mib,
         settings.repeats,

@@ -10,18 +10,20 @@ use serde_json::{Value, json};
 /// A folder of extra rules for the local backend's ingest (the stack's rules folder).
 /// Ingest always scans with the default rules; the Lambda binary reads a
 /// deployment's own rules from its bucket, so there it changes nothing.
-pub const RULES_DIR_ENV: &str = "AIRLOCK_RULES_DIR";
+/// The variable that sets ingest's scan limit (`crates/aws/src/config.rs`).
+pub const MAX_SCAN_BYTES_ENV: &str = "AIRLOCK_MAX_SCAN_BYTES";
 
 /// What a run measures and where it finds what it runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Where the release binaries are (`target/release`).
+    /// Where the binaries under test are (`target/bench-release`).
     pub bin_dir: PathBuf,
     /// Where `make build` puts the arm64 artifacts (`target/lambda`), if it ran.
     pub lambda_dir: PathBuf,
     /// The Python peer's bootstrap (`bench/python-peer/bootstrap`).
     pub python_peer: PathBuf,
-    /// The load tool (`.tools/bin/oha`).
+    /// The load tool (`BENCH_OHA`, else `oha` on the PATH; `make bench` installs it
+    /// and sets the variable).
     pub oha: PathBuf,
     /// Scratch space for objects, data folders and logs (several GiB at 1 GiB objects).
     pub scratch: PathBuf,
@@ -41,8 +43,9 @@ pub struct Settings {
     pub uploads: usize,
     /// Uploads in flight at once in the end-to-end run.
     pub upload_concurrency: usize,
-    /// The rules folder when scanning is on.
-    pub rules_dir: Option<PathBuf>,
+    /// ingest's scan limit in this run: objects up to this size are scanned (the
+    /// deployed default, 512 MiB, would reject the 1 GiB object unscanned).
+    pub max_scan_bytes: u64,
 }
 
 impl Settings {
@@ -52,10 +55,10 @@ impl Settings {
             PathBuf::from(std::env::var(name).unwrap_or_else(|_| default.to_owned()))
         };
         Ok(Self {
-            bin_dir: path("BENCH_BIN_DIR", "target/release"),
+            bin_dir: path("BENCH_BIN_DIR", "target/bench-release"),
             lambda_dir: path("BENCH_LAMBDA_DIR", "target/lambda"),
             python_peer: path("BENCH_PYTHON_PEER", "bench/python-peer/bootstrap"),
-            oha: path("BENCH_OHA", ".tools/bin/oha"),
+            oha: path("BENCH_OHA", "oha"),
             scratch: path("BENCH_SCRATCH", "target/bench-scratch"),
             results_dir: path("BENCH_RESULTS_DIR", "bench/results"),
             spawns: number("BENCH_SPAWNS", 20)?,
@@ -65,21 +68,13 @@ impl Settings {
             api_duration: Duration::from_secs(number("BENCH_API_SECONDS", 30)?),
             uploads: number("BENCH_UPLOADS", 1000)?,
             upload_concurrency: number("BENCH_UPLOAD_CONCURRENCY", 16)?,
-            rules_dir: std::env::var(RULES_DIR_ENV).ok().map(PathBuf::from),
+            max_scan_bytes: number::<u64>("BENCH_MAX_SCAN_MIB", 2048)? * 1024 * 1024,
         })
     }
 
-    /// Whether ingest scans in this run: always, with the default rules at least.
-    pub fn scanning(&self) -> bool {
-        true
-    }
-
-    /// Extra environment for ingest: the rules folder when scanning is on.
+    /// Extra environment for ingest: the scan limit of this run.
     pub fn ingest_env(&self) -> Vec<(&'static str, String)> {
-        self.rules_dir
-            .iter()
-            .map(|dir| (RULES_DIR_ENV, dir.display().to_string()))
-            .collect()
+        vec![(MAX_SCAN_BYTES_ENV, self.max_scan_bytes.to_string())]
     }
 }
 
@@ -165,15 +160,16 @@ pub fn function_env(
 
 /// The first invocation of each function: the cheapest event it answers without a
 /// call to AWS, so the figure is the function's own start-up, not the emulator's
-/// latency. sweep has no such event: every scheduled run queries the table once.
+/// latency. Every scheduled sweep queries the table, so sweep gets an EventBridge
+/// event of another kind, which it refuses (an error answer) without a call.
 pub fn cold_event(function: &str) -> Value {
     match function {
         "ingest" => s3_event("bench-bucket", "outside/the/upload/layout"),
         "publish" => json!({ "Records": [] }),
         "api" => api_get("/v1/files/not-a-file-id"),
         "sweep" => json!({
-            "version": "0", "id": "bench", "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": "123456789012",
+            "version": "0", "id": "bench", "detail-type": "Airlock Bench Start-up",
+            "source": "airlock.bench", "account": "123456789012",
             "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
             "resources": [], "detail": {}
         }),
@@ -261,7 +257,7 @@ mod tests {
             FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec()),
             SystemClock,
             airlock_domain::Policy::default(),
-            crate::throughput::scanning(None).expect("the default rules compile"),
+            crate::throughput::scanning(u64::MAX).expect("the default rules compile"),
         );
         let report = ingest
             .handle_payload(cold_event("ingest"))
@@ -274,9 +270,9 @@ mod tests {
     }
 
     #[test]
-    fn scanning_passes_the_rules_folder_to_ingest_only() {
+    fn the_scan_limit_of_the_run_goes_to_ingest_only() {
         let settings = Settings {
-            rules_dir: Some(PathBuf::from("/rules")),
+            max_scan_bytes: 7,
             ..Settings::from_env().expect("the defaults parse")
         };
         let names = Names {
@@ -285,12 +281,12 @@ mod tests {
             bus: "e".into(),
         };
         assert!(
-            function_env("ingest", &names, &settings).contains(&(RULES_DIR_ENV, "/rules".into()))
+            function_env("ingest", &names, &settings).contains(&(MAX_SCAN_BYTES_ENV, "7".into()))
         );
         assert!(
             !function_env("api", &names, &settings)
                 .iter()
-                .any(|(k, _)| *k == RULES_DIR_ENV)
+                .any(|(k, _)| *k == MAX_SCAN_BYTES_ENV)
         );
     }
 }

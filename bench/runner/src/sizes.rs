@@ -1,9 +1,15 @@
 //! Size of each function: the stripped binary and the zip Lambda receives (one entry,
 //! `bootstrap`, deflated at level 9 by Python's zipfile, as cargo-lambda zips it).
-//! The arm64 artifacts are the ones `make build` leaves in `target/lambda`; when they
-//! are absent the x86_64 release binaries stand in, and the report says so.
+//! The arm64 artifacts are the ones `make build` leaves in `target/lambda` (fat LTO,
+//! stripped: what is deployed). When they are absent, or older than a source file
+//! of the functions, the x86_64 binaries of this run stand in, stripped of their symbol table:
+//! built without fat LTO, they are larger than the deployed ones, an upper bound. The
+//! report says which it measured.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
 
 use crate::{
     BenchError,
@@ -22,12 +28,19 @@ pub fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
             .join(format!("airlock-{f}"))
             .join("bootstrap")
     };
-    let have_arm64 = FUNCTIONS.iter().all(|f| arm64(f).exists());
-    let arch = if have_arm64 { "arm64" } else { "x86_64" };
+    let local = |f: &str| settings.bin_dir.join(format!("airlock-{f}"));
+    let sources = newest_source();
+    let have_arm64 = FUNCTIONS.iter().all(|f| is_current(&arm64(f), sources));
+    let arch = if have_arm64 {
+        "arm64, deploy build"
+    } else {
+        "x86_64 stand-in, no LTO: upper bound"
+    };
     if !have_arm64 {
         report.note(format!(
-            "size: no arm64 artifacts in {} (run `make build` first); the x86_64 release binaries stand in, \
-             built with the same profile (fat LTO, stripped, panic=abort).",
+            "size: no arm64 artifacts in {} newer than every source file (run `make build` first for the deployed sizes); \
+             the x86_64 binaries of this run stand in, stripped. They are built without fat LTO, so they are larger \
+             than what is deployed: a zip target they meet, the deploy build meets too.",
             settings.lambda_dir.display()
         ));
     }
@@ -35,7 +48,7 @@ pub fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
         let binary = if have_arm64 {
             arm64(f)
         } else {
-            settings.bin_dir.join(format!("airlock-{f}"))
+            stripped_copy(&local(f), &settings.scratch)?
         };
         let (bin, zip) = measure(&binary, &settings.scratch)?;
         let limit = if f == "ingest" { 12.0 } else { 8.0 };
@@ -49,7 +62,10 @@ pub fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
     }
     let hello = settings.bin_dir.join("airlock-bench-hello");
     if hello.exists() {
-        let (bin, zip) = measure(&hello, &settings.scratch)?;
+        let (bin, zip) = measure(
+            &stripped_copy(&hello, &settings.scratch)?,
+            &settings.scratch,
+        )?;
         report.info(
             SECTION,
             "hello (x86_64)",
@@ -57,6 +73,57 @@ pub fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
         );
     }
     Ok(())
+}
+
+/// Whether `artifact` exists and was built after the newest source file: an older
+/// one may come from older sources.
+fn is_current(artifact: &Path, newest_source: Option<SystemTime>) -> bool {
+    let built = std::fs::metadata(artifact).and_then(|m| m.modified()).ok();
+    match (built, newest_source) {
+        (Some(built), Some(source)) => built >= source,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// When the workspace's sources last changed: the newest of `Cargo.toml`,
+/// `Cargo.lock` and every file under `crates/` and `functions/`.
+fn newest_source() -> Option<SystemTime> {
+    let mut newest = None;
+    let mut pending: Vec<PathBuf> = ["Cargo.toml", "Cargo.lock", "crates", "functions"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(Some(modified));
+        }
+    }
+    newest
+}
+
+/// A copy of `binary` without its symbol table (kept in the bench profile for
+/// `perf`), as the deploy profile strips it.
+fn stripped_copy(binary: &Path, scratch: &Path) -> Result<PathBuf, BenchError> {
+    let name = binary.file_name().unwrap_or_default();
+    let copy = scratch.join(name).with_extension("stripped");
+    let status = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&copy)
+        .arg(binary)
+        .status()
+        .map_err(|e| BenchError::Io(binary.to_owned(), e))?;
+    if !status.success() {
+        return Err(BenchError::Invoke("strip".into(), status.to_string()));
+    }
+    Ok(copy)
 }
 
 fn measure(binary: &Path, scratch: &Path) -> Result<(f64, f64), BenchError> {

@@ -44,7 +44,9 @@ pub async fn run(
     deployment: &Deployment,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    let memory_limit_mib = if settings.scanning() { 128 } else { 64 };
+    // ingest always scans (its default rules are compiled in), so the target is the
+    // one with scanning on.
+    let memory_limit_mib = 128;
     for &size_mib in &settings.sizes_mib {
         let size = size_mib * MIB;
         let label = if size_mib >= 1024 {
@@ -62,7 +64,7 @@ pub async fn run(
             let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
             let key = prepare_local(&data, &source, size).await?;
             sums.push(sha256sum(&source)?);
-            local.push(ingest_local(&data, &key)?);
+            local.push(ingest_local(&data, &key, settings.max_scan_bytes)?);
             let _ = std::fs::remove_dir_all(&data);
         }
         let sum = summary(&sums);
@@ -189,7 +191,31 @@ fn write_source(path: &Path, size: u64) -> Result<(), BenchError> {
         out.write_all(&block[..take]).map_err(io)?;
         written += take as u64;
     }
-    out.flush().map_err(io)
+    out.flush().map_err(io)?;
+    out.get_ref().sync_all().map_err(io)
+}
+
+/// Writes every file under `dir` to disk, so the gigabytes a size's set-up just wrote
+/// are not still being written back while ingest runs (the kernel would slow ingest's
+/// own spool writes to let them catch up, and the figure would measure the set-up).
+fn flush_to_disk(dir: &Path) -> Result<(), BenchError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e| BenchError::Io(path, e)
+    };
+    let mut pending = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(io(&path))? {
+                pending.push(entry.map_err(io(&path))?.path());
+            }
+        } else {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&path))?;
+        }
+    }
+    Ok(())
 }
 
 const PNG_HEAD: &[u8] =
@@ -233,48 +259,47 @@ async fn prepare_local(data: &Path, source: &Path, size: u64) -> Result<String, 
         writer.write(&chunk[..n]).await.map_err(local)?;
     }
     writer.commit().await.map_err(local)?;
+    flush_to_disk(data)?;
     Ok(key)
 }
 
-/// The local backend's ingest, as the stack wires it: the default rules plus any in
-/// `rules_dir`.
+/// The local backend's ingest, as the stack wires it, with the default rules and the
+/// run's scan limit.
 fn local_ingest(
     data: &Path,
-    rules_dir: Option<&Path>,
+    max_scan_bytes: u64,
 ) -> Result<Ingest<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource>, BenchError> {
     Ok(Ingest::new(
         local_catalog(data)?,
         local_store(data),
         SystemClock,
         airlock_domain::Policy::default(),
-        scanning(rules_dir).map_err(|e| BenchError::Setup("the scanner", e.to_string()))?,
+        scanning(max_scan_bytes).map_err(|e| BenchError::Setup("the scanner", e.to_string()))?,
     ))
 }
 
-/// The scanner as the local stack builds it (rules folder checked before each file).
-pub fn scanning(
-    rules_dir: Option<&Path>,
-) -> Result<Scanning<DirRuleSource>, airlock_scan::RulesError> {
-    let dir = rules_dir.map_or_else(
-        || PathBuf::from("/nonexistent/airlock-rules"),
-        Path::to_path_buf,
-    );
+/// The scanner as the local stack builds it, with the default rules only and objects
+/// up to `max_scan_bytes` scanned.
+pub fn scanning(max_scan_bytes: u64) -> Result<Scanning<DirRuleSource>, airlock_scan::RulesError> {
     Scanning::with_default_rules(
-        DirRuleSource::new(dir),
+        DirRuleSource::new(PathBuf::from("/nonexistent/airlock-rules")),
         std::time::Duration::ZERO,
         ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
+        airlock_domain::ScanLimits {
+            max_scan_bytes,
+            ..airlock_domain::ScanLimits::default()
+        },
     )
 }
 
 /// `airlock-bench ingest-local DATA KEY`: one ingest on the local backend; prints its
 /// report. Run in a process of its own so its peak memory is its own.
-pub async fn ingest_local_child(
-    data: &Path,
-    key: &str,
-    rules_dir: Option<&Path>,
-) -> Result<(), BenchError> {
-    let ingest = local_ingest(data, rules_dir)?;
+pub async fn ingest_local_child(data: &Path, key: &str) -> Result<(), BenchError> {
+    let max_scan_bytes = std::env::var(crate::settings::MAX_SCAN_BYTES_ENV)
+        .ok()
+        .and_then(|raw| raw.parse().ok())
+        .unwrap_or(airlock_domain::DEFAULT_MAX_SCAN_BYTES);
+    let ingest = local_ingest(data, max_scan_bytes)?;
     let report = ingest
         .handle_payload(s3_event(LOCAL_BUCKET, key))
         .await
@@ -323,11 +348,14 @@ fn sha256sum(source: &Path) -> Result<Run, BenchError> {
     timed(command, "sha256sum", " ")
 }
 
-fn ingest_local(data: &Path, key: &str) -> Result<Run, BenchError> {
+fn ingest_local(data: &Path, key: &str, max_scan_bytes: u64) -> Result<Run, BenchError> {
     let me = std::env::current_exe()
         .map_err(|e| BenchError::Invoke("airlock-bench".into(), e.to_string()))?;
     let mut command = with_time(&me);
-    command.arg("ingest-local").arg(data).arg(key);
+    command.arg("ingest-local").arg(data).arg(key).env(
+        crate::settings::MAX_SCAN_BYTES_ENV,
+        max_scan_bytes.to_string(),
+    );
     timed(command, "ingest (local)", "\"CLEAN\"")
 }
 
@@ -342,9 +370,15 @@ async fn emulator_ingest(
     let name = program.display().to_string();
     let failed =
         |e: airlock_lambda_emulator::InvokeError| BenchError::Invoke(name.clone(), e.to_string());
-    let log = settings.scratch.join(format!("emulator-{}.log", record.id));
+    let program_name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let log = settings
+        .scratch
+        .join(format!("emulator-{}-{program_name}.log", record.id));
     let env = function_env("ingest", &deployment.names, settings);
-    let mut function = Function::spawn(program, "bench", &env, &log)
+    let mut function = Function::spawn_as_on_lambda(program, "bench", &env, &log)
         .await
         .map_err(failed)?;
     function

@@ -203,6 +203,47 @@ async fn init_error(State(shared): State<Shared>, body: Bytes) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
+/// Which of this process's variables a spawned function sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inherit {
+    All,
+    LambdaOnly,
+}
+
+/// The variables Lambda's `provided.al2023` runtime sets for every function, beside
+/// the `AWS_LAMBDA_*` ones (`PATH` is this process's, so programs can be found).
+fn lambda_environment(binary: &Path) -> Vec<(String, String)> {
+    let task_root = binary
+        .parent()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_default();
+    vec![
+        ("LANG".into(), "en_US.UTF-8".into()),
+        ("TZ".into(), ":UTC".into()),
+        ("LAMBDA_TASK_ROOT".into(), task_root),
+        (
+            "AWS_EXECUTION_ENV".into(),
+            "AWS_Lambda_provided.al2023".into(),
+        ),
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+    ]
+}
+
+/// This process's variables that reach a function spawned as on Lambda: credentials
+/// and region (Lambda sets them from the execution role) and the endpoint (which
+/// stands in for AWS).
+fn passed_to_lambda(key: &str) -> bool {
+    matches!(
+        key,
+        "AWS_ACCESS_KEY_ID"
+            | "AWS_SECRET_ACCESS_KEY"
+            | "AWS_SESSION_TOKEN"
+            | "AWS_REGION"
+            | "AWS_DEFAULT_REGION"
+            | "AWS_EC2_METADATA_DISABLED"
+    ) || key.starts_with("AWS_ENDPOINT_URL")
+}
+
 /// A function binary running against its own Runtime API.
 pub struct Function {
     /// The Runtime API the process polls.
@@ -211,18 +252,50 @@ pub struct Function {
 }
 
 impl Function {
-    /// Starts `binary` with the Lambda environment plus `env`; stderr and stdout (its
-    /// logs) go to `log`.
+    /// Starts `binary` with this process's environment, the Lambda variables and `env`;
+    /// stderr and stdout (its logs) go to `log`.
     pub async fn spawn(
         binary: &Path,
         name: &str,
         env: &[(&str, String)],
         log: &Path,
     ) -> Result<Self, InvokeError> {
+        Self::start(binary, name, env, log, Inherit::All).await
+    }
+
+    /// [`Function::spawn`] with only the environment Lambda gives a function: the
+    /// Lambda variables, `LANG`, `TZ`, `PATH`, and from this process only the AWS
+    /// credentials, region and endpoint (which point it at the emulator). What a
+    /// developer's shell sets (`HOME`, `SSL_CERT_DIR`, `RUST_LOG`, …) is left out, as it
+    /// is on Lambda: a benchmark of start-up must not count work the real environment
+    /// never causes, such as reading every file of a CA certificate folder.
+    pub async fn spawn_as_on_lambda(
+        binary: &Path,
+        name: &str,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Result<Self, InvokeError> {
+        Self::start(binary, name, env, log, Inherit::LambdaOnly).await
+    }
+
+    async fn start(
+        binary: &Path,
+        name: &str,
+        env: &[(&str, String)],
+        log: &Path,
+        inherit: Inherit,
+    ) -> Result<Self, InvokeError> {
         let api = RuntimeApi::start().await.map_err(InvokeError::Spawn)?;
         let log_file = std::fs::File::create(log).map_err(InvokeError::Spawn)?;
         let err_file = log_file.try_clone().map_err(InvokeError::Spawn)?;
-        let child = tokio::process::Command::new(binary)
+        let mut command = tokio::process::Command::new(binary);
+        if inherit == Inherit::LambdaOnly {
+            command
+                .env_clear()
+                .envs(lambda_environment(binary))
+                .envs(std::env::vars().filter(|(key, _)| passed_to_lambda(key)));
+        }
+        let child = command
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -265,5 +338,37 @@ impl Function {
             .await
             .ok()?
             .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_spawned_as_on_lambda_gets_credentials_region_and_endpoints() {
+        for key in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+        ] {
+            assert!(passed_to_lambda(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_function_spawned_as_on_lambda_does_not_see_the_developers_shell() {
+        for key in [
+            "SSL_CERT_DIR",
+            "SSL_CERT_FILE",
+            "HOME",
+            "RUST_LOG",
+            "AWS_PROFILE",
+        ] {
+            assert!(!passed_to_lambda(key), "{key}");
+        }
     }
 }

@@ -33,8 +33,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::{GrantError, LocalError};
 
 /// Bytes read per chunk when streaming an object. Each read is a trip to tokio's
-/// blocking pool, so chunks of a MiB keep that cost under the hashing's (64 KiB
-/// chunks made ingest of a 1 GiB object on the local stack 1.6 × slower).
+/// blocking pool: with 64 KiB chunks, ingest of a 1 GiB object on the local stack
+/// took 4.4 s, with 1 MiB chunks 3.75 s.
 pub const CHUNK_SIZE: usize = 1024 * 1024;
 
 const EXPIRES: &str = "X-Airlock-Expires";
