@@ -11,6 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 OHA_VERSION=1.16.0
 started=$(date +%s)
+# Prints how long the step since the last mark took, so the wall time of a fresh
+# clone's run can be read part by part.
+mark=$started
+took() { local now; now=$(date +%s); echo "bench: $1 took $(( now - mark )) s" >&2; mark=$now; }
 
 apt_install() {
   echo "bench: installing $1" >&2
@@ -33,6 +37,7 @@ if ! "$oha_root/bin/oha" --version 2>/dev/null | grep -q " $OHA_VERSION"; then
   rm -rf "$oha_root/build"
 fi
 export BENCH_OHA="$oha_root/bin/oha"
+took "checking (or installing) oha"
 
 # The Python peer: reinstalled when its pinned requirements change.
 peer=bench/python-peer
@@ -43,9 +48,11 @@ if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; t
   "$peer/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peer/requirements.txt"
   cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
 fi
+took "checking (or installing) the Python peer's packages"
 
 cargo build --profile bench-release --workspace --bins
 built=$(date +%s)
+took "building the workspace (bench-release)"
 
 export BENCH_BIN_DIR=target/bench-release
 scripts/with-moto.sh target/bench-release/airlock-bench
