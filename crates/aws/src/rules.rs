@@ -14,13 +14,9 @@ use crate::config::ScanConfig;
 /// run in the background (see [`Scanning::start_in_background`]), so the cold start
 /// does not wait for them; the first scan does, for what is left. Needs a tokio
 /// runtime.
-pub fn scanning(
-    sdk: &aws_config::SdkConfig,
-    bucket: &str,
-    config: ScanConfig,
-) -> Scanning<S3RuleSource> {
+pub fn scanning(s3: Client, bucket: &str, config: ScanConfig) -> Scanning<S3RuleSource> {
     Scanning::start_in_background(
-        S3RuleSource::from_sdk(sdk, bucket, config.rules_prefix),
+        S3RuleSource::new(s3, bucket, config.rules_prefix),
         config.rules_check_every,
         ScanSettings {
             memory_budget: config.memory_budget,

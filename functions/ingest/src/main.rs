@@ -22,15 +22,18 @@ async fn main() -> Result<(), Error> {
     init_tracing(invocations.function());
     let config = init_step("config", || IngestConfig::from_env(&Env::process()))?;
     let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    // One S3 client for the store and the rules: building a client parses the trust
+    // store's certificates again.
+    let s3 = init_step("s3_client", || airlock_aws::s3_client(&sdk));
     // The rules are loaded and compiled in the background: the cold start does not
     // wait for them, the first scan waits for what is left.
     let scanning = init_step("rules", || {
-        airlock_aws::scanning(&sdk, &config.bucket, config.scan)
+        airlock_aws::scanning(s3.clone(), &config.bucket, config.scan)
     });
     let ingest = init_step("clients", || {
         Ingest::new(
             DynamoCatalog::from_sdk(&sdk, config.table),
-            S3Store::from_sdk(&sdk, config.bucket),
+            S3Store::new(s3, config.bucket),
             SystemClock,
             config.policy,
             scanning,

@@ -24,15 +24,18 @@ async fn main() -> Result<(), Error> {
     let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
     let retention = (config.retention_days > 0)
         .then(|| chrono::Duration::days(i64::from(config.retention_days)));
+    // One S3 client for the store and the rules: building a client parses the trust
+    // store's certificates again.
+    let s3 = init_step("s3_client", || airlock_aws::s3_client(&sdk));
     // The rules are loaded and compiled in the background: the cold start does not
     // wait for them, the first scan waits for what is left.
     let scanning = init_step("rules", || {
-        airlock_aws::scanning(&sdk, &config.bucket, config.scan)
+        airlock_aws::scanning(s3.clone(), &config.bucket, config.scan)
     });
     let sweep = init_step("clients", || {
         Sweep::new(
             DynamoCatalog::from_sdk(&sdk, config.table),
-            S3Store::from_sdk(&sdk, config.bucket),
+            S3Store::new(s3, config.bucket),
             SystemClock,
             SweepSettings {
                 retention,
