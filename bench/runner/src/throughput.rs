@@ -144,7 +144,7 @@ pub async fn run(
     report.note(
         "ingest: local backend = the ingest handler on FsObjectStore + SqliteCatalog in a process of its own (`airlock-bench ingest-local`), \
          timed from spawn to exit, peak memory from `/usr/bin/time -f %M`; sha256sum likewise, on the same file, interleaved with it. \
-         Emulator backend = the release `airlock-ingest` under the Runtime API emulator against moto, timed from invoke to answer after a warm-up invocation, \
+         Emulator backend = the bench-release `airlock-ingest` under the Runtime API emulator against moto, timed from invoke to answer after a warm-up invocation, \
          peak memory from /proc/PID/status VmHWM; moto (Python) serves the bytes, so these figures are bounded by it.",
     );
     Ok(())
