@@ -267,8 +267,8 @@ impl Function {
     /// Lambda variables, `LANG`, `TZ`, `PATH`, and from this process only the AWS
     /// credentials, region and endpoint (which point it at the emulator). What a
     /// developer's shell sets (`HOME`, `SSL_CERT_DIR`, `RUST_LOG`, …) is left out, as it
-    /// is on Lambda: a benchmark of start-up must not count work the real environment
-    /// never causes, such as reading every file of a CA certificate folder.
+    /// is on Lambda: a benchmark of start-up must not count work that only the
+    /// developer's settings cause.
     pub async fn spawn_as_on_lambda(
         binary: &Path,
         name: &str,
