@@ -32,6 +32,10 @@ pub struct SweepSettings {
     pub retention: Option<chrono::Duration>,
     /// At most this many CLEAN files are re-scanned per run.
     pub rescan_limit: usize,
+    /// How long past its deadline an upload whose bytes were stored is left for
+    /// ingest before it is expired (and the bytes removed): a late or retried ingest
+    /// must not find a legitimate upload deleted.
+    pub ingest_grace: chrono::Duration,
 }
 
 impl Default for SweepSettings {
@@ -40,6 +44,7 @@ impl Default for SweepSettings {
             batch_limit: 500,
             retention: None,
             rescan_limit: 100,
+            ingest_grace: chrono::Duration::minutes(15),
         }
     }
 }
@@ -102,6 +107,9 @@ pub struct SweepReport {
     pub newly_infected: usize,
     /// Files another writer changed first (left as that writer decided).
     pub lost_races: usize,
+    /// Uploads past their deadline whose bytes were stored: left for ingest, within
+    /// the grace period.
+    pub awaiting_ingest: usize,
     /// Whether a batch was full, so more work is probably due.
     pub more_due: bool,
 }
@@ -172,6 +180,10 @@ where
             .map_err(SweepError::Query)?;
         tally.report.more_due |= due.len() == limit;
         for record in due {
+            if self.bytes_await_ingest(&record, now).await {
+                tally.report.awaiting_ingest += 1;
+                continue;
+            }
             let outcome = self.retire(&record, record.expired(now)).await;
             tally.count(&record, outcome, |r| r.expired += 1);
         }
@@ -251,6 +263,28 @@ where
 
     /// Writes the record's final status, then removes its bytes. In that order: if
     /// ingest won the race, the file keeps both its verdict and its bytes.
+    /// Whether `record`'s bytes were stored and are still within the grace for ingest.
+    /// Opening the object is the existence check the store's ports offer (on S3 a GET
+    /// whose body is dropped unread); only uploads past their deadline pay for it.
+    async fn bytes_await_ingest(
+        &self,
+        record: &FileRecord,
+        now: airlock_domain::Timestamp,
+    ) -> bool {
+        if now >= record.upload_deadline + self.settings.ingest_grace {
+            return false;
+        }
+        match self.store.open(&record.key()).await {
+            Ok(_) => true,
+            Err(StoreError::NotFound(_)) => false,
+            Err(error) => {
+                // When unsure, keep the bytes: a later run decides.
+                tracing::warn!(tenant = %record.tenant, file_id = %record.id, error = %airlock_domain::error_chain(&error), "could not check an expired upload's bytes; left for the next run");
+                true
+            }
+        }
+    }
+
     async fn retire(
         &self,
         record: &FileRecord,

@@ -126,11 +126,13 @@ impl World {
 }
 
 #[tokio::test]
-async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed() {
+async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed_after_the_grace() {
     let world = world();
     let abandoned = world.upload(Some(b"abc")).await;
     let never_sent = world.upload(None).await;
-    world.clock.advance(chrono::Duration::minutes(61));
+    world
+        .clock
+        .advance(chrono::Duration::minutes(61) + SweepSettings::default().ingest_grace);
 
     let report = world
         .sweep(SweepSettings::default())
@@ -149,6 +151,33 @@ async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed
     assert_eq!(world.status_of(&abandoned).await, FileStatus::Expired);
     assert_eq!(world.status_of(&never_sent).await, FileStatus::Expired);
     assert!(!world.store.exists(&abandoned.key()).await);
+}
+
+#[tokio::test]
+async fn stored_bytes_past_their_deadline_are_left_for_ingest_during_the_grace() {
+    let world = world();
+    let stored = world.upload(Some(b"abc")).await;
+    let never_sent = world.upload(None).await;
+    world.clock.advance(chrono::Duration::minutes(61));
+
+    let report = world
+        .sweep(SweepSettings::default())
+        .await
+        .handle_payload(fixture(SCHEDULED))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        report,
+        SweepReport {
+            expired: 1,
+            awaiting_ingest: 1,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(world.status_of(&stored).await, FileStatus::Pending);
+    assert!(world.store.exists(&stored.key()).await);
+    assert_eq!(world.status_of(&never_sent).await, FileStatus::Expired);
 }
 
 #[tokio::test]
