@@ -195,27 +195,18 @@ fn write_source(path: &Path, size: u64) -> Result<(), BenchError> {
     out.get_ref().sync_all().map_err(io)
 }
 
-/// Writes every file under `dir` to disk, so the gigabytes a size's set-up just wrote
-/// are not still being written back while ingest runs (the kernel would slow ingest's
-/// own spool writes to let them catch up, and the figure would measure the set-up).
-fn flush_to_disk(dir: &Path) -> Result<(), BenchError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |e| BenchError::Io(path, e)
-    };
-    let mut pending = vec![dir.to_owned()];
-    while let Some(path) = pending.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).map_err(io(&path))? {
-                pending.push(entry.map_err(io(&path))?.path());
-            }
-        } else {
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&path))?;
-        }
+/// Writes what the set-up just wrote to disk (`sync`), so its gigabytes are not still
+/// being written back while ingest runs (the kernel would slow ingest's own spool
+/// writes to let them catch up, and the figure would measure the set-up).
+fn flush_to_disk() -> Result<(), BenchError> {
+    let status = std::process::Command::new("sync")
+        .status()
+        .map_err(|e| BenchError::Invoke("sync".into(), e.to_string()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::Invoke("sync".into(), status.to_string()))
     }
-    Ok(())
 }
 
 const PNG_HEAD: &[u8] =
@@ -259,7 +250,7 @@ async fn prepare_local(data: &Path, source: &Path, size: u64) -> Result<String, 
         writer.write(&chunk[..n]).await.map_err(local)?;
     }
     writer.commit().await.map_err(local)?;
-    flush_to_disk(data)?;
+    flush_to_disk()?;
     Ok(key)
 }
 

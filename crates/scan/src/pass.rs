@@ -69,12 +69,11 @@ impl<R: RuleSource> Scanning<R> {
         settings: ScanSettings,
         limits: ScanLimits,
     ) -> Result<Self, crate::RulesError> {
-        Ok(Self {
-            rules: LiveRules::start(source, check_every).await?,
+        Ok(Self::with_rules(
+            LiveRules::start(source, check_every).await?,
             settings,
             limits,
-            gate: tokio::sync::Semaphore::new(passes_at_once()),
-        })
+        ))
     }
 
     /// The default rules alone, compiled now (see [`LiveRules::with_default_rules`]).
@@ -84,12 +83,20 @@ impl<R: RuleSource> Scanning<R> {
         settings: ScanSettings,
         limits: ScanLimits,
     ) -> Result<Self, crate::RulesError> {
-        Ok(Self {
-            rules: LiveRules::with_default_rules(source, check_every)?,
+        Ok(Self::with_rules(
+            LiveRules::with_default_rules(source, check_every)?,
+            settings,
+            limits,
+        ))
+    }
+
+    fn with_rules(rules: LiveRules<R>, settings: ScanSettings, limits: ScanLimits) -> Self {
+        Self {
+            rules,
             settings,
             limits,
             gate: tokio::sync::Semaphore::new(passes_at_once()),
-        })
+        }
     }
 
     /// Streams `key` from `store` once and scans it.
@@ -162,11 +169,10 @@ impl<R: RuleSource + Clone + 'static> Scanning<R> {
         settings: ScanSettings,
         limits: ScanLimits,
     ) -> Self {
-        Self {
-            rules: LiveRules::start_in_background(source, check_every),
+        Self::with_rules(
+            LiveRules::start_in_background(source, check_every),
             settings,
             limits,
-            gate: tokio::sync::Semaphore::new(passes_at_once()),
-        }
+        )
     }
 }
