@@ -39,7 +39,7 @@ impl Deployment {
                 "AWS_ENDPOINT_URL is not set: run through scripts/bench.sh (make bench)".into(),
             ));
         }
-        let sdk = airlock_aws::load_sdk_config().await;
+        let sdk = airlock_aws::load_sdk_config(airlock_aws::tls::TrustRoots::default()).await;
         let name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
         // No checksum on upload, as a browser's presigned PUT sends none: otherwise the
         // emulator would store one and every GetObject would be checked against it.

@@ -3,6 +3,8 @@
 
 use std::{str::FromStr, time::Duration};
 
+use crate::tls::TrustRoots;
+
 /// A variable is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -92,6 +94,11 @@ fn policy<F: Fn(&str) -> Option<String>>(
     })
 }
 
+/// Whom the SDK trusts for AWS endpoints, which every function reads.
+fn tls_roots<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<TrustRoots, ConfigError> {
+    env.parsed_or("AIRLOCK_TLS_ROOTS", TrustRoots::default())
+}
+
 /// What ingest reads at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestConfig {
@@ -106,6 +113,9 @@ pub struct IngestConfig {
     /// `AIRLOCK_QUARANTINE` (`true`/`false`, default false): move INFECTED objects to
     /// `quarantine/`.
     pub quarantine: bool,
+    /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
+    /// HTTPS client trusts for AWS endpoints.
+    pub tls_roots: TrustRoots,
 }
 
 impl IngestConfig {
@@ -121,6 +131,7 @@ impl IngestConfig {
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
         "AIRLOCK_QUARANTINE",
+        "AIRLOCK_TLS_ROOTS",
     ];
 
     /// Reads and checks every variable.
@@ -131,6 +142,7 @@ impl IngestConfig {
             policy: policy(env)?,
             scan: ScanConfig::from_env(env)?,
             quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
+            tls_roots: tls_roots(env)?,
         })
     }
 }
@@ -189,17 +201,22 @@ pub struct PublishConfig {
     pub table: String,
     /// `AIRLOCK_BUS`.
     pub bus: String,
+    /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
+    /// HTTPS client trusts for AWS endpoints.
+    pub tls_roots: TrustRoots,
 }
 
 impl PublishConfig {
     /// Every variable this reads (the template must set each of them).
-    pub const VARIABLES: &'static [&'static str] = &["AIRLOCK_TABLE", "AIRLOCK_BUS"];
+    pub const VARIABLES: &'static [&'static str] =
+        &["AIRLOCK_TABLE", "AIRLOCK_BUS", "AIRLOCK_TLS_ROOTS"];
 
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             table: env.required("AIRLOCK_TABLE")?,
             bus: env.required("AIRLOCK_BUS")?,
+            tls_roots: tls_roots(env)?,
         })
     }
 }
@@ -219,6 +236,9 @@ pub struct ApiConfig {
     pub presign_ttl: Duration,
     /// The policy (`AIRLOCK_MAX_UPLOAD_BYTES`).
     pub policy: airlock_domain::Policy,
+    /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
+    /// HTTPS client trusts for AWS endpoints.
+    pub tls_roots: TrustRoots,
 }
 
 impl ApiConfig {
@@ -230,6 +250,7 @@ impl ApiConfig {
         "AIRLOCK_UPLOAD_WINDOW_SECS",
         "AIRLOCK_PRESIGN_TTL_SECS",
         "AIRLOCK_MAX_UPLOAD_BYTES",
+        "AIRLOCK_TLS_ROOTS",
     ];
 
     /// Reads and checks every variable.
@@ -242,6 +263,7 @@ impl ApiConfig {
                 .seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::from_secs(3600))?,
             presign_ttl: env.seconds_or("AIRLOCK_PRESIGN_TTL_SECS", Duration::from_secs(900))?,
             policy: policy(env)?,
+            tls_roots: tls_roots(env)?,
         })
     }
 }
@@ -259,6 +281,9 @@ pub struct SweepConfig {
     pub scan: ScanConfig,
     /// `AIRLOCK_RESCAN_LIMIT` (default 100): at most this many files re-scanned a run.
     pub rescan_limit: usize,
+    /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
+    /// HTTPS client trusts for AWS endpoints.
+    pub tls_roots: TrustRoots,
 }
 
 impl SweepConfig {
@@ -274,6 +299,7 @@ impl SweepConfig {
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
         "AIRLOCK_RESCAN_LIMIT",
+        "AIRLOCK_TLS_ROOTS",
     ];
 
     /// Reads and checks every variable.
@@ -284,6 +310,7 @@ impl SweepConfig {
             retention_days: env.parsed_or("AIRLOCK_RETENTION_DAYS", 0)?,
             scan: ScanConfig::from_env(env)?,
             rescan_limit: env.parsed_or("AIRLOCK_RESCAN_LIMIT", 100)?,
+            tls_roots: tls_roots(env)?,
         })
     }
 }
@@ -331,7 +358,8 @@ mod tests {
             PublishConfig::from_env(&publish).unwrap(),
             PublishConfig {
                 table: "t".into(),
-                bus: "b".into()
+                bus: "b".into(),
+                tls_roots: TrustRoots::Amazon,
             }
         );
         assert_eq!(
@@ -361,11 +389,12 @@ mod tests {
         let record = std::rc::Rc::clone(&seen);
         let env: Recording = Env::from_fn(Box::new(move |name: &str| {
             record.borrow_mut().push(name.to_owned());
-            // Every variable takes a number but two, which take a word.
+            // Every variable takes a number but three, which take a word.
             Some(
                 match name {
                     "AIRLOCK_UNSCANNABLE" => "reject",
                     "AIRLOCK_QUARANTINE" => "true",
+                    "AIRLOCK_TLS_ROOTS" => "system",
                     _ => "1",
                 }
                 .to_owned(),
@@ -394,6 +423,20 @@ mod tests {
         let config = ScanConfig::from_env(&env(&[])).unwrap();
         assert_eq!(config.limits, airlock_domain::ScanLimits::default());
         assert_eq!(config.rules_prefix, "rules/");
+    }
+
+    #[test]
+    fn unknown_trust_roots_are_refused_and_named() {
+        let error = PublishConfig::from_env(&env(&[
+            ("AIRLOCK_TABLE", "t"),
+            ("AIRLOCK_BUS", "b"),
+            ("AIRLOCK_TLS_ROOTS", "mozilla"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable AIRLOCK_TLS_ROOTS=\"mozilla\" is invalid: expected amazon or system"
+        );
     }
 
     #[test]

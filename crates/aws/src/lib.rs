@@ -14,6 +14,8 @@
 //!   that writes metric events as EMF.
 //! - [`metrics`]: the metric catalogue and the EMF formatter.
 //! - [`config`]: the typed settings each function reads once at cold start.
+//! - [`tls`]: the roots of trust for AWS endpoints (Amazon's, compiled in, by
+//!   default).
 //! - [`provision`]: the table, bucket and bus as the template declares them, for
 //!   emulators and tests.
 //!
@@ -29,6 +31,7 @@ pub mod metrics;
 pub mod provision;
 mod rules;
 mod s3;
+pub mod tls;
 
 pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog};
 pub use error::AdapterError;
@@ -37,11 +40,16 @@ pub use rules::{S3RuleSource, scanning};
 pub use s3::{S3Chunks, S3Store, STATUS_TAG};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the
-/// environment, once per cold start.
-pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+/// environment, once per cold start, with one HTTPS client that trusts `roots` for
+/// every client built from it.
+pub async fn load_sdk_config(roots: tls::TrustRoots) -> aws_config::SdkConfig {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    match roots.https_client() {
+        Some(client) => loader.http_client(client),
+        None => loader,
+    }
+    .load()
+    .await
 }
 
 /// An S3 client; path-style addressing when an endpoint override (an emulator) is set.

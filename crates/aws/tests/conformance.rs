@@ -14,7 +14,7 @@ async fn emulator() -> aws_config::SdkConfig {
         std::env::var("AIRLOCK_TEST_EMULATOR").is_ok(),
         "these tests need the AWS emulator: run `make test`, or `scripts/with-moto.sh cargo test -p airlock-aws`"
     );
-    airlock_aws::load_sdk_config().await
+    airlock_aws::load_sdk_config(airlock_aws::tls::TrustRoots::default()).await
 }
 
 fn unique(prefix: &str) -> String {

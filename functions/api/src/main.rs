@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-api"));
     init_tracing(invocations.function());
     let config = init_step("config", || ApiConfig::from_env(&Env::process()))?;
-    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config(config.tls_roots)).await;
     let settings = ApiSettings {
         policy: config.policy,
         tenant_claim: config.tenant_claim,

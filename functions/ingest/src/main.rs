@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-ingest"));
     init_tracing(invocations.function());
     let config = init_step("config", || IngestConfig::from_env(&Env::process()))?;
-    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config(config.tls_roots)).await;
     // One S3 client for the store and the rules: building a client parses the trust
     // store's certificates again.
     let s3 = init_step("s3_client", || airlock_aws::s3_client(&sdk));

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-publish"));
     init_tracing(invocations.function());
     let config = init_step("config", || PublishConfig::from_env(&Env::process()))?;
-    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config(config.tls_roots)).await;
     let publish = init_step("clients", || {
         Publish::new(
             EventBridgePublisher::from_sdk(&sdk, config.bus),

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-sweep"));
     init_tracing(invocations.function());
     let config = init_step("config", || SweepConfig::from_env(&Env::process()))?;
-    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config()).await;
+    let sdk = init_step_async("sdk_config", airlock_aws::load_sdk_config(config.tls_roots)).await;
     let retention = (config.retention_days > 0)
         .then(|| chrono::Duration::days(i64::from(config.retention_days)));
     // One S3 client for the store and the rules: building a client parses the trust

@@ -53,7 +53,7 @@ pub struct Deployment {
 
 pub async fn deploy() -> Deployment {
     emulator_endpoint();
-    let sdk = airlock_aws::load_sdk_config().await;
+    let sdk = airlock_aws::load_sdk_config(airlock_aws::tls::TrustRoots::default()).await;
     let name = format!("airlock-{}", ulid::Ulid::new().to_string().to_lowercase());
     let s3 = airlock_aws::s3_client(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
