@@ -129,6 +129,9 @@ pub enum Role {
     Hello,
     /// The Python peer of ingest.
     Peer,
+    /// One of Airlock's functions with a setting changed, shown beside it for
+    /// comparison in the same run; not held to the targets.
+    Variant,
 }
 
 /// The names a deployment on the AWS emulator has.
@@ -190,6 +193,15 @@ pub fn subjects(settings: &Settings, names: &Names) -> Vec<Subject> {
             role: Role::Function,
         })
         .collect();
+    let mut system_roots = function_env("publish", names, settings);
+    system_roots.push(("AIRLOCK_TLS_ROOTS", "system".to_owned()));
+    subjects.push(Subject {
+        name: "publish with AIRLOCK_TLS_ROOTS=system (the SDK's default trust store)",
+        program: settings.bin_dir.join("airlock-publish"),
+        env: system_roots,
+        cold_event: cold_event("publish"),
+        role: Role::Variant,
+    });
     subjects.push(Subject {
         name: "hello (lambda_runtime)",
         program: settings.bin_dir.join("airlock-bench-hello"),
