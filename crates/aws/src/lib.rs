@@ -43,13 +43,25 @@ pub use s3::{S3Chunks, S3Store, STATUS_TAG};
 /// environment, once per cold start, with one HTTPS client that trusts `roots` for
 /// every client built from it.
 pub async fn load_sdk_config(roots: tls::TrustRoots) -> aws_config::SdkConfig {
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    match roots.https_client() {
-        Some(client) => loader.http_client(client),
-        None => loader,
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(roots.https_client());
+    if credentials_in_environment(|name| std::env::var_os(name).is_some()) {
+        // Lambda gives a function its role's credentials in these variables, and the
+        // default chain would take them first; building the rest of the chain (profile
+        // files, web identity with an STS client, ECS, IMDS) only costs the cold start.
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+    } else {
+        loader
     }
     .load()
     .await
+}
+
+/// Whether the environment holds an access key and its secret.
+fn credentials_in_environment(is_set: impl Fn(&str) -> bool) -> bool {
+    is_set("AWS_ACCESS_KEY_ID") && is_set("AWS_SECRET_ACCESS_KEY")
 }
 
 /// An S3 client; path-style addressing when an endpoint override (an emulator) is set.
@@ -58,4 +70,20 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(sdk.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_count_as_in_the_environment_only_with_both_the_key_and_its_secret() {
+        let only = |names: &'static [&'static str]| move |name: &str| names.contains(&name);
+        assert!(credentials_in_environment(only(&[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY"
+        ])));
+        assert!(!credentials_in_environment(only(&["AWS_ACCESS_KEY_ID"])));
+        assert!(!credentials_in_environment(only(&[])));
+    }
 }

@@ -1,15 +1,21 @@
-//! The roots of trust the SDK's HTTPS client checks AWS endpoints against.
+//! The HTTPS client every SDK client uses, and the roots of trust it checks AWS
+//! endpoints against.
 //!
-//! By default ([`TrustRoots::Amazon`]) only the Amazon Trust Services roots, compiled
-//! in from `certs/amazon-trust-services.pem`: every endpoint a function calls (S3,
-//! DynamoDB, EventBridge, STS) presents a chain to one of them. This is faster and
-//! narrower than the SDK's default, which reads and parses the platform's whole store
-//! when each client is built (here about 145 files, the largest part of a cold start,
-//! see BENCHMARKS.md), and trusts any public CA to speak for AWS.
+//! It is the SDK's own client (`aws-smithy-http-client`: hyper, rustls, proxies from
+//! the environment) with two choices of ours:
+//! - rustls on ring rather than the SDK's default aws-lc, which is a C library that
+//!   takes longer to build and adds about 2 MB to each binary;
+//! - by default ([`TrustRoots::Amazon`]) only the Amazon Trust Services roots,
+//!   compiled in from `certs/amazon-trust-services.pem`: every endpoint a function
+//!   calls (S3, DynamoDB, EventBridge, STS) presents a chain to one of them. This is
+//!   faster and narrower than the SDK's default, which reads and parses the
+//!   platform's whole store when each client is built (here about 145 files, the
+//!   largest part of a cold start, see BENCHMARKS.md), and trusts any public CA to
+//!   speak for AWS.
 //!
-//! [`TrustRoots::System`] (`AIRLOCK_TLS_ROOTS=system`) keeps the SDK's default client
-//! as it is, for a TLS-inspecting proxy or an HTTPS endpoint override with a CA of its
-//! own.
+//! [`TrustRoots::System`] (`AIRLOCK_TLS_ROOTS=system`) trusts the platform's store as
+//! the SDK does by default, for a TLS-inspecting proxy or an HTTPS endpoint override
+//! with a CA of its own.
 
 use std::{fmt, str::FromStr};
 
@@ -60,26 +66,29 @@ impl fmt::Display for TrustRoots {
 }
 
 impl TrustRoots {
-    /// The HTTPS client for these roots; `None` keeps the SDK's default client.
-    pub fn https_client(self) -> Option<SharedHttpClient> {
+    /// The HTTPS client that trusts these roots.
+    pub fn https_client(self) -> SharedHttpClient {
+        https_client_trusting(self.trust_store())
+    }
+
+    fn trust_store(self) -> TrustStore {
         match self {
-            Self::Amazon => Some(https_client_trusting(amazon_trust_store())),
-            Self::System => None,
+            Self::Amazon => {
+                TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
+            }
+            // The platform's store, read once per process and cached by the client crate.
+            Self::System => TrustStore::default(),
         }
     }
 }
 
-fn amazon_trust_store() -> TrustStore {
-    TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
-}
-
-/// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment)
-/// with another trust store.
+/// The SDK's default HTTPS client (hyper and rustls, proxies from the environment)
+/// on ring, with `trust_store`.
 fn https_client_trusting(trust_store: TrustStore) -> SharedHttpClient {
     let context = tls_context(trust_store);
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .tls_context(context.clone());
         connector.set_connector_settings(settings.cloned());
         if let Some(components) = components {
@@ -142,21 +151,17 @@ mod tests {
     }
 
     #[test]
-    fn an_sdk_client_builds_on_the_amazon_roots() {
+    fn an_sdk_client_builds_on_either_trust_store() {
         // Building a client builds its connector, which parses every root and panics
         // on one that does not parse: this is the check that they all do.
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .http_client(TrustRoots::Amazon.https_client().unwrap())
-            .build();
-        let client = aws_sdk_s3::Client::new(&sdk);
-        assert!(client.config().http_client().is_some());
-    }
-
-    #[test]
-    fn the_system_setting_keeps_the_sdk_default_client() {
-        assert!(TrustRoots::System.https_client().is_none());
-        assert!(TrustRoots::Amazon.https_client().is_some());
+        for roots in [TrustRoots::Amazon, TrustRoots::System] {
+            let sdk = aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("eu-west-1"))
+                .http_client(roots.https_client())
+                .build();
+            let client = aws_sdk_s3::Client::new(&sdk);
+            assert!(client.config().http_client().is_some(), "{roots}");
+        }
     }
 }
