@@ -23,6 +23,26 @@ apt_install() {
 [ -x /usr/bin/time ] || apt_install time
 python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 
+# The Python side — the peer's packages (reinstalled when its pinned requirements
+# change) and moto for the emulator backend — waits on downloads and the disk, while
+# oha's and the workspace's builds keep both cores busy: it installs beside them.
+peer=bench/python-peer
+install_python() {
+  local began; began=$(date +%s)
+  if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; then
+    echo "bench: installing the Python peer's packages into $peer/.venv" >&2
+    rm -rf "$peer/.venv"
+    python3 -m venv "$peer/.venv"
+    "$peer/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peer/requirements.txt"
+    cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
+  fi
+  scripts/with-moto.sh true 2>/dev/null  # installs moto into .venv when missing
+  echo "bench: the Python installs (beside the builds) took $(( $(date +%s) - began )) s" >&2
+}
+python_log=$(mktemp)
+install_python >"$python_log" 2>&1 &
+python_pid=$!
+
 # The load tool. oha 1.16 does not build without a TLS backend; native-tls (the system's
 # OpenSSL) compiles much faster than its default rustls/aws-lc. It is a tool of the
 # machine, not of one clone (as `cargo install` keeps tools in ~/.cargo/bin), so it
@@ -39,20 +59,17 @@ fi
 export BENCH_OHA="$oha_root/bin/oha"
 took "checking (or installing) oha"
 
-# The Python peer: reinstalled when its pinned requirements change.
-peer=bench/python-peer
-if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; then
-  echo "bench: installing the Python peer's packages into $peer/.venv" >&2
-  rm -rf "$peer/.venv"
-  python3 -m venv "$peer/.venv"
-  "$peer/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peer/requirements.txt"
-  cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
-fi
-took "checking (or installing) the Python peer's packages"
-
 cargo build --profile bench-release --workspace --bins
-built=$(date +%s)
 took "building the workspace (bench-release)"
+if ! wait "$python_pid"; then
+  cat "$python_log" >&2
+  echo "bench: the Python installs failed" >&2
+  exit 1
+fi
+cat "$python_log" >&2
+rm -f "$python_log"
+took "waiting for the Python installs after the build"
+built=$(date +%s)
 
 export BENCH_BIN_DIR=target/bench-release
 scripts/with-moto.sh target/bench-release/airlock-bench

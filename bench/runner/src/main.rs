@@ -174,7 +174,7 @@ fn header(settings: &Settings) -> String {
         "# make bench — {}\n\n\
          - commit {commit}; machine: {cores} × {cpu}, {}; shared with other work: the `load` column is the \
          1-minute load average when each figure was taken, and comparisons are ratios taken in this run.\n\
-         - binaries: {} (`make bench` builds them with the bench-release profile: release without fat LTO); \
+         - binaries: {} (`make bench` builds them with the bench-release profile: release without LTO); \
          scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} repeats on the local backend; \
          api rates {:?} req/s for {} s each; {} uploads end to end, {} at a time.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),

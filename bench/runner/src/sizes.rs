@@ -3,7 +3,7 @@
 //! The arm64 artifacts are the ones `make build` leaves in `target/lambda` (fat LTO,
 //! stripped: what is deployed). When they are absent, or older than a source file
 //! of the functions, the x86_64 binaries of this run stand in, stripped of their symbol table:
-//! built without fat LTO, they are larger than the deployed ones, an upper bound. The
+//! built without LTO, they are larger than the deployed ones, an upper bound. The
 //! report says which it measured.
 
 use std::{
@@ -39,7 +39,7 @@ pub fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
     if !have_arm64 {
         report.note(format!(
             "size: no arm64 artifacts in {} newer than every source file (run `make build` first for the deployed sizes); \
-             the x86_64 binaries of this run stand in, stripped. They are built without fat LTO, so they are larger \
+             the x86_64 binaries of this run stand in, stripped. They are built without LTO, so they are larger \
              than what is deployed: a zip target they meet, the deploy build meets too.",
             settings.lambda_dir.display()
         ));
