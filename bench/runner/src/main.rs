@@ -9,6 +9,7 @@
 //! runs: one ingest on the local backend, so its peak memory is its own.
 
 mod api_load;
+mod bill;
 mod cold;
 mod deployment;
 mod e2e;
@@ -66,8 +67,9 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size` picks some.
-const SECTIONS: [&str; 5] = ["cold", "ingest", "api", "e2e", "size"];
+/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size,bill` picks some (the
+/// bill needs the ingest and api sections' figures).
+const SECTIONS: [&str; 6] = ["cold", "ingest", "api", "e2e", "size", "bill"];
 
 async fn run_all() -> Result<(), BenchError> {
     let started = Instant::now();
@@ -102,8 +104,10 @@ async fn run_all() -> Result<(), BenchError> {
         let outcome = cold::run(&subjects, settings.spawns, &logs, &mut report).await;
         record(&mut report, "cold start", outcome);
     }
+    let mut measured = bill::Measured::default();
     if let (true, Some(d)) = (wanted("ingest"), &deployment) {
         let outcome = throughput::run(&settings, d, &mut report).await;
+        let outcome = outcome.map(|ingest| measured.ingest = ingest);
         record(&mut report, "ingest", outcome);
     }
     let stack_binary = settings.bin_dir.join("airlock-stack");
@@ -114,6 +118,7 @@ async fn run_all() -> Result<(), BenchError> {
             api_load::run(&settings, &stack, &mut report).await
         }
         .await;
+        let outcome = outcome.map(|p50| measured.api = p50);
         record(&mut report, "api", outcome);
     }
     if wanted("e2e") {
@@ -130,6 +135,10 @@ async fn run_all() -> Result<(), BenchError> {
         }
         .await;
         record(&mut report, "end to end", outcome);
+    }
+    if wanted("bill") {
+        let outcome = bill::run(&measured, &mut report);
+        record(&mut report, "bill", outcome);
     }
     if wanted("size") {
         let outcome = sizes::run(&settings, &mut report);
