@@ -182,10 +182,15 @@ async fn stream_records_with_an_unknown_attribute_layout_are_failed_for_retry_ne
 }
 
 /// A stack in this process whose presigned URLs live for one second.
+/// How long the short-lived stack's URLs live. Expiry is kept in whole seconds, so a
+/// URL may die up to a second early; at 1 s a loaded machine saw one die before its
+/// first use. 4 s leaves three for the uploads and reads before the expiry check.
+const SHORT_URL_TTL_SECS: i64 = 4;
+
 async fn short_lived_urls_stack(dir: &std::path::Path) -> airlock_stack::RunningStack {
     let mut config = StackConfig::new(dir.join("data"));
     config.port = 0;
-    config.presign_ttl = chrono::Duration::seconds(1);
+    config.presign_ttl = chrono::Duration::seconds(SHORT_URL_TTL_SECS);
     airlock_stack::start(config).await.unwrap()
 }
 
@@ -254,6 +259,7 @@ async fn a_presigned_download_is_refused_with_a_changed_key_after_deletion_and_a
     let client = reqwest::Client::new();
     let mine = clean_upload(&client, &stack).await;
     let other = clean_upload(&client, &stack).await;
+    let issued = std::time::Instant::now();
     let url = download_url(&client, &stack, &mine).await;
     let to_delete_url = download_url(&client, &stack, &other).await;
     let get = |url: String| {
@@ -276,7 +282,9 @@ async fn a_presigned_download_is_refused_with_a_changed_key_after_deletion_and_a
     assert_eq!(get(changed_key).await, StatusCode::FORBIDDEN);
     assert_ne!(raw_status(&stack, "GET", &traversal).await, 200);
     assert_eq!(get(to_delete_url).await, StatusCode::FORBIDDEN);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let issued_for = Duration::from_secs(SHORT_URL_TTL_SECS as u64);
+    tokio::time::sleep(issued_for.saturating_sub(issued.elapsed()) + Duration::from_millis(1100))
+        .await;
     assert_eq!(
         get(url).await,
         StatusCode::FORBIDDEN,
