@@ -11,8 +11,10 @@
 mod api_load;
 mod bill;
 mod cold;
+mod cpu_share;
 mod deployment;
 mod e2e;
+mod lambda_memory;
 mod report;
 mod settings;
 mod sizes;
@@ -67,9 +69,9 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size,bill` picks some (the
-/// bill needs the ingest and api sections' figures).
-const SECTIONS: [&str; 6] = ["cold", "ingest", "api", "e2e", "size", "bill"];
+/// The parts of a run; `BENCH_ONLY=cold,ingest,memory,api,e2e,size,bill` picks some
+/// (the bill needs the ingest and api sections' figures, and uses memory's).
+const SECTIONS: [&str; 7] = ["cold", "ingest", "memory", "api", "e2e", "size", "bill"];
 
 async fn run_all() -> Result<(), BenchError> {
     let started = Instant::now();
@@ -109,6 +111,11 @@ async fn run_all() -> Result<(), BenchError> {
         let outcome = throughput::run(&settings, d, &mut report).await;
         let outcome = outcome.map(|ingest| measured.ingest = ingest);
         record(&mut report, "ingest", outcome);
+    }
+    if wanted("memory") {
+        let outcome = memory_section(&settings, &mut report).await;
+        let outcome = outcome.map(|at| measured.at_memory = at);
+        record(&mut report, "memory", outcome);
     }
     let stack_binary = settings.bin_dir.join("airlock-stack");
     if wanted("api") {
@@ -159,6 +166,24 @@ async fn run_all() -> Result<(), BenchError> {
         None => Ok(()),
         Some(first) => Err(BenchError::Setup("every section", first.clone())),
     }
+}
+
+/// ingest at every candidate memory size, and the one to choose beside the template's;
+/// returns the 1 MiB handler time at each size.
+async fn memory_section(
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<Vec<(u64, f64)>, BenchError> {
+    let prices = bill::Prices::checked_in()?;
+    let template = bill::MemorySizes::from_template()?;
+    let measured = lambda_memory::run(settings, prices.arm64_gb_second(), report).await?;
+    if !measured.is_empty() {
+        lambda_memory::choose(&measured, template.ingest, prices.arm64_gb_second(), report);
+    }
+    Ok(measured
+        .iter()
+        .map(|at| (at.memory_mb, at.one_mib.work_seconds))
+        .collect())
 }
 
 /// What the figures depend on: when, which commit, which machine, how loaded.

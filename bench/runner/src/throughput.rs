@@ -20,6 +20,7 @@ use airlock_scan::{ScanSettings, Scanning};
 
 use crate::{
     BenchError,
+    cpu_share::CpuShare,
     deployment::{Deployment, pending_record},
     report::Report,
     settings::{Settings, cold_event, function_env, s3_event},
@@ -36,13 +37,13 @@ const EMULATOR_TIMEOUT: Duration = Duration::from_secs(600);
 /// One timed run of a process: wall time, the part of it spent on the object, and
 /// peak resident memory.
 #[derive(Debug, Clone, Copy)]
-struct Run {
-    seconds: f64,
+pub(crate) struct Run {
+    pub(crate) seconds: f64,
     /// The wall time less the process's start-up: for ingest, the handler's own time
     /// as the child measured it; for a hasher, its time less its median time on an
     /// empty file. What a warm function spends on one object.
-    work_seconds: f64,
-    peak_kib: u64,
+    pub(crate) work_seconds: f64,
+    pub(crate) peak_kib: u64,
 }
 
 /// A one-pass hasher ingest is held against, timed like ingest.
@@ -113,7 +114,7 @@ pub async fn run(
             let key = prepare_local(&data, &source, size).await?;
             openssl.push(hash(OPENSSL, &source, openssl_start)?);
             sums.push(hash(SHA256SUM, &source, sha256sum_start)?);
-            local.push(ingest_local(&data, &key, settings.max_scan_bytes)?);
+            local.push(ingest_local(&data, &key, settings.max_scan_bytes, None)?);
             let _ = std::fs::remove_dir_all(&data);
         }
         let ours = summary(&local);
@@ -224,7 +225,7 @@ fn rate(size: u64, run: Run) -> String {
 }
 
 /// Median times, largest peak.
-fn summary(runs: &[Run]) -> Run {
+pub(crate) fn summary(runs: &[Run]) -> Run {
     let median_of = |time: fn(&Run) -> f64| {
         median(&runs.iter().map(time).collect::<Vec<_>>()).unwrap_or(f64::NAN)
     };
@@ -246,7 +247,7 @@ fn median_ratio(theirs: &[Run], ours: &[Run], time: fn(&Run) -> f64) -> f64 {
 }
 
 /// A PNG signature followed by pseudo-random bytes (xorshift), written 1 MiB at a time.
-fn write_source(path: &Path, size: u64) -> Result<(), BenchError> {
+pub(crate) fn write_source(path: &Path, size: u64) -> Result<(), BenchError> {
     let io = |e: std::io::Error| BenchError::Io(path.to_owned(), e);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -300,7 +301,11 @@ fn local_catalog(data: &Path) -> Result<SqliteCatalog, BenchError> {
 }
 
 /// A PENDING record and its object in a fresh local data folder; returns the key.
-async fn prepare_local(data: &Path, source: &Path, size: u64) -> Result<String, BenchError> {
+pub(crate) async fn prepare_local(
+    data: &Path,
+    source: &Path,
+    size: u64,
+) -> Result<String, BenchError> {
     let local =
         |e: airlock_local::LocalError| BenchError::Setup("the local backend", e.to_string());
     std::fs::create_dir_all(data).map_err(|e| BenchError::Io(data.to_owned(), e))?;
@@ -462,10 +467,23 @@ fn sha_instructions() -> String {
     .to_owned()
 }
 
-fn ingest_local(data: &Path, key: &str, max_scan_bytes: u64) -> Result<Run, BenchError> {
+/// One ingest on the local backend in a child process, held to `share` when given.
+pub(crate) fn ingest_local(
+    data: &Path,
+    key: &str,
+    max_scan_bytes: u64,
+    share: Option<&CpuShare>,
+) -> Result<Run, BenchError> {
     let me = std::env::current_exe()
         .map_err(|e| BenchError::Invoke("airlock-bench".into(), e.to_string()))?;
-    let mut command = with_time(&me);
+    let mut command = match share {
+        None => with_time(&me),
+        Some(share) => {
+            let mut command = share.command(Path::new("/usr/bin/time"));
+            command.args(["-f", "%M"]).arg(&me);
+            command
+        }
+    };
     command.arg("ingest-local").arg(data).arg(key).env(
         crate::settings::MAX_SCAN_BYTES_ENV,
         max_scan_bytes.to_string(),

@@ -1,0 +1,155 @@
+//! ingest's memory size, chosen from measurement: the local backend's ingest of a
+//! 1 MiB and a 100 MiB object in a child held to the CPU share Lambda gives each
+//! candidate size ([`CpuShare`]), and the size whose compute costs least for the
+//! 1 MiB mix among those that meet the latency and memory targets. api and publish
+//! wait on their calls rather than compute, so their smallest size is their cheapest
+//! (their compute is a few hundredths of their request charges; see the bill).
+
+use crate::{
+    BenchError,
+    cpu_share::CpuShare,
+    report::Report,
+    settings::Settings,
+    throughput::{self, Run},
+};
+
+const SECTION: &str = "memory";
+const MIB: u64 = 1024 * 1024;
+/// The sizes tried, in MB: Lambda's smallest, powers of two, and one vCPU.
+pub const CANDIDATES_MB: [u64; 6] = [128, 256, 512, 1024, 1769, 3008];
+/// A 1 MiB file's verdict within this (ingest's handler time).
+const LATENCY_1MIB_SECONDS: f64 = 1.0;
+/// A 1 GiB file, scaled from 100 MiB, within this share of ingest's 300 s timeout.
+const LATENCY_1GIB_SECONDS: f64 = 150.0;
+/// Peak memory may use this share of the memory size.
+const MEMORY_HEADROOM: f64 = 0.8;
+
+/// ingest measured at one memory size.
+#[derive(Debug, Clone, Copy)]
+pub struct AtSize {
+    /// The memory size, MB.
+    pub memory_mb: u64,
+    /// Median handler time of a 1 MiB object.
+    pub one_mib: Run,
+    /// Median handler time of a 100 MiB object.
+    pub hundred_mib: Run,
+}
+
+impl AtSize {
+    fn meets_targets(&self) -> bool {
+        let gib_seconds = self.hundred_mib.work_seconds * 10.24;
+        let peak_mb = self.one_mib.peak_kib.max(self.hundred_mib.peak_kib) as f64 * 1024.0 / 1e6;
+        self.one_mib.work_seconds <= LATENCY_1MIB_SECONDS
+            && gib_seconds <= LATENCY_1GIB_SECONDS
+            && peak_mb <= self.memory_mb as f64 * MEMORY_HEADROOM
+    }
+}
+
+/// The compute charge per million 1 MiB files at `at`'s size, billed per ms on arm64.
+pub fn cost_per_million(at: &AtSize, gb_second: f64) -> f64 {
+    let billed = (at.one_mib.work_seconds * 1000.0).ceil() / 1000.0;
+    1e6 * billed * at.memory_mb as f64 / 1024.0 * gb_second
+}
+
+/// Measures every candidate; returns what it measured (empty where no cgroup could
+/// be made, which the report says).
+pub async fn run(
+    settings: &Settings,
+    gb_second: f64,
+    report: &mut Report,
+) -> Result<Vec<AtSize>, BenchError> {
+    let sources = [(MIB, "1MiB"), (100 * MIB, "100MiB")];
+    for (size, name) in sources {
+        throughput::write_source(&settings.scratch.join(format!("memory-{name}.png")), size)?;
+    }
+    let mut measured = Vec::new();
+    for memory_mb in CANDIDATES_MB {
+        let Some(share) = CpuShare::for_memory(memory_mb) else {
+            report.note(
+                "memory: no writable cgroup cpu controller here, so ingest was not measured at Lambda's CPU shares",
+            );
+            return Ok(Vec::new());
+        };
+        let mut runs = Vec::new();
+        for (size, name) in sources {
+            let source = settings.scratch.join(format!("memory-{name}.png"));
+            let mut rounds = Vec::new();
+            for round in 0..settings.repeats.max(1) {
+                let data = settings
+                    .scratch
+                    .join(format!("memory-{memory_mb}-{name}-{round}"));
+                let key = throughput::prepare_local(&data, &source, size).await?;
+                rounds.push(throughput::ingest_local(
+                    &data,
+                    &key,
+                    settings.max_scan_bytes,
+                    Some(&share),
+                )?);
+                let _ = std::fs::remove_dir_all(&data);
+            }
+            runs.push(throughput::summary(&rounds));
+        }
+        let at = AtSize {
+            memory_mb,
+            one_mib: runs[0],
+            hundred_mib: runs[1],
+        };
+        report.info(
+            SECTION,
+            format!("ingest at {memory_mb} MB ({:.3} vCPU)", share.cores),
+            format!(
+                "1 MiB {:.1} ms, 100 MiB {:.2} s, peak {:.1} MiB; compute ${:.3} per million 1 MiB files{}",
+                at.one_mib.work_seconds * 1000.0,
+                at.hundred_mib.work_seconds,
+                at.one_mib.peak_kib.max(at.hundred_mib.peak_kib) as f64 / 1024.0,
+                cost_per_million(&at, gb_second),
+                if at.meets_targets() { "" } else { " (misses a target)" },
+            ),
+        );
+        measured.push(at);
+    }
+    for (_, name) in sources {
+        let _ = std::fs::remove_file(settings.scratch.join(format!("memory-{name}.png")));
+    }
+    Ok(measured)
+}
+
+/// The cheapest size that meets every target, and the report row that says so beside
+/// the template's.
+pub fn choose(measured: &[AtSize], template_mb: u64, gb_second: f64, report: &mut Report) {
+    let best = measured
+        .iter()
+        .filter(|at| at.meets_targets())
+        .min_by(|a, b| cost_per_million(a, gb_second).total_cmp(&cost_per_million(b, gb_second)));
+    let Some(best) = best else {
+        report.check(
+            SECTION,
+            "ingest's cheapest memory size",
+            "none meets the targets",
+            "",
+            Some(false),
+        );
+        return;
+    };
+    let template = measured.iter().find(|at| at.memory_mb == template_mb);
+    let value = format!(
+        "{} MB (${:.3} per million 1 MiB files; the template's {template_mb} MB: {})",
+        best.memory_mb,
+        cost_per_million(best, gb_second),
+        template.map_or_else(
+            || "not a candidate".to_owned(),
+            |t| format!("${:.3}", cost_per_million(t, gb_second))
+        ),
+    );
+    let best_cost = cost_per_million(best, gb_second);
+    // Within 5 % of the cheapest counts as chosen: the figures are medians of a few runs.
+    let met =
+        template.map(|t| t.meets_targets() && cost_per_million(t, gb_second) <= best_cost * 1.05);
+    report.check(
+        SECTION,
+        "ingest's cheapest memory size meeting 1 MiB ≤ 1 s, 1 GiB ≤ 150 s, peak ≤ 80 %",
+        value,
+        format!("the template's MemorySize ({template_mb} MB) within 5 % of it"),
+        met,
+    );
+}
