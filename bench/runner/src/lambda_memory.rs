@@ -153,3 +153,43 @@ pub fn choose(measured: &[AtSize], template_mb: u64, gb_second: f64, report: &mu
         met,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(memory_mb: u64, one_mib_ms: f64, hundred_mib_s: f64) -> AtSize {
+        let run = |work_seconds| Run {
+            seconds: work_seconds,
+            work_seconds,
+            peak_kib: 60 * 1024,
+        };
+        AtSize {
+            memory_mb,
+            one_mib: run(one_mib_ms / 1000.0),
+            hundred_mib: run(hundred_mib_s),
+        }
+    }
+
+    fn verdict(measured: &[AtSize], template_mb: u64) -> Option<bool> {
+        let mut report = Report::default();
+        choose(measured, template_mb, 0.0000133334, &mut report);
+        let (met, judged) = report.tally();
+        (judged == 1).then_some(met == 1)
+    }
+
+    #[test]
+    fn a_cheaper_size_that_misses_a_latency_target_is_not_chosen() {
+        // 128 MB is cheapest but its 1 GiB estimate (20 s × 10.24) is past 150 s.
+        let measured = [at(128, 50.0, 20.0), at(512, 20.0, 5.0)];
+        assert_eq!(verdict(&measured, 128), Some(false));
+        assert_eq!(verdict(&measured, 512), Some(true));
+    }
+
+    #[test]
+    fn a_size_too_small_for_the_peak_memory_misses_its_target() {
+        // 60 MiB of peak is past 80 % of 64 MB.
+        assert!(!at(64, 10.0, 1.0).meets_targets());
+        assert!(at(128, 10.0, 1.0).meets_targets());
+    }
+}
