@@ -55,42 +55,37 @@ impl Prices {
     }
 }
 
-/// The AWS calls one accepted file costs beyond its own upload, read from the code
-/// paths the least-privilege scenario exercises (crates/lambda-emulator's
-/// `least_privilege` test observes each of these actions; the counts per file are
-/// not recorded there, so they are stated here and explained in BENCHMARKS.md).
-#[derive(Debug, Clone, Copy)]
+/// The AWS calls one accepted file costs beyond its own upload, in billed units, as
+/// `crates/lambda-emulator/tests/calls_per_file.rs` observes them against the AWS
+/// emulator (it fails when the code's calls and `bench/calls-per-file.json` differ).
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct CallsPerFile {
     /// api invocations through the HTTP API: create, one status read, one download URL.
-    pub api: f64,
-    /// publish invocations: one per stream record at low traffic (create, verdict);
+    pub api_invocations: f64,
+    /// publish invocations: one per stream record (create, verdict) at low traffic;
     /// batching at high traffic makes this smaller.
-    pub publish: f64,
-    /// DynamoDB write units: the create (1), ingest's conditional replace of a record
-    /// past 1 KB (2), and publish's two ledger transactions, billed at twice the units
-    /// of their items (marker + one counter = 4, marker + two counters = 6).
-    pub write_units: f64,
-    /// DynamoDB read units: ingest's strongly consistent read (1), publish's two
-    /// strongly consistent "applied?" reads (2), api's two reads (2).
-    pub read_units: f64,
-    /// S3 PUT-class requests: ingest's PutObjectTagging.
+    pub publish_invocations: f64,
+    /// ingest invocations.
+    pub ingest_invocations: f64,
+    /// DynamoDB write units (transactions at twice their items' units).
+    pub dynamodb_write_units: f64,
+    /// DynamoDB read units.
+    pub dynamodb_read_units: f64,
+    /// S3 PUT-class requests (ingest's PutObjectTagging).
     pub s3_put_class: f64,
-    /// S3 GET-class requests: ingest's GetObject (ranged reads would add one each).
+    /// S3 GET-class requests (ingest's GetObject).
     pub s3_get_class: f64,
-    /// EventBridge events: the verdict.
-    pub events: f64,
+    /// EventBridge events (the verdict).
+    pub eventbridge_events: f64,
 }
 
-/// The calls of one accepted file, as [`CallsPerFile`] explains each.
-pub const CALLS: CallsPerFile = CallsPerFile {
-    api: 3.0,
-    publish: 2.0,
-    write_units: 13.0,
-    read_units: 5.0,
-    s3_put_class: 1.0,
-    s3_get_class: 1.0,
-    events: 1.0,
-};
+impl CallsPerFile {
+    /// The observed counts checked into the repository.
+    pub fn checked_in() -> Result<Self, BenchError> {
+        serde_json::from_str(include_str!("../../calls-per-file.json"))
+            .map_err(|e| BenchError::Setup("bench/calls-per-file.json", e.to_string()))
+    }
+}
 
 /// What the run measured that the bill needs, in seconds on one core of this machine.
 #[derive(Debug, Clone, Default)]
@@ -238,21 +233,23 @@ pub fn charges(
     api_seconds: f64,
 ) -> Charges {
     let api_billed = |memory_mb| billed_seconds(api_seconds, memory_mb);
-    let per_file_other = calls.api * compute(prices, api_billed(memory.api), memory.api)
-        + calls.publish * compute(prices, api_billed(memory.publish), memory.publish);
+    let per_file_other = calls.api_invocations
+        * compute(prices, api_billed(memory.api), memory.api)
+        + calls.publish_invocations * compute(prices, api_billed(memory.publish), memory.publish);
     Charges {
         scanning: files * compute(prices, ingest_billed, memory.ingest),
         other_compute: files * per_file_other,
         requests: files
-            * ((1.0 + calls.api + calls.publish) * prices.lambda_request
-                + calls.api * prices.http_api_request),
+            * ((calls.ingest_invocations + calls.api_invocations + calls.publish_invocations)
+                * prices.lambda_request
+                + calls.api_invocations * prices.http_api_request),
         dynamodb: files
-            * (calls.write_units * prices.dynamodb_write_request_unit
-                + calls.read_units * prices.dynamodb_read_request_unit),
+            * (calls.dynamodb_write_units * prices.dynamodb_write_request_unit
+                + calls.dynamodb_read_units * prices.dynamodb_read_request_unit),
         s3: files
             * (calls.s3_put_class * prices.s3_put_class_request
                 + calls.s3_get_class * prices.s3_get_class_request),
-        eventbridge: files * calls.events * prices.eventbridge_custom_event,
+        eventbridge: files * calls.eventbridge_events * prices.eventbridge_custom_event,
     }
 }
 
@@ -286,6 +283,7 @@ fn dollars(amount: f64) -> String {
 pub fn run(measured: &Measured, report: &mut Report) -> Result<(), BenchError> {
     let prices = Prices::checked_in()?;
     let memory = MemorySizes::from_template()?;
+    let calls = CallsPerFile::checked_in()?;
     let api_seconds = measured
         .api
         .ok_or_else(|| BenchError::Setup("the bill", "the api section did not run".into()))?;
@@ -310,8 +308,8 @@ pub fn run(measured: &Measured, report: &mut Report) -> Result<(), BenchError> {
                 "one core's time stretched to its CPU share",
             ),
         };
-        let ours = charges(&prices, memory, CALLS, mix.files, billed, api_seconds);
-        let upper = charges(&prices, memory, CALLS, mix.files, bound, api_seconds);
+        let ours = charges(&prices, memory, calls, mix.files, billed, api_seconds);
+        let upper = charges(&prices, memory, calls, mix.files, bound, api_seconds);
         let gd = guardduty(&prices, mix.files, mix.size);
         let clam = clamav(&prices, mix.files);
         let (dominant, dominant_amount) = ours.dominant();
@@ -368,7 +366,7 @@ pub fn run(measured: &Measured, report: &mut Report) -> Result<(), BenchError> {
     report.note(format!(
         "bill: prices of {} ({}) from bench/prices.json; memory sizes from infra/template.yaml (ingest {} MB, publish {} MB, api {} MB); \
          Lambda arm64, billed per ms, with CPU in proportion to memory (1,769 MB = one vCPU), request charges included; \
-         calls per file as bench/runner/src/bill.rs states them; api and publish billed at api's median latency at the lowest rate ({:.2} ms). \
+         calls per file from bench/calls-per-file.json (observed against the AWS emulator by crates/lambda-emulator's calls_per_file test); api and publish billed at api's median latency at the lowest rate ({:.2} ms). \
          Upload PUTs, storage and downloads are the user's own and are left out of every column.",
         prices.as_of,
         prices.region,
@@ -399,6 +397,12 @@ mod tests {
         let bill = guardduty(&prices, 1e6, MIB);
         // 1,048.576 GB × $0.09 + 1,000 × $0.215.
         assert!((bill - (1048.576 * 0.09 + 215.0)).abs() < 1e-6, "{bill}");
+    }
+
+    #[test]
+    fn the_observed_calls_per_file_parse_with_every_count() {
+        let calls = CallsPerFile::checked_in().unwrap();
+        assert!(calls.dynamodb_write_units >= 1.0 && calls.api_invocations >= 1.0);
     }
 
     #[test]

@@ -15,8 +15,8 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_aws::config::{ApiConfig, IngestConfig, PublishConfig, SweepConfig};
-use serde_json::{Value, json};
-use support::{PNG, body, body_text, deploy, get_request, put_presigned, request};
+use serde_json::json;
+use support::{PNG, actions_of, body, deploy, get_request, put_presigned, request};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// What a role may allow without the code calling it: Lambda writes the function's
@@ -117,63 +117,6 @@ fn every_variable_a_function_reads_is_set_for_it_and_no_other() {
         expected.insert("RUST_LOG".to_owned());
         assert_eq!(set, expected, "{name}Function's environment");
     }
-}
-
-/// The IAM actions behind one recorded request.
-fn actions_of(call: &Value) -> Vec<String> {
-    let headers = &call["headers"];
-    let header = |name: &str| {
-        headers
-            .as_object()
-            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned)
-    };
-    if let Some(target) = header("x-amz-target") {
-        let (service, operation) = target.split_once('.').unwrap();
-        if operation == "TransactWriteItems" {
-            let body: Value = serde_json::from_str(&body_text(call)).unwrap();
-            return body["TransactItems"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|item| item.as_object().unwrap().keys())
-                .map(|kind| {
-                    format!(
-                        "dynamodb:{}",
-                        if kind == "ConditionCheck" {
-                            "ConditionCheckItem".to_owned()
-                        } else {
-                            format!("{kind}Item")
-                        }
-                    )
-                })
-                .collect();
-        }
-        let prefix = if service.starts_with("DynamoDB") {
-            "dynamodb"
-        } else if service == "AWSEvents" {
-            "events"
-        } else {
-            service
-        };
-        return vec![format!("{prefix}:{operation}")];
-    }
-    let url = call["url"].as_str().unwrap();
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    let tagging = query
-        .split('&')
-        .any(|p| p == "tagging" || p.starts_with("tagging="));
-    let action = match (call["method"].as_str().unwrap(), tagging) {
-        ("PUT", true) => "s3:PutObjectTagging",
-        ("GET", true) => "s3:GetObjectTagging",
-        ("GET" | "HEAD", false) if query.contains("list-type=2") => "s3:ListBucket",
-        ("GET" | "HEAD", false) => "s3:GetObject",
-        ("PUT", false) => "s3:PutObject",
-        ("DELETE", false) => "s3:DeleteObject",
-        (method, _) => panic!("unmapped S3 call {method} {url}"),
-    };
-    vec![action.to_owned()]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -373,6 +373,15 @@ impl Recorder {
         deployment: &Deployment,
         map: impl Fn(&Value) -> Vec<String>,
     ) -> std::collections::BTreeSet<String> {
+        self.take_calls(deployment)
+            .await
+            .iter()
+            .flat_map(map)
+            .collect()
+    }
+
+    /// Stops, and returns every recorded call on this deployment's resources, in order.
+    pub async fn take_calls(&self, deployment: &Deployment) -> Vec<Value> {
         self.post("stop-recording").await;
         let url = format!("{}/moto-api/recorder/download-recording", self.endpoint);
         let text = self
@@ -391,9 +400,65 @@ impl Recorder {
                 call["url"].as_str().is_some_and(|url| url.contains(name))
                     || body_text(call).contains(name)
             })
-            .flat_map(|call| map(&call))
             .collect()
     }
+}
+
+/// The IAM actions behind one recorded request.
+pub fn actions_of(call: &Value) -> Vec<String> {
+    let headers = &call["headers"];
+    let header = |name: &str| {
+        headers
+            .as_object()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned)
+    };
+    if let Some(target) = header("x-amz-target") {
+        let (service, operation) = target.split_once('.').unwrap();
+        if operation == "TransactWriteItems" {
+            let body: Value = serde_json::from_str(&body_text(call)).unwrap();
+            return body["TransactItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|item| item.as_object().unwrap().keys())
+                .map(|kind| {
+                    format!(
+                        "dynamodb:{}",
+                        if kind == "ConditionCheck" {
+                            "ConditionCheckItem".to_owned()
+                        } else {
+                            format!("{kind}Item")
+                        }
+                    )
+                })
+                .collect();
+        }
+        let prefix = if service.starts_with("DynamoDB") {
+            "dynamodb"
+        } else if service == "AWSEvents" {
+            "events"
+        } else {
+            service
+        };
+        return vec![format!("{prefix}:{operation}")];
+    }
+    let url = call["url"].as_str().unwrap();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let tagging = query
+        .split('&')
+        .any(|p| p == "tagging" || p.starts_with("tagging="));
+    let action = match (call["method"].as_str().unwrap(), tagging) {
+        ("PUT", true) => "s3:PutObjectTagging",
+        ("GET", true) => "s3:GetObjectTagging",
+        ("GET" | "HEAD", false) if query.contains("list-type=2") => "s3:ListBucket",
+        ("GET" | "HEAD", false) => "s3:GetObject",
+        ("PUT", false) => "s3:PutObject",
+        ("DELETE", false) => "s3:DeleteObject",
+        (method, _) => panic!("unmapped S3 call {method} {url}"),
+    };
+    vec![action.to_owned()]
 }
 
 /// A recorded request's body as text (the recorder base64-encodes some bodies).
