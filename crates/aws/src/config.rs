@@ -130,6 +130,11 @@ impl IngestConfig {
         "AIRLOCK_UNSCANNABLE",
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
+        "AIRLOCK_ARCHIVE_MAX_DEPTH",
+        "AIRLOCK_ARCHIVE_MAX_MEMBERS",
+        "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
+        "AIRLOCK_ARCHIVE_MAX_RATIO",
+        "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
         "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",
     ];
@@ -156,8 +161,11 @@ pub struct ScanConfig {
     /// `AIRLOCK_RULES_CHECK_SECS` (default 60): how often a warm function looks for
     /// changed rules.
     pub rules_check_every: Duration,
-    /// `AIRLOCK_MAX_SCAN_BYTES` and `AIRLOCK_UNSCANNABLE` (`reject`, the default, or
-    /// `accept-unscanned`).
+    /// `AIRLOCK_MAX_SCAN_BYTES`, `AIRLOCK_UNSCANNABLE` (`reject`, the default, or
+    /// `accept-unscanned`) and the archive budgets: `AIRLOCK_ARCHIVE_MAX_DEPTH` (5),
+    /// `AIRLOCK_ARCHIVE_MAX_MEMBERS` (10000), `AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES`
+    /// (8 GiB), `AIRLOCK_ARCHIVE_MAX_RATIO` (1000) and
+    /// `AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES` (1 MiB).
     pub limits: airlock_domain::ScanLimits,
     /// `AIRLOCK_SCAN_MEMORY_BYTES` (default 32 MiB): larger objects are scanned from
     /// a temporary file.
@@ -187,11 +195,32 @@ impl ScanConfig {
                     airlock_domain::DEFAULT_MAX_SCAN_BYTES,
                 )?,
                 unscannable,
+                archives: archive_limits(env)?,
             },
             memory_budget: env.parsed_or("AIRLOCK_SCAN_MEMORY_BYTES", 32 * 1024 * 1024)?,
             timeout: env.seconds_or("AIRLOCK_SCAN_TIMEOUT_SECS", Duration::from_secs(60))?,
         })
     }
+}
+
+/// The archive budgets (see [`ScanConfig::limits`]).
+fn archive_limits<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<airlock_domain::ArchiveLimits, ConfigError> {
+    use airlock_domain as d;
+    Ok(d::ArchiveLimits {
+        max_depth: env.parsed_or("AIRLOCK_ARCHIVE_MAX_DEPTH", d::DEFAULT_MAX_ARCHIVE_DEPTH)?,
+        max_members: env.parsed_or(
+            "AIRLOCK_ARCHIVE_MAX_MEMBERS",
+            d::DEFAULT_MAX_ARCHIVE_MEMBERS,
+        )?,
+        max_expanded_bytes: env.parsed_or(
+            "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
+            d::DEFAULT_MAX_EXPANDED_BYTES,
+        )?,
+        max_ratio: env.parsed_or("AIRLOCK_ARCHIVE_MAX_RATIO", d::DEFAULT_MAX_RATIO)?,
+        ratio_floor: env.parsed_or("AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES", d::DEFAULT_RATIO_FLOOR)?,
+    })
 }
 
 /// What publish reads at cold start.
@@ -298,6 +327,11 @@ impl SweepConfig {
         "AIRLOCK_UNSCANNABLE",
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
+        "AIRLOCK_ARCHIVE_MAX_DEPTH",
+        "AIRLOCK_ARCHIVE_MAX_MEMBERS",
+        "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
+        "AIRLOCK_ARCHIVE_MAX_RATIO",
+        "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
         "AIRLOCK_RESCAN_LIMIT",
         "AIRLOCK_TLS_ROOTS",
     ];

@@ -270,11 +270,8 @@ where
     let scanned_by = |record: &FileRecord, ruleset: &str| {
         let mut next = accepted(record);
         if let Some(finding) = next.finding.take() {
-            next.finding = Some(finding.with_scan(ScanReport::Scanned {
-                ruleset: ruleset.to_owned(),
-                matched: vec![],
-                flagged: vec![],
-            }));
+            next.finding =
+                Some(finding.with_scan(ScanReport::scanned(ruleset.to_owned(), vec![], vec![])));
         }
         next
     };

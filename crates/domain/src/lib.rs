@@ -30,7 +30,11 @@ pub use item::{FILE_ITEM_KIND, FileItem, ItemError};
 pub use key::ObjectKey;
 pub use policy::{Policy, UploadRequest};
 pub use record::{FileRecord, Finding};
-pub use scan::{DEFAULT_MAX_SCAN_BYTES, ScanLimits, ScanReport, SkipReason, Unscannable};
+pub use scan::{
+    ArchiveLimits, DEFAULT_MAX_ARCHIVE_DEPTH, DEFAULT_MAX_ARCHIVE_MEMBERS,
+    DEFAULT_MAX_EXPANDED_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_SCAN_BYTES, DEFAULT_RATIO_FLOOR,
+    Members, RuleHit, ScanLimits, ScanReport, SkipReason, Unscannable,
+};
 pub use status::FileStatus;
 pub use usage::{StatusCount, Usage, UsageDelta};
 pub use verdict::{Outcome, Reason, Verdict};

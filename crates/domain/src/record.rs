@@ -242,20 +242,16 @@ pub(crate) mod tests {
             detected_type: ContentType::parse("application/pdf").unwrap(),
             verdict: Verdict::from_reasons(reasons),
             inspected_at: pending_record().created_at,
-            scan: Some(ScanReport::Scanned {
-                ruleset: "r1".into(),
-                matched: vec![],
-                flagged: vec![],
-            }),
+            scan: Some(ScanReport::scanned("r1".into(), vec![], vec![])),
         }
     }
 
     fn scanned_by(ruleset: &str, matched: &[&str]) -> ScanReport {
-        ScanReport::Scanned {
-            ruleset: ruleset.into(),
-            matched: matched.iter().map(|m| m.to_string()).collect(),
-            flagged: vec![],
-        }
+        ScanReport::scanned(
+            ruleset.into(),
+            matched.iter().map(|m| m.to_string()).collect(),
+            vec![],
+        )
     }
 
     #[test]
@@ -292,7 +288,8 @@ pub(crate) mod tests {
         assert_eq!(
             finding.verdict.reasons,
             vec![Reason::RuleMatched {
-                rule: "custom.new_rule".into()
+                rule: "custom.new_rule".into(),
+                path: None,
             }]
         );
         assert_eq!(finding.sha256, "ab".repeat(32));

@@ -38,10 +38,13 @@ impl Unscannable {
 /// How far scanning goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanLimits {
-    /// Files larger than this are not scanned.
+    /// Files larger than this are not scanned; a member of a container larger than
+    /// this is scanned up to it and named as not fully scanned.
     pub max_scan_bytes: u64,
     /// What becomes of a file that was not scanned.
     pub unscannable: Unscannable,
+    /// How far containers are opened.
+    pub archives: ArchiveLimits,
 }
 
 impl Default for ScanLimits {
@@ -49,6 +52,48 @@ impl Default for ScanLimits {
         Self {
             max_scan_bytes: DEFAULT_MAX_SCAN_BYTES,
             unscannable: Unscannable::Reject,
+            archives: ArchiveLimits::default(),
+        }
+    }
+}
+
+/// The budgets of container expansion (zip, tar, gzip, PDF streams, OLE…): each one
+/// breached is a named reason, never a silent pass. The defaults are GuardDuty
+/// Malware Protection's depth and member count; see README's Scanning section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Containers nested deeper than this are scanned as bytes but not opened: the
+    /// upload is level 0, its members level 1.
+    pub max_depth: u32,
+    /// Members scanned at most, over every level.
+    pub max_members: u64,
+    /// Bytes expanded at most, over every member of every level.
+    pub max_expanded_bytes: u64,
+    /// A member may expand to at most this many times its compressed size…
+    pub max_ratio: u64,
+    /// …once it has expanded past this many bytes (small members compress well).
+    pub ratio_floor: u64,
+}
+
+/// The default depth budget.
+pub const DEFAULT_MAX_ARCHIVE_DEPTH: u32 = 5;
+/// The default member budget.
+pub const DEFAULT_MAX_ARCHIVE_MEMBERS: u64 = 10_000;
+/// The default expansion budget: 8 GiB, 16 times the default scan limit.
+pub const DEFAULT_MAX_EXPANDED_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// The default compression-ratio budget.
+pub const DEFAULT_MAX_RATIO: u64 = 1000;
+/// The default size past which the ratio budget applies: 1 MiB.
+pub const DEFAULT_RATIO_FLOOR: u64 = 1024 * 1024;
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_ARCHIVE_DEPTH,
+            max_members: DEFAULT_MAX_ARCHIVE_MEMBERS,
+            max_expanded_bytes: DEFAULT_MAX_EXPANDED_BYTES,
+            max_ratio: DEFAULT_MAX_RATIO,
+            ratio_floor: DEFAULT_RATIO_FLOOR,
         }
     }
 }
@@ -69,6 +114,84 @@ pub enum SkipReason {
         /// The timeout, in seconds.
         after_secs: u64,
     },
+    /// A container nested deeper than the depth budget was not opened.
+    ArchiveTooDeep {
+        /// The container that was not opened, through its parents.
+        path: String,
+        /// The depth budget.
+        limit: u32,
+    },
+    /// The member budget ran out; this member and every one after it were skipped.
+    ArchiveTooManyMembers {
+        /// The first member not scanned.
+        path: String,
+        /// The member budget.
+        limit: u64,
+    },
+    /// The expansion budget (over all members, or the scan limit for one member)
+    /// ran out in this member; the rest was not scanned.
+    ArchiveExpansionLimit {
+        /// The member being expanded.
+        path: String,
+        /// The budget, in bytes.
+        limit: u64,
+    },
+    /// The member expanded past the compression-ratio budget (a decompression bomb).
+    ArchiveRatioLimit {
+        /// The member.
+        path: String,
+        /// The ratio budget (expanded bytes per compressed byte).
+        limit: u64,
+    },
+    /// The member is encrypted and could not be read.
+    ArchiveEncrypted {
+        /// The member.
+        path: String,
+    },
+    /// The container or member is damaged (truncated, bad checksum, bad header).
+    ArchiveCorrupt {
+        /// The container or member that could not be read.
+        path: String,
+        /// What the decoder said.
+        detail: String,
+    },
+}
+
+impl SkipReason {
+    /// The path through containers of what was not scanned, when it is a member.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::TooLargeToScan { .. } | Self::ScanTimedOut { .. } => None,
+            Self::ArchiveTooDeep { path, .. }
+            | Self::ArchiveTooManyMembers { path, .. }
+            | Self::ArchiveExpansionLimit { path, .. }
+            | Self::ArchiveRatioLimit { path, .. }
+            | Self::ArchiveEncrypted { path }
+            | Self::ArchiveCorrupt { path, .. } => Some(path),
+        }
+    }
+}
+
+/// One rule that matched, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHit {
+    /// The rule, as `namespace.rule`.
+    pub rule: String,
+    /// The member it matched, through its containers
+    /// (`invoices.zip!/2026/q1.xlsm!/xl/vbaProject.bin`); absent when it matched the
+    /// upload itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// What expansion did with a container's members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Members {
+    /// Members scanned (fully or up to a budget), over every level.
+    pub scanned: u64,
+    /// Every member or container not fully scanned, and why (each names its path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unscanned: Vec<SkipReason>,
 }
 
 /// What the scanner did with one file.
@@ -85,6 +208,13 @@ pub enum ScanReport {
         /// file is unwanted, not dangerous.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         flagged: Vec<String>,
+        /// Every match with where it was (the upload or a member); empty in records
+        /// written before containers were opened, where every match was the upload's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hits: Vec<RuleHit>,
+        /// The members of a container; absent when the upload is not one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Members>,
     },
     /// The file was not scanned.
     Skipped {
@@ -103,28 +233,69 @@ impl ScanReport {
         }
     }
 
+    /// A finished scan of a file that is not a container.
+    pub fn scanned(ruleset: String, matched: Vec<String>, flagged: Vec<String>) -> Self {
+        Self::Scanned {
+            ruleset,
+            matched,
+            flagged,
+            hits: Vec::new(),
+            members: None,
+        }
+    }
+
     /// The verdict reasons the scan contributes under `unscannable`: one per matched
-    /// or flagged rule, and for a skipped scan either a reason (reject) or none (accept, flagged
-    /// by the report itself).
+    /// or flagged rule and place it matched, and for what was not scanned (the file,
+    /// or members of it) either a reason each (reject) or none (accept, flagged by
+    /// the report itself).
     pub fn reasons(&self, unscannable: Unscannable) -> Vec<Reason> {
         match self {
             Self::Scanned {
-                matched, flagged, ..
-            } => matched
-                .iter()
-                .map(|rule| Reason::RuleMatched { rule: rule.clone() })
-                .chain(
-                    flagged
-                        .iter()
-                        .map(|rule| Reason::RuleFlagged { rule: rule.clone() }),
-                )
-                .collect(),
+                matched,
+                flagged,
+                hits,
+                members,
+                ..
+            } => {
+                let mut reasons = rule_reasons(matched, flagged, hits);
+                if unscannable == Unscannable::Reject {
+                    let unscanned = members.iter().flat_map(|m| &m.unscanned);
+                    reasons.extend(unscanned.map(|why| Reason::NotScanned { why: why.clone() }));
+                }
+                reasons
+            }
             Self::Skipped { why, .. } => match unscannable {
                 Unscannable::Reject => vec![Reason::NotScanned { why: why.clone() }],
                 Unscannable::AcceptUnscanned => Vec::new(),
             },
         }
     }
+}
+
+/// Malware matches first, then policy matches, each with its place; from the rule
+/// names alone when the report predates `hits`.
+fn rule_reasons(matched: &[String], flagged: &[String], hits: &[RuleHit]) -> Vec<Reason> {
+    let places = |rule: &String| -> Vec<Option<String>> {
+        let found: Vec<_> = hits
+            .iter()
+            .filter(|hit| &hit.rule == rule)
+            .map(|hit| hit.path.clone())
+            .collect();
+        if found.is_empty() { vec![None] } else { found }
+    };
+    let malware = matched.iter().flat_map(|rule| {
+        places(rule).into_iter().map(|path| Reason::RuleMatched {
+            rule: rule.clone(),
+            path,
+        })
+    });
+    let policy = flagged.iter().flat_map(|rule| {
+        places(rule).into_iter().map(|path| Reason::RuleFlagged {
+            rule: rule.clone(),
+            path,
+        })
+    });
+    malware.chain(policy).collect()
 }
 
 #[cfg(test)]
@@ -141,22 +312,19 @@ mod tests {
 
     #[test]
     fn a_matched_rule_makes_the_verdict_infected() {
-        let report = ScanReport::Scanned {
-            ruleset: "r1".into(),
-            matched: vec!["airlock.EICAR_Test_File".into()],
-            flagged: vec![],
-        };
+        let report =
+            ScanReport::scanned("r1".into(), vec!["airlock.EICAR_Test_File".into()], vec![]);
         let verdict = Verdict::from_reasons(report.reasons(Unscannable::Reject));
         assert_eq!(verdict.outcome, Outcome::Infected);
     }
 
     #[test]
     fn a_flagged_policy_rule_makes_the_verdict_rejected() {
-        let report = ScanReport::Scanned {
-            ruleset: "r1".into(),
-            matched: vec![],
-            flagged: vec!["airlock.Executable_Disguised".into()],
-        };
+        let report = ScanReport::scanned(
+            "r1".into(),
+            vec![],
+            vec!["airlock.Executable_Disguised".into()],
+        );
         let verdict = Verdict::from_reasons(report.reasons(Unscannable::Reject));
         assert_eq!(verdict.outcome, Outcome::Rejected);
         let json = serde_json::to_value(&verdict.reasons[0]).unwrap();
@@ -178,6 +346,61 @@ mod tests {
         let json = serde_json::to_value(skipped()).unwrap();
         assert_eq!(json["state"], "skipped");
         assert_eq!(json["ruleset"], "r1");
+    }
+
+    fn container_report(unscanned: Vec<SkipReason>) -> ScanReport {
+        ScanReport::Scanned {
+            ruleset: "r1".into(),
+            matched: vec!["airlock.EICAR_Test_File".into()],
+            flagged: vec![],
+            hits: vec![RuleHit {
+                rule: "airlock.EICAR_Test_File".into(),
+                path: Some("a.zip!/b.txt".into()),
+            }],
+            members: Some(Members {
+                scanned: 2,
+                unscanned,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_match_inside_a_member_names_the_member_in_its_reason() {
+        let reasons = container_report(vec![]).reasons(Unscannable::Reject);
+        let json = serde_json::to_value(&reasons).unwrap();
+        assert_eq!(json[0]["code"], "rule_matched");
+        assert_eq!(json[0]["path"], "a.zip!/b.txt");
+        let on_the_upload = ScanReport::scanned("r1".into(), vec!["x.y".into()], vec![]);
+        let json = serde_json::to_value(on_the_upload.reasons(Unscannable::Reject)).unwrap();
+        assert!(json[0].get("path").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_unscanned_member_is_a_named_reason_unless_the_deployment_accepts_unscanned() {
+        let why = SkipReason::ArchiveEncrypted {
+            path: "a.zip!/secret.txt".into(),
+        };
+        let report = container_report(vec![why.clone()]);
+        let reasons = report.reasons(Unscannable::Reject);
+        assert_eq!(reasons.len(), 2);
+        assert_eq!(reasons[1], Reason::NotScanned { why });
+        assert_eq!(report.reasons(Unscannable::AcceptUnscanned).len(), 1);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["members"]["unscanned"][0]["code"], "archive_encrypted");
+        assert_eq!(json["members"]["unscanned"][0]["path"], "a.zip!/secret.txt");
+    }
+
+    #[test]
+    fn a_report_written_before_containers_were_opened_still_reads() {
+        let old = r#"{"state":"scanned","ruleset":"r1","matched":["a.b"]}"#;
+        let report: ScanReport = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            report.reasons(Unscannable::Reject),
+            vec![Reason::RuleMatched {
+                rule: "a.b".into(),
+                path: None
+            }]
+        );
     }
 
     #[test]

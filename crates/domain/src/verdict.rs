@@ -44,11 +44,18 @@ pub enum Reason {
     RuleMatched {
         /// The rule's name.
         rule: String,
+        /// The member it matched, through its containers; absent when it matched the
+        /// upload itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
     /// A policy rule matched: the content is unwanted here, though not malware.
     RuleFlagged {
         /// The rule's name.
         rule: String,
+        /// As for [`Reason::RuleMatched`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
     /// The file could not be scanned and the deployment rejects such files.
     NotScanned {
@@ -80,8 +87,16 @@ impl fmt::Display for Reason {
             Self::TypeMismatch { declared, detected } => {
                 write!(f, "declared as {declared} but the bytes are {detected}")
             }
-            Self::RuleMatched { rule } => write!(f, "matched malware rule {rule}"),
-            Self::RuleFlagged { rule } => write!(f, "matched policy rule {rule}"),
+            Self::RuleMatched { rule, path: None } => write!(f, "matched malware rule {rule}"),
+            Self::RuleMatched {
+                rule,
+                path: Some(path),
+            } => write!(f, "matched malware rule {rule} in {path}"),
+            Self::RuleFlagged { rule, path: None } => write!(f, "matched policy rule {rule}"),
+            Self::RuleFlagged {
+                rule,
+                path: Some(path),
+            } => write!(f, "matched policy rule {rule} in {path}"),
             Self::NotScanned {
                 why: SkipReason::TooLargeToScan { size, limit },
             } => write!(
@@ -91,6 +106,45 @@ impl fmt::Display for Reason {
             Self::NotScanned {
                 why: SkipReason::ScanTimedOut { after_secs },
             } => write!(f, "the scan did not finish within {after_secs} s"),
+            Self::NotScanned { why } => write!(f, "{}", ArchiveSkip(why)),
+        }
+    }
+}
+
+/// How a reason that a container was not fully opened reads.
+struct ArchiveSkip<'a>(&'a SkipReason);
+
+impl fmt::Display for ArchiveSkip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            SkipReason::TooLargeToScan { size, limit } => {
+                write!(f, "{size} bytes; only {limit} are scanned")
+            }
+            SkipReason::ScanTimedOut { after_secs } => {
+                write!(f, "a scan did not finish within {after_secs} s")
+            }
+            SkipReason::ArchiveTooDeep { path, limit } => {
+                write!(f, "{path} is nested more than {limit} containers deep")
+            }
+            SkipReason::ArchiveTooManyMembers { path, limit } => {
+                write!(
+                    f,
+                    "{path} and what follows were not scanned: more than {limit} members"
+                )
+            }
+            SkipReason::ArchiveExpansionLimit { path, limit } => {
+                write!(f, "{path} expands past the budget of {limit} bytes")
+            }
+            SkipReason::ArchiveRatioLimit { path, limit } => {
+                write!(
+                    f,
+                    "{path} expands more than {limit} times its compressed size"
+                )
+            }
+            SkipReason::ArchiveEncrypted { path } => write!(f, "{path} is encrypted"),
+            SkipReason::ArchiveCorrupt { path, detail } => {
+                write!(f, "{path} is damaged: {detail}")
+            }
         }
     }
 }
@@ -157,6 +211,7 @@ mod tests {
             Reason::Empty,
             Reason::RuleMatched {
                 rule: "eicar".into(),
+                path: None,
             },
         ]);
         assert_eq!(verdict.outcome, Outcome::Infected);

@@ -2,10 +2,20 @@
 //
 // Every rule here works on the raw bytes (magic numbers, strings), with no module,
 // so it runs in a few microseconds per kilobyte and needs nothing but the engine.
-// Two external variables describe the upload, so a rule can weigh what the bytes
-// are against what the uploader claimed:
-//   declared_type  the content type given when the upload was created
-//   file_name      the name given when the upload was created
+// External variables describe the item, so a rule can weigh what the bytes are
+// against what the uploader claimed. Containers (zip, tar, gzip, PDF streams, OLE…)
+// are opened and every member is scanned too, with its own values:
+//   declared_type  the content type given when the upload was created (for members
+//                  too: the upload's)
+//   file_name      the name given when the upload was created; a member's own name
+//   filename       the same (LOKI's and THOR's name for it)
+//   filepath       the path through the containers: a.zip!/dir/b.txt for a member,
+//                  the upload's name for the upload (so `filepath contains "!/"`
+//                  tells a member)
+//   extension      of the name, lower case, with its dot: .exe
+//   filetype       the type the magic bytes say (application/pdf for a PDF's decoded
+//                  streams, which are PDF syntax without a header)
+//   owner          the tenant
 // A match makes the file INFECTED, unless the rule says `airlock_verdict = "reject"`:
 // then the file is REJECTED (unwanted here, not malware), and a re-scan never turns
 // an accepted file away for it.
@@ -48,8 +58,9 @@ rule Executable_Disguised {
         description = "A Windows, Linux or macOS executable declared or named as something else"
         airlock_verdict = "reject"
     condition:
+        // A member is judged by its own name alone: the declared type is the upload's.
         (Airlock_Is_PE or Airlock_Is_ELF or Airlock_Is_MachO) and not (
-            declared_type matches /^application\/(octet-stream|x-(ms)?dos-?executable|x-msdownload|vnd\.microsoft\.portable-executable|x-executable|x-elf|x-sharedlib|x-mach[a-z-]*)$/ and
+            (filepath contains "!/" or declared_type matches /^application\/(octet-stream|x-(ms)?dos-?executable|x-msdownload|vnd\.microsoft\.portable-executable|x-executable|x-elf|x-sharedlib|x-mach[a-z-]*)$/) and
             (file_name == "" or file_name matches /(^[^.]+|\.(exe|dll|sys|scr|com|elf|so|bin|out|dylib|app))$/i)
         )
 }
@@ -79,17 +90,7 @@ rule PDF_With_Active_Content {
         // Names may hide letters as #xx escapes: /J#61vaScript, /L#61unch.
         $escaped = /\/((J|#[46][aA])(a|#[46]1)(v|#[57]6)|(L|#[46][cC])(a|#[46]1)(u|#[57]5)n)[#0-9A-Za-z]*/
     condition:
-        $pdf in (0..1024) and any of ($javascript, $js, $launch, $escaped)
-}
-
-rule Archive_Nested_Deep {
-    meta:
-        description = "A zip that nests archives three or more levels deep (visible when stored)"
-        airlock_verdict = "reject"
-        limitation = "Nesting inside compressed entries is not visible to a byte scan"
-    strings:
-        // A local file header (30 bytes) whose entry name ends in an archive extension.
-        $archive_entry = /PK\x03\x04[\x00-\xff]{26}[^\x00\/]{0,200}\.(zip|jar|7z|rar|gz|tgz|bz2|xz|tar|cab)/ nocase
-    condition:
-        uint32(0) == 0x04034B50 and #archive_entry >= 3
+        // A decoded stream of a PDF (a member) has no header of its own.
+        ($pdf in (0..1024) or filetype == "application/pdf") and
+        any of ($javascript, $js, $launch, $escaped)
 }

@@ -10,7 +10,10 @@
 //! - [`mapped`]: scans a spooled file through a memory map that gives its pages back
 //!   as the scan goes, so resident memory does not grow with the object.
 //! - [`pass`]: the one read of an object that hashes, sniffs and scans it.
+//! - [`expand`]: opens containers (zip, tar, gzip, bzip2, xz, zstd, PDF streams, OLE)
+//!   and scans each member, within the archive budgets.
 
+pub mod expand;
 pub mod live;
 pub mod mapped;
 pub mod pass;
@@ -21,5 +24,5 @@ pub mod spool;
 pub use live::LiveRules;
 pub use pass::{Pass, PassError, Scanning};
 pub use rules::{BUILTIN_RULES, CompiledRules, RulesError, compile};
-pub use scanner::{ScanError, ScanSettings, Subject, scan};
+pub use scanner::{Reach, ScanError, ScanSettings, Subject, scan};
 pub use spool::{Spool, Spooled};

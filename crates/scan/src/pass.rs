@@ -126,7 +126,11 @@ impl<R: RuleSource> Scanning<R> {
             .map_err(PassError::Spool)?;
         let rules = self.rules.current().await.map_err(PassError::Rules)?;
         let started = Instant::now();
-        let report = scan(rules, spooled, subject, self.settings)
+        let reach = crate::Reach {
+            archives: self.limits.archives,
+            member_limit: self.limits.max_scan_bytes,
+        };
+        let report = scan(rules, spooled, subject, self.settings, reach)
             .await
             .map_err(PassError::Scan)?;
         Ok(Pass {

@@ -15,8 +15,22 @@ pub const BUILTIN_RULES: &str = include_str!("../rules/airlock.yar");
 /// The namespace of the default rules.
 pub const BUILTIN_NAMESPACE: &str = "airlock";
 
-/// The external variables every rule may read; set per scan from the upload.
-pub const EXTERNALS: [&str; 2] = ["declared_type", "file_name"];
+/// The external variables every rule may read, all strings, set for the upload and
+/// again for each member of a container (see README's Scanning section):
+/// `declared_type` (the upload's declared content type, for members too),
+/// `file_name` and `filename` (the item's own name), `filepath` (its path through
+/// the containers: `a.zip!/b/c.txt`; the upload's name for the upload), `extension`
+/// (of its name, lower case, with the dot: `.txt`), `filetype` (the type its magic
+/// bytes say) and `owner` (the tenant). The last five are LOKI's and THOR's names.
+pub const EXTERNALS: [&str; 7] = [
+    "declared_type",
+    "file_name",
+    "filename",
+    "filepath",
+    "extension",
+    "filetype",
+    "owner",
+];
 
 /// Why a ruleset could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -3,17 +3,23 @@
 
 use std::{sync::Arc, time::Duration};
 
-use airlock_domain::{ScanReport, SkipReason};
+use airlock_domain::{ArchiveLimits, Members, RuleHit, ScanReport, SkipReason};
 
-use crate::{CompiledRules, Spooled};
+use crate::{
+    CompiledRules, Spooled,
+    expand::{Hit, Walker},
+};
 
 /// How scans run in a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanSettings {
     /// Objects up to this size are scanned from memory; larger ones from a
-    /// temporary file (YARA-X maps files over 32 MB instead of reading them).
+    /// temporary file (YARA-X maps files over 32 MB instead of reading them). The
+    /// members of a container share it with the upload: each level keeps in memory
+    /// only what the levels above it leave.
     pub memory_budget: usize,
-    /// A scan that runs longer is abandoned and the file counts as unscanned.
+    /// A scan (of the upload, or of one member) that runs longer is abandoned and
+    /// counts as unscanned.
     pub timeout: Duration,
 }
 
@@ -33,13 +39,46 @@ pub struct Subject {
     pub declared_type: String,
     /// The declared file name.
     pub file_name: String,
+    /// The tenant that uploaded it (`owner` to the rules).
+    pub owner: String,
+}
+
+impl Subject {
+    /// The upload's name at the head of every member's path (`upload` if it has none).
+    fn root(&self) -> &str {
+        if self.file_name.is_empty() {
+            "upload"
+        } else {
+            &self.file_name
+        }
+    }
+}
+
+/// How far a scan goes besides the settings: the archive budgets and the largest
+/// member it scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    /// The archive budgets.
+    pub archives: ArchiveLimits,
+    /// The largest member scanned whole (the deployment's scan limit).
+    pub member_limit: u64,
+}
+
+impl Default for Reach {
+    fn default() -> Self {
+        let limits = airlock_domain::ScanLimits::default();
+        Self {
+            archives: limits.archives,
+            member_limit: limits.max_scan_bytes,
+        }
+    }
 }
 
 /// The metadata key that makes a rule a policy rule: `airlock_verdict = "reject"`
 /// turns a match into a rejection instead of an infection.
 pub const VERDICT_META: &str = "airlock_verdict";
 
-fn only_rejects(rule: &yara_x::Rule<'_, '_>) -> bool {
+pub(crate) fn only_rejects(rule: &yara_x::Rule<'_, '_>) -> bool {
     rule.metadata().any(|(key, value)| {
         key == VERDICT_META && matches!(value, yara_x::MetaValue::String("reject"))
     })
@@ -60,77 +99,116 @@ pub enum ScanError {
 }
 
 /// Scans spooled bytes on a blocking thread (a scan is CPU work that must not stall
-/// the runtime), and reports what matched.
+/// the runtime), opening containers within `reach`, and reports what matched.
 pub async fn scan(
     rules: Arc<CompiledRules>,
     spooled: Spooled,
     subject: Subject,
     settings: ScanSettings,
+    reach: Reach,
 ) -> Result<ScanReport, ScanError> {
-    tokio::task::spawn_blocking(move || scan_blocking(&rules, &spooled, &subject, settings))
+    tokio::task::spawn_blocking(move || scan_within(&rules, &spooled, &subject, settings, reach))
         .await
         .map_err(ScanError::Task)?
 }
 
-/// The same, on the calling thread.
+/// The same, on the calling thread, within the default [`Reach`].
 pub fn scan_blocking(
     rules: &CompiledRules,
     spooled: &Spooled,
     subject: &Subject,
     settings: ScanSettings,
 ) -> Result<ScanReport, ScanError> {
+    scan_within(rules, spooled, subject, settings, Reach::default())
+}
+
+/// [`scan_blocking`] within `reach`.
+pub fn scan_within(
+    rules: &CompiledRules,
+    spooled: &Spooled,
+    subject: &Subject,
+    settings: ScanSettings,
+    reach: Reach,
+) -> Result<ScanReport, ScanError> {
     let ruleset = rules.version().to_owned();
     let mut scanner = yara_x::Scanner::new(rules.rules());
     scanner.set_timeout(settings.timeout);
     // The externals were defined by `compile` as strings; setting strings cannot fail.
     let _ = scanner.set_global("declared_type", subject.declared_type.as_str());
-    let _ = scanner.set_global("file_name", subject.file_name.as_str());
-    match spooled {
-        Spooled::Memory(bytes) => report(scanner.scan(bytes), &ruleset, settings),
-        Spooled::Disk(path) => crate::mapped::scan_mapped(path, |bytes| {
-            report(scanner.scan(bytes), &ruleset, settings)
-        })
-        .map_err(ScanError::Spool)?,
-        Spooled::TooLarge { size, limit } => Ok(ScanReport::Skipped {
-            ruleset,
-            why: SkipReason::TooLargeToScan {
-                size: *size,
-                limit: *limit,
-            },
-        }),
-    }
-}
-
-/// The report of one finished (or timed-out) scan.
-fn report(
-    results: Result<yara_x::ScanResults<'_, '_>, yara_x::ScanError>,
-    ruleset: &str,
-    settings: ScanSettings,
-) -> Result<ScanReport, ScanError> {
-    let ruleset = ruleset.to_owned();
-    match results {
-        Ok(results) => {
-            let (mut matched, mut flagged) = (Vec::new(), Vec::new());
-            for rule in results.matching_rules() {
-                let name = format!("{}.{}", rule.namespace(), rule.identifier());
-                if only_rejects(&rule) {
-                    flagged.push(name);
-                } else {
-                    matched.push(name);
-                }
-            }
-            Ok(ScanReport::Scanned {
-                ruleset,
-                matched,
-                flagged,
-            })
+    let _ = scanner.set_global("owner", subject.owner.as_str());
+    let mut walker = Walker::new(
+        &mut scanner,
+        reach.archives,
+        reach.member_limit,
+        settings.timeout.as_secs(),
+    );
+    let walk = |walker: &mut Walker<'_, '_>, bytes: &[u8], in_memory: usize| {
+        if !walker.scan_item(bytes, subject.root(), None, None)? {
+            return Ok(false);
         }
-        Err(yara_x::ScanError::Timeout) => Ok(ScanReport::Skipped {
+        let memory = settings.memory_budget.saturating_sub(in_memory);
+        walker.open(bytes, subject.root(), 0, memory)?;
+        Ok::<_, ScanError>(true)
+    };
+    let finished = match spooled {
+        Spooled::Memory(bytes) => walk(&mut walker, bytes, bytes.len())?,
+        Spooled::Disk(path) => {
+            crate::mapped::scan_mapped(path, |bytes| walk(&mut walker, bytes, 0))
+                .map_err(ScanError::Spool)??
+        }
+        Spooled::TooLarge { size, limit } => {
+            return Ok(ScanReport::Skipped {
+                ruleset,
+                why: SkipReason::TooLargeToScan {
+                    size: *size,
+                    limit: *limit,
+                },
+            });
+        }
+    };
+    if !finished {
+        return Ok(ScanReport::Skipped {
             ruleset,
             why: SkipReason::ScanTimedOut {
                 after_secs: settings.timeout.as_secs(),
             },
+        });
+    }
+    Ok(report(ruleset, walker))
+}
+
+/// The report of a finished walk: rule names once each, and for a container every
+/// hit with its place and the members' tally.
+fn report(ruleset: String, walker: Walker<'_, '_>) -> ScanReport {
+    let names = |policy: bool| {
+        let mut names: Vec<String> = Vec::new();
+        for hit in walker.hits.iter().filter(|hit| hit.policy == policy) {
+            if !names.contains(&hit.rule) {
+                names.push(hit.rule.clone());
+            }
+        }
+        names
+    };
+    let (matched, flagged) = (names(false), names(true));
+    if !walker.opened {
+        return ScanReport::scanned(ruleset, matched, flagged);
+    }
+    let hits = walker
+        .hits
+        .iter()
+        .map(|Hit { rule, path, .. }| RuleHit {
+            rule: rule.clone(),
+            path: path.clone(),
+        })
+        .collect();
+    ScanReport::Scanned {
+        ruleset,
+        matched,
+        flagged,
+        hits,
+        members: Some(Members {
+            scanned: walker.scanned,
+            unscanned: walker.unscanned,
         }),
-        Err(e) => Err(ScanError::Engine(e)),
     }
 }

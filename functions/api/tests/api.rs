@@ -699,6 +699,7 @@ async fn downloading_an_infected_file_returns_409() {
         "invoice.pdf",
         vec![Reason::RuleMatched {
             rule: "eicar".to_owned(),
+            path: None,
         }],
     ));
     let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));

@@ -238,6 +238,7 @@ where
         let subject = Subject {
             declared_type: file.declared_type.to_string(),
             file_name: file.name.to_string(),
+            owner: file.tenant.to_string(),
         };
         let pass = match self.scanning.pass(&self.store, key, subject).await {
             Ok(pass) => pass,

@@ -167,7 +167,8 @@ async fn an_executable_declared_as_png_is_rejected_by_the_policy_and_the_disguis
                 detected: "application/x-executable".into()
             },
             Reason::RuleFlagged {
-                rule: "airlock.Executable_Disguised".into()
+                rule: "airlock.Executable_Disguised".into(),
+                path: None,
             }
         ]
     );
@@ -383,7 +384,8 @@ async fn the_eicar_test_file_is_infected_and_tagged_so() {
     assert_eq!(
         finding.verdict.reasons,
         vec![Reason::RuleMatched {
-            rule: "airlock.EICAR_Test_File".into()
+            rule: "airlock.EICAR_Test_File".into(),
+            path: None,
         }]
     );
     let ruleset = finding.ruleset().unwrap();
@@ -411,7 +413,8 @@ async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_res
     assert_eq!(
         stored.verdict().unwrap().reasons,
         vec![Reason::RuleMatched {
-            rule: "acme.secret_marker".into()
+            rule: "acme.secret_marker".into(),
+            path: None,
         }]
     );
 }
@@ -421,6 +424,7 @@ async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently
     let world = world_with(ScanLimits {
         max_scan_bytes: 16,
         unscannable: Unscannable::Reject,
+        ..ScanLimits::default()
     })
     .await;
     let bytes = vec![b'a'; 64];
@@ -449,6 +453,7 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
     let world = world_with(ScanLimits {
         max_scan_bytes: 16,
         unscannable: Unscannable::AcceptUnscanned,
+        ..ScanLimits::default()
     })
     .await;
     let record = world.upload("text/plain", 64, &[b'a'; 64]).await;

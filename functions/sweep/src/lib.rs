@@ -234,6 +234,7 @@ where
         let subject = Subject {
             declared_type: record.declared_type.to_string(),
             file_name: record.name.to_string(),
+            owner: record.tenant.to_string(),
         };
         let pass = match self.scanning.pass(&self.store, &key, subject).await {
             Ok(pass) => pass,

@@ -101,11 +101,11 @@ impl World {
         let verdict = Policy::default().evaluate(&record.declared_type, 3, &found);
         // Scanned by the default rules alone: the ruleset a sweep without rules of
         // its own has in force, so only tests that change the rules see re-scans.
-        let scan = ScanReport::Scanned {
-            ruleset: format!("{}+none", airlock_scan::rules::builtin_version()),
-            matched: vec![],
-            flagged: vec![],
-        };
+        let scan = ScanReport::scanned(
+            format!("{}+none", airlock_scan::rules::builtin_version()),
+            vec![],
+            vec![],
+        );
         let finding = Finding::new(found, verdict, start()).with_scan(scan);
         let next = record.with_finding(finding, start()).unwrap();
         self.catalog
