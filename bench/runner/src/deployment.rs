@@ -118,14 +118,23 @@ impl Deployment {
 
 /// A PENDING record of `size` bytes declared `image/png`, for tenant [`TENANT`].
 pub fn pending_record(size: u64) -> Result<FileRecord, BenchError> {
+    pending_record_as("bench.png", "image/png", size)
+}
+
+/// A PENDING record of `size` bytes named `name` and declared `content_type`.
+pub fn pending_record_as(
+    name: &str,
+    content_type: &str,
+    size: u64,
+) -> Result<FileRecord, BenchError> {
     let bad = |e: airlock_domain::DomainError| BenchError::Setup("a record", e.to_string());
     let now = chrono::Utc::now();
     Ok(FileRecord::pending(
         TenantId::parse(TENANT).map_err(bad)?,
         FileId::generate(),
         UploadRequest {
-            name: FileName::parse("bench.png").map_err(bad)?,
-            content_type: ContentType::parse("image/png").map_err(bad)?,
+            name: FileName::parse(name).map_err(bad)?,
+            content_type: ContentType::parse(content_type).map_err(bad)?,
             size,
         },
         now,

@@ -9,6 +9,7 @@
 //! runs: one ingest on the local backend, so its peak memory is its own.
 
 mod api_load;
+mod archives;
 mod bill;
 mod cold;
 mod cpu_share;
@@ -69,9 +70,11 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,memory,api,e2e,size,bill` picks some
-/// (the bill needs the ingest and api sections' figures, and uses memory's).
-const SECTIONS: [&str; 7] = ["cold", "ingest", "memory", "api", "e2e", "size", "bill"];
+/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,api,e2e,size,bill` picks
+/// some (the bill needs the ingest and api sections' figures, and uses memory's).
+const SECTIONS: [&str; 8] = [
+    "cold", "ingest", "archives", "memory", "api", "e2e", "size", "bill",
+];
 
 async fn run_all() -> Result<(), BenchError> {
     let started = Instant::now();
@@ -111,6 +114,10 @@ async fn run_all() -> Result<(), BenchError> {
         let outcome = throughput::run(&settings, d, &mut report).await;
         let outcome = outcome.map(|ingest| measured.ingest = ingest);
         record(&mut report, "ingest", outcome);
+    }
+    if wanted("archives") {
+        let outcome = archives::run(&settings, &mut report).await;
+        record(&mut report, "archives", outcome);
     }
     if wanted("memory") {
         let outcome = memory_section(&settings, &mut report).await;

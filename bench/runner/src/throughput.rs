@@ -306,10 +306,19 @@ pub(crate) async fn prepare_local(
     source: &Path,
     size: u64,
 ) -> Result<String, BenchError> {
+    prepare_local_as(data, source, pending_record(size)?).await
+}
+
+/// [`prepare_local`] for `record`: its name, declared type and size.
+pub(crate) async fn prepare_local_as(
+    data: &Path,
+    source: &Path,
+    record: FileRecord,
+) -> Result<String, BenchError> {
+    let size = record.declared_size;
     let local =
         |e: airlock_local::LocalError| BenchError::Setup("the local backend", e.to_string());
     std::fs::create_dir_all(data).map_err(|e| BenchError::Io(data.to_owned(), e))?;
-    let record = pending_record(size)?;
     local_catalog(data)?
         .create(&record)
         .await
@@ -426,7 +435,7 @@ fn timed(
     Ok((run, stdout.into_owned()))
 }
 
-fn with_time(program: &Path) -> std::process::Command {
+pub(crate) fn with_time(program: &Path) -> std::process::Command {
     let mut command = std::process::Command::new("/usr/bin/time");
     command.args(["-f", "%M"]).arg(program);
     command
