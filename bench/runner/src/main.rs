@@ -2,7 +2,8 @@
 //! the release binaries, installs the tools and starts the AWS emulator): cold start
 //! and init work of every function beside a hello-world function and a Python peer,
 //! ingest throughput and peak memory beside `sha256sum`, api latency at fixed rates,
-//! 1,000 uploads end to end, and sizes. Every figure is printed beside its target
+//! 1,000 uploads end to end, sizes, and what the scanning rules cost (adversarial
+//! inputs, compiling against reading back precompiled). Every figure is printed beside its target
 //! and written to `bench/results/<date>.md`.
 //!
 //! `airlock-bench ingest-local DATA KEY` is the child process the ingest section
@@ -13,6 +14,7 @@ mod cold;
 mod deployment;
 mod e2e;
 mod report;
+mod rules;
 mod settings;
 mod sizes;
 mod stack;
@@ -66,8 +68,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size` picks some.
-const SECTIONS: [&str; 5] = ["cold", "ingest", "api", "e2e", "size"];
+/// The parts of a run; `BENCH_ONLY=cold,ingest,api,e2e,size,rules` picks some.
+const SECTIONS: [&str; 6] = ["cold", "ingest", "api", "e2e", "size", "rules"];
 
 async fn run_all() -> Result<(), BenchError> {
     let started = Instant::now();
@@ -134,6 +136,10 @@ async fn run_all() -> Result<(), BenchError> {
     if wanted("size") {
         let outcome = sizes::run(&settings, &mut report);
         record(&mut report, "size", outcome);
+    }
+    if wanted("rules") {
+        let outcome = rules::run(&mut report);
+        record(&mut report, "rules", outcome);
     }
 
     report.note(format!(

@@ -281,6 +281,9 @@ pub struct SweepConfig {
     pub scan: ScanConfig,
     /// `AIRLOCK_RESCAN_LIMIT` (default 100): at most this many files re-scanned a run.
     pub rescan_limit: usize,
+    /// `AIRLOCK_QUARANTINE` (default false): move files a re-scan finds INFECTED to
+    /// `quarantine/`, as ingest does.
+    pub quarantine: bool,
     /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
     /// HTTPS client trusts for AWS endpoints.
     pub tls_roots: TrustRoots,
@@ -299,6 +302,7 @@ impl SweepConfig {
         "AIRLOCK_SCAN_MEMORY_BYTES",
         "AIRLOCK_SCAN_TIMEOUT_SECS",
         "AIRLOCK_RESCAN_LIMIT",
+        "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",
     ];
 
@@ -310,6 +314,7 @@ impl SweepConfig {
             retention_days: env.parsed_or("AIRLOCK_RETENTION_DAYS", 0)?,
             scan: ScanConfig::from_env(env)?,
             rescan_limit: env.parsed_or("AIRLOCK_RESCAN_LIMIT", 100)?,
+            quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
             tls_roots: tls_roots(env)?,
         })
     }
