@@ -12,6 +12,8 @@
 pub struct Adversary {
     /// What it repeats.
     pub name: &'static str,
+    /// The default rule it aims at.
+    pub target: &'static str,
     /// The bytes.
     pub bytes: Vec<u8>,
 }
@@ -47,42 +49,52 @@ pub fn inputs(len: usize) -> Vec<Adversary> {
     vec![
         Adversary {
             name: "repeated EICAR strings",
+            target: "EICAR_Test_File",
             bytes: repeated(b"", eicar.as_bytes(), len),
         },
         Adversary {
             name: "repeated executable magic",
+            target: "Executable_Disguised",
             bytes: repeated(&pe_head, b"MZ\x7fELF\xCF\xFA\xED\xFE", len),
         },
         Adversary {
             name: "repeated PDF headers",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"", b"%PDF-", len),
         },
         Adversary {
             name: "repeated /JavaScript fragments",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"%PDF-1.7\n", b"/JavaScript/JS(/JS</Launch", len),
         },
         Adversary {
             name: "repeated /JS names",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"%PDF-1.7\n", b"/JS/", len),
         },
         Adversary {
             name: "repeated #xx escapes",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"%PDF-1.7\n", b"/J#61#76#61#53#63#72#69#70#74", len),
         },
         Adversary {
             name: "escape prefixes with long name runs",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"%PDF-1.7\n/J#61v", b"aZ09#", len),
         },
         Adversary {
             name: "partial escapes",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"%PDF-1.7\n", b"/#4a#61#7/#4c#61#75", len),
         },
         Adversary {
             name: "repeated zip VBA names",
+            target: "Office_Document_With_Macros",
             bytes: repeated(b"PK\x03\x04", b"vbaProject.bin VBAPROJECT.BIN ", len),
         },
         Adversary {
             name: "repeated OLE macro names",
+            target: "Office_Document_With_Macros",
             bytes: repeated(
                 ole_head,
                 &[wide("_VBA_PROJECT"), wide("Macros")].concat(),
@@ -91,14 +103,17 @@ pub fn inputs(len: usize) -> Vec<Adversary> {
         },
         Adversary {
             name: "repeated zip local headers",
+            target: "Archive_Nested_Deep",
             bytes: repeated(b"", &local_header, len),
         },
         Adversary {
             name: "repeated zip signatures",
+            target: "Archive_Nested_Deep",
             bytes: repeated(b"", b"PK\x03\x04", len),
         },
         Adversary {
             name: "one byte",
+            target: "PDF_With_Active_Content",
             bytes: repeated(b"", b"/", len),
         },
     ]
