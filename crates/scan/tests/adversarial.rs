@@ -85,3 +85,34 @@ fn community_style_rules_compile_whole() {
     .unwrap();
     assert!(rules.left_out().is_empty(), "{:?}", rules.left_out());
 }
+
+/// Community-style rules in the timing below: 500 in `make test`;
+/// `AIRLOCK_COMMUNITY_RULES=5000` for the figure the bench also reports.
+fn community_count() -> usize {
+    std::env::var("AIRLOCK_COMMUNITY_RULES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500)
+}
+
+#[test]
+fn reading_community_rules_back_precompiled_is_faster_than_compiling_them() {
+    let count = community_count();
+    let files = [airlock_domain::ports::RuleFile {
+        name: "community.yar".into(),
+        source: adversarial::community_style_rules(count),
+    }];
+    let started = Instant::now();
+    let rules = compile(&files, "v1").unwrap();
+    let compiling = started.elapsed();
+    let blob = airlock_scan::precompiled::to_blob(&rules).unwrap();
+    let started = Instant::now();
+    let back = airlock_scan::precompiled::from_blob(&blob, rules.version()).unwrap();
+    let reading = started.elapsed();
+    eprintln!(
+        "{count} community-style rules: compiled in {compiling:?}, read back in {reading:?} ({} KiB)",
+        blob.len() / 1024
+    );
+    assert_eq!(back.rules().iter().count(), rules.rules().iter().count());
+    assert!(reading < compiling, "{reading:?} >= {compiling:?}");
+}
