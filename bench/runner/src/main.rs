@@ -2,7 +2,8 @@
 //! the release binaries, installs the tools and starts the AWS emulator): cold start
 //! and init work of every function beside a hello-world function and a Python peer,
 //! ingest throughput and peak memory beside `sha256sum`, api latency at fixed rates,
-//! 1,000 uploads end to end, and sizes. Every figure is printed beside its target
+//! 1,000 uploads end to end, sizes, and what the scanning rules cost (adversarial
+//! inputs, compiling against reading back precompiled). Every figure is printed beside its target
 //! and written to `bench/results/<date>.md`.
 //!
 //! `airlock-bench ingest-local DATA KEY` is the child process the ingest section
@@ -17,6 +18,7 @@ mod deployment;
 mod e2e;
 mod lambda_memory;
 mod report;
+mod rules;
 mod settings;
 mod sizes;
 mod stack;
@@ -70,10 +72,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,api,e2e,size,bill` picks
-/// some (the bill needs the ingest and api sections' figures, and uses memory's).
-const SECTIONS: [&str; 8] = [
-    "cold", "ingest", "archives", "memory", "api", "e2e", "size", "bill",
+/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,rules,api,e2e,size,bill`
+/// picks some (the bill needs the ingest and api sections' figures, and uses memory's).
+const SECTIONS: [&str; 9] = [
+    "cold", "ingest", "archives", "memory", "rules", "api", "e2e", "size", "bill",
 ];
 
 async fn run_all() -> Result<(), BenchError> {
@@ -157,6 +159,10 @@ async fn run_all() -> Result<(), BenchError> {
     if wanted("size") {
         let outcome = sizes::run(&settings, &mut report);
         record(&mut report, "size", outcome);
+    }
+    if wanted("rules") {
+        let outcome = rules::run(&mut report);
+        record(&mut report, "rules", outcome);
     }
 
     report.note(format!(

@@ -310,6 +310,9 @@ pub struct SweepConfig {
     pub scan: ScanConfig,
     /// `AIRLOCK_RESCAN_LIMIT` (default 100): at most this many files re-scanned a run.
     pub rescan_limit: usize,
+    /// `AIRLOCK_QUARANTINE` (default false): move files a re-scan finds INFECTED to
+    /// `quarantine/`, as ingest does.
+    pub quarantine: bool,
     /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
     /// HTTPS client trusts for AWS endpoints.
     pub tls_roots: TrustRoots,
@@ -333,6 +336,7 @@ impl SweepConfig {
         "AIRLOCK_ARCHIVE_MAX_RATIO",
         "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
         "AIRLOCK_RESCAN_LIMIT",
+        "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",
     ];
 
@@ -344,6 +348,7 @@ impl SweepConfig {
             retention_days: env.parsed_or("AIRLOCK_RETENTION_DAYS", 0)?,
             scan: ScanConfig::from_env(env)?,
             rescan_limit: env.parsed_or("AIRLOCK_RESCAN_LIMIT", 100)?,
+            quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
             tls_roots: tls_roots(env)?,
         })
     }

@@ -84,11 +84,15 @@ pub enum Metric {
     ColdStart,
     /// From process start to the first invocation.
     InitDuration,
+    /// Deployment rule files left out of a loaded ruleset because they do not
+    /// compile (emitted by `airlock_scan::live`, which names it
+    /// `airlock_scan::live::RULE_FILES_LEFT_OUT`).
+    RuleFilesLeftOut,
 }
 
 impl Metric {
     /// Every metric, in the order of the catalogue.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::FilesAccepted,
         Metric::FilesRejected,
         Metric::FilesInfected,
@@ -102,6 +106,7 @@ impl Metric {
         Metric::StreamRecordsFailed,
         Metric::ColdStart,
         Metric::InitDuration,
+        Metric::RuleFilesLeftOut,
     ];
 
     /// The metric's name in CloudWatch.
@@ -119,6 +124,7 @@ impl Metric {
             Metric::EventsFailed => "EventsFailed",
             Metric::StreamRecordsFailed => "StreamRecordsFailed",
             Metric::ColdStart => "ColdStart",
+            Metric::RuleFilesLeftOut => "RuleFilesLeftOut",
             Metric::InitDuration => "InitDuration",
         }
     }

@@ -2,10 +2,15 @@
 //! `.yar` or `.yara` object there. A listing gives each object's ETag, so a warm
 //! function learns whether the rules changed with one `ListObjectsV2` call and
 //! downloads them only when they did.
+//!
+//! Precompiled rulesets live under `<prefix>.compiled/` (see `airlock_scan::precompiled`);
+//! the listing leaves that folder out, and the functions that scan may write there
+//! and nowhere else in the prefix (infra/template.yaml).
 
-use airlock_domain::ports::{RuleFile, RuleSource, StoreError, rules_version};
+use airlock_domain::ports::{COMPILED_RULES_DIR, RuleFile, RuleSource, StoreError, rules_version};
 use airlock_scan::{ScanSettings, Scanning};
 use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
 
 use crate::config::ScanConfig;
 
@@ -65,13 +70,25 @@ impl S3RuleSource {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(backend)?;
+            let compiled = self.compiled_key("");
             found.extend(page.contents().iter().filter_map(|o| {
                 let key = o.key()?;
-                let is_rule = key.ends_with(".yar") || key.ends_with(".yara");
+                let is_rule = (key.ends_with(".yar") || key.ends_with(".yara"))
+                    && !key.starts_with(&compiled);
                 is_rule.then(|| (key.to_owned(), o.e_tag().unwrap_or_default().to_owned()))
             }));
         }
         Ok(found)
+    }
+
+    /// The key of precompiled blob `name`: in `.compiled/` under the prefix.
+    fn compiled_key(&self, name: &str) -> String {
+        let separator = if self.prefix.is_empty() || self.prefix.ends_with('/') {
+            ""
+        } else {
+            "/"
+        };
+        format!("{}{separator}{COMPILED_RULES_DIR}/{name}", self.prefix)
     }
 
     async fn download(&self, key: &str) -> Result<String, StoreError> {
@@ -108,8 +125,114 @@ impl RuleSource for S3RuleSource {
         }
         Ok((version_of(&listing), files))
     }
+
+    async fn load_compiled(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.compiled_key(name);
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let bytes = object.body.collect().await.map_err(backend)?.into_bytes();
+        Ok(Some(bytes.to_vec()))
+    }
+
+    async fn save_compiled(&self, name: &str, blob: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.compiled_key(name))
+            .body(ByteStream::from(blob))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }
 
 fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
     StoreError::Backend(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use airlock_domain::ports::{RuleFile, RuleSource, StoreError};
+    use airlock_scan::LiveRules;
+
+    use crate::{logging::LogBuffer, metrics::Metric};
+
+    /// One rule file that compiles and one that does not.
+    struct OneGoodOneBroken;
+
+    impl RuleSource for OneGoodOneBroken {
+        async fn version(&self) -> Result<String, StoreError> {
+            Ok("v1".into())
+        }
+        async fn load(&self) -> Result<(String, Vec<RuleFile>), StoreError> {
+            Ok((
+                "v1".into(),
+                vec![
+                    RuleFile {
+                        name: "rules/good.yar".into(),
+                        source: "rule fine { condition: false }".into(),
+                    },
+                    RuleFile {
+                        name: "rules/broken.yar".into(),
+                        source: "rule broken { condition: no_such_thing }".into(),
+                    },
+                ],
+            ))
+        }
+    }
+
+    #[test]
+    fn the_scanners_left_out_metric_is_one_of_airlocks() {
+        assert_eq!(
+            Metric::from_name(airlock_scan::live::RULE_FILES_LEFT_OUT),
+            Some(Metric::RuleFilesLeftOut)
+        );
+        assert_eq!(
+            airlock_scan::live::METRICS_TARGET,
+            crate::metrics::METRICS_TARGET
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rule_file_left_out_is_named_in_the_log_and_counted_in_an_emf_metric() {
+        let logs = LogBuffer::new();
+        let _guard = logs.capture("airlock-ingest");
+
+        let live = LiveRules::start(OneGoodOneBroken, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+
+        let rules = live.in_force().unwrap();
+        assert_eq!(rules.in_force(), ["airlock.yar", "rules/good.yar"]);
+        let lines = logs.lines();
+        let emf = lines
+            .iter()
+            .find(|line| line.get("_aws").is_some())
+            .expect("an EMF document");
+        assert_eq!(emf["RuleFilesLeftOut"], 1.0, "{emf}");
+        let named = lines.iter().any(|line| {
+            line.to_string().contains("rules/broken.yar")
+                && line.to_string().contains("no_such_thing")
+                && line.get("_aws").is_none()
+        });
+        assert!(
+            named,
+            "the log names the file and the compiler's message: {lines:?}"
+        );
+    }
 }

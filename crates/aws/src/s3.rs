@@ -76,14 +76,25 @@ impl S3Store {
 
     /// The status tag of an object, if it has one.
     pub async fn status_tag(&self, key: &ObjectKey) -> Result<Option<String>, StoreError> {
+        self.status_tag_at(&key.to_string()).await
+    }
+
+    /// The status tag of the object under a raw key (a quarantined copy's), if any.
+    pub async fn status_tag_at(&self, key: &str) -> Result<Option<String>, StoreError> {
         let output = self
             .client
             .get_object_tagging()
             .bucket(&self.bucket)
-            .key(key.to_string())
+            .key(key)
             .send()
             .await
-            .map_err(|e| not_found_or_backend(e, key))?;
+            .map_err(|e| {
+                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                    StoreError::NotFound(key.to_owned())
+                } else {
+                    backend(e)
+                }
+            })?;
         Ok(output
             .tag_set()
             .iter()
@@ -185,14 +196,18 @@ impl ObjectRemover for S3Store {
 
 impl ObjectQuarantine for S3Store {
     async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
-        // A server-side copy keeps the tags (TaggingDirective COPY, the default), so
-        // the quarantined object is INFECTED from its first moment.
+        // The copy gets its own INFECTED tag (TaggingDirective REPLACE) rather than
+        // whatever tag the source has at that moment (COPY, the default): a source
+        // whose INFECTED tag has not landed yet, or was overwritten, must not give
+        // the quarantined object a CLEAN one.
         let copied = self
             .client
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(format!("{}/{key}", self.bucket))
             .key(key.quarantined())
+            .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+            .tagging(format!("{STATUS_TAG}={}", FileStatus::Infected.as_str()))
             .send()
             .await;
         match copied {

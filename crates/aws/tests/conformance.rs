@@ -62,6 +62,15 @@ impl ObjectFixture for Bucket {
             .as_deref()
             .and_then(FileStatus::parse)
     }
+
+    async fn quarantined_tag(&self, key: &ObjectKey) -> Option<FileStatus> {
+        self.0
+            .status_tag_at(&key.quarantined())
+            .await
+            .unwrap()
+            .as_deref()
+            .and_then(FileStatus::parse)
+    }
 }
 
 async fn bucket() -> (S3Store, Bucket) {

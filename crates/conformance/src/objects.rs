@@ -20,6 +20,8 @@ pub trait ObjectFixture {
     fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> impl Future<Output = ()>;
     /// The object's status tag.
     fn tag(&self, key: &ObjectKey) -> impl Future<Output = Option<FileStatus>>;
+    /// The status tag of the object's quarantined copy.
+    fn quarantined_tag(&self, key: &ObjectKey) -> impl Future<Output = Option<FileStatus>>;
 }
 
 fn fresh_key() -> ObjectKey {
@@ -160,6 +162,32 @@ pub async fn a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it<
     ));
 }
 
+/// The quarantined copy is tagged INFECTED whatever tag the upload has when it is
+/// moved (the copy replaces the tags rather than copying them): an upload whose
+/// INFECTED tag had not landed, or was overwritten, is never quarantined CLEAN.
+pub async fn a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagged<S, F>(
+    (store, fixture): &(S, F),
+) where
+    S: ObjectTagger + ObjectQuarantine,
+    F: ObjectFixture,
+{
+    let key = fresh_key();
+    fixture
+        .put(&key, b"bytes a newer rule matches".to_vec())
+        .await;
+    store
+        .tag_status(&key, FileStatus::Clean)
+        .await
+        .expect("tag");
+
+    store.quarantine(&key).await.expect("quarantine");
+
+    assert_eq!(
+        fixture.quarantined_tag(&key).await,
+        Some(FileStatus::Infected)
+    );
+}
+
 /// Expands every object-store case into a test for one backend.
 #[macro_export]
 macro_rules! object_tests {
@@ -172,6 +200,7 @@ macro_rules! object_tests {
             removal_is_idempotent,
             a_presigned_upload_names_its_signed_headers,
             a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it,
+            a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagged,
         );
     };
 }

@@ -131,7 +131,30 @@ pub trait RuleSource: Send + Sync {
     fn version(&self) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Every rule file, with the version they make up together.
     fn load(&self) -> impl Future<Output = Result<(String, Vec<RuleFile>), StoreError>> + Send;
+    /// The precompiled ruleset kept under `name` in [`COMPILED_RULES_DIR`] beside the
+    /// rules, if there is one. A source that keeps none has none.
+    fn load_compiled(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send {
+        let _ = name;
+        async { Ok(None) }
+    }
+    /// Keeps a precompiled ruleset under `name` in [`COMPILED_RULES_DIR`], replacing
+    /// any there. A source that keeps none drops it.
+    fn save_compiled(
+        &self,
+        name: &str,
+        blob: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (name, blob);
+        async { Ok(()) }
+    }
 }
+
+/// The folder (or key prefix) beside the rule files where precompiled rulesets are
+/// kept; a rule source's listing never counts what is in it as rules.
+pub const COMPILED_RULES_DIR: &str = ".compiled";
 
 /// Moves INFECTED objects out of the upload prefix (ingest), when a deployment asks
 /// for it.

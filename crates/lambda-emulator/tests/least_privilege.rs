@@ -40,18 +40,19 @@ const UNEXERCISED: &[(&str, &str)] = &[
     // DynamoCatalog::replace reads the item after a lost conditional write, to tell
     // "gone" from "changed"; the scenario has no concurrent writer for sweep to lose to.
     ("Sweep", "dynamodb:GetItem"),
-    // Re-scans read a CLEAN file (and a rule file, when the bucket has rules) and tag
-    // it INFECTED when a newer rule matches; the scenario's files were scanned by the
-    // ruleset in force and the bucket holds no rules. crates/stack's scanning tests
-    // and functions/sweep's tests drive those paths.
-    ("Sweep", "s3:GetObject"),
+    // Re-scans tag a file INFECTED when a newer rule matches, and then copy it to
+    // quarantine/ (PutObject is exercised anyway: a cold start keeps its compiled
+    // rules under rules/.compiled/); the scenario's files were scanned by the ruleset
+    // in force. crates/stack's scanning tests and functions/sweep's tests drive
+    // those paths.
     ("Sweep", "s3:PutObjectTagging"),
-    // Quarantine copies an INFECTED upload (with its tags) to quarantine/ and deletes
-    // the original; the scenario's uploads are clean or rejected. The object
+    // Sweep keeps compiled rules only when its cold start compiled them; in the
+    // scenario it reads back the blob ingest's cold start kept.
+    ("Sweep", "s3:PutObject"),
+    // Quarantine copies an INFECTED upload (tagged INFECTED anew) to quarantine/ and
+    // deletes the original; the scenario's uploads are clean or rejected. The object
     // conformance case runs the same calls against the emulator.
-    ("Ingest", "s3:GetObjectTagging"),
     ("Ingest", "s3:DeleteObject"),
-    ("Ingest", "s3:PutObject"),
 ];
 
 fn template() -> Yaml {

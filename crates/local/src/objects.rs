@@ -373,14 +373,18 @@ impl ObjectQuarantine for FsObjectStore {
                 Err(StoreError::NotFound(from))
             };
         }
-        // The tag travels first, so the moved object is never untagged (unreadable
-        // either way: the object server serves CLEAN objects only).
-        if let Ok(tag) = tokio::fs::read(self.tag_path(&from)).await {
-            let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
-            write_atomically(&self.tag_path(&to), n, &tag)
-                .await
-                .map_err(backend)?;
-        }
+        // The moved object is tagged INFECTED first, whatever tag the upload has
+        // now (as S3's copy with the REPLACE tagging directive), so it is never
+        // untagged nor CLEAN (unreadable either way: the object server serves CLEAN
+        // objects only).
+        let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+        write_atomically(
+            &self.tag_path(&to),
+            n,
+            FileStatus::Infected.as_str().as_bytes(),
+        )
+        .await
+        .map_err(backend)?;
         let target = self.object_path(&to);
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(backend)?;

@@ -30,6 +30,10 @@ impl ObjectFixture for Disk {
     async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {
         self.store.status_tag(&key.to_string()).await.unwrap()
     }
+
+    async fn quarantined_tag(&self, key: &ObjectKey) -> Option<FileStatus> {
+        self.store.status_tag(&key.quarantined()).await.unwrap()
+    }
 }
 
 async fn disk() -> (FsObjectStore, Disk) {

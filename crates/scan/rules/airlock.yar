@@ -83,14 +83,19 @@ rule PDF_With_Active_Content {
     meta:
         description = "A PDF that runs JavaScript or launches a program when opened"
     strings:
-        $pdf = "%PDF-"
         $javascript = "/JavaScript"
         $js = /\/JS[\s\(<\[\/]/
         $launch = "/Launch"
-        // Names may hide letters as #xx escapes: /J#61vaScript, /L#61unch.
-        $escaped = /\/((J|#[46][aA])(a|#[46]1)(v|#[57]6)|(L|#[46][cC])(a|#[46]1)(u|#[57]5)n)[#0-9A-Za-z]*/
+        // Names may hide letters as #xx escapes: /J#61vaScript, /L#61unch. Only the
+        // first letters are matched: a tail of any length would let an uploader make
+        // every match as long as the file.
+        $escaped = /\/((J|#[46][aA])(a|#[46]1)(v|#[57]6)|(L|#[46][cC])(a|#[46]1)(u|#[57]5)n)/
     condition:
-        // A decoded stream of a PDF (a member) has no header of its own.
-        ($pdf in (0..1024) or filetype == "application/pdf") and
-        any of ($javascript, $js, $launch, $escaped)
+        // The header within the first KiB, read directly rather than searched for:
+        // a string would be matched (and its matches kept) all through the file. A
+        // decoded stream of a PDF (a member) has no header of its own: its filetype
+        // says what it came from.
+        any of them and
+        (filetype == "application/pdf" or
+         for any i in (0..1024) : (uint32be(i) == 0x25504446 and uint8(i + 4) == 0x2D))
 }

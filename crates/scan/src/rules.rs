@@ -58,18 +58,48 @@ pub enum RulesError {
     /// its first waiter got and the log shows; only broken default rules cause it.
     #[error("the rules of this cold start failed to compile; see the earlier error")]
     FirstCompilationFailed,
+    /// The deployment's rules could not be listed or read (a throttle, a store
+    /// error): a cold start does not scan with the default rules alone, it fails so
+    /// the event is retried, and the next invocation tries again.
+    #[error("the deployment's rules could not be read")]
+    Source(#[source] airlock_domain::ports::StoreError),
+}
+
+/// A rule file left out of a ruleset because it did not compile (or its name cannot
+/// be a namespace); the others are in force without it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeftOut {
+    /// The file's name in its source.
+    pub file: String,
+    /// The compiler's message (or why the name is unusable).
+    pub why: String,
+}
+
+/// How a ruleset in memory came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled from source in this process.
+    Compiled,
+    /// Read back from a precompiled blob (see [`crate::precompiled`]).
+    Precompiled,
 }
 
 /// A compiled, versioned ruleset, shared by every scan.
 pub struct CompiledRules {
     version: String,
     rules: yara_x::Rules,
+    in_force: Vec<String>,
+    left_out: Vec<LeftOut>,
+    origin: Origin,
 }
 
 impl std::fmt::Debug for CompiledRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompiledRules")
             .field("version", &self.version)
+            .field("in_force", &self.in_force)
+            .field("left_out", &self.left_out)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +115,37 @@ impl CompiledRules {
     pub fn rules(&self) -> &yara_x::Rules {
         &self.rules
     }
+
+    /// The rule files in force, the default rules (`airlock.yar`) first.
+    pub fn in_force(&self) -> &[String] {
+        &self.in_force
+    }
+
+    /// The deployment's rule files left out because they did not compile.
+    pub fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
+    }
+
+    /// Whether this set was compiled here or read back precompiled.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub(crate) fn from_parts(
+        version: String,
+        rules: yara_x::Rules,
+        in_force: Vec<String>,
+        left_out: Vec<LeftOut>,
+        origin: Origin,
+    ) -> Self {
+        Self {
+            version,
+            rules,
+            in_force,
+            left_out,
+            origin,
+        }
+    }
 }
 
 /// The version of the default rules alone: the first 12 hex digits of their SHA-256.
@@ -97,35 +158,92 @@ pub fn short_digest(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..6])
 }
 
+/// The file name the default rules go by in [`CompiledRules::in_force`].
+pub const BUILTIN_FILE: &str = "airlock.yar";
+
 /// Compiles the default rules with a deployment's own (`custom`, at `custom_version`).
+///
+/// A deployment file that does not compile, or whose name cannot be a namespace, is
+/// left out (named, with the compiler's message, in [`CompiledRules::left_out`]) and
+/// the others are in force: one bad upload of rules never takes the rest down. Only
+/// broken default rules are an error.
 pub fn compile(
     custom: &[RuleFile],
     custom_version: &str,
 ) -> Result<Arc<CompiledRules>, RulesError> {
+    let (usable, mut left_out) = with_usable_names(custom);
+    // A file that fails may leave its good rules in the compiler, so the set is built
+    // again without the failed files: a file is in force whole or not at all. The
+    // second build cannot fail on a file the first one accepted, but the loop keeps
+    // going until none fails rather than trust that.
+    let mut candidates = usable;
+    loop {
+        let (rules, failed) = build(&candidates)?;
+        if failed.is_empty() {
+            let mut in_force = vec![BUILTIN_FILE.to_owned()];
+            in_force.extend(candidates.iter().map(|(file, _)| file.name.clone()));
+            return Ok(Arc::new(CompiledRules::from_parts(
+                format!("{}+{}", builtin_version(), custom_version),
+                rules,
+                in_force,
+                left_out,
+                Origin::Compiled,
+            )));
+        }
+        candidates.retain(|(file, _)| !failed.iter().any(|f| f.file == file.name));
+        left_out.extend(failed);
+    }
+}
+
+/// Splits the files into those with a usable, distinct namespace and those without.
+fn with_usable_names(custom: &[RuleFile]) -> (Vec<(&RuleFile, String)>, Vec<LeftOut>) {
+    let mut seen = vec![BUILTIN_NAMESPACE.to_owned()];
+    let (mut usable, mut left_out) = (Vec::new(), Vec::new());
+    for file in custom {
+        let named = namespace_of(&file.name).and_then(|namespace| {
+            if seen.contains(&namespace) {
+                Err(RulesError::BadName {
+                    file: file.name.clone(),
+                    why: "another rule file has the same name",
+                })
+            } else {
+                Ok(namespace)
+            }
+        });
+        match named {
+            Ok(namespace) => {
+                seen.push(namespace.clone());
+                usable.push((file, namespace));
+            }
+            Err(error) => left_out.push(LeftOut {
+                file: file.name.clone(),
+                why: error.to_string(),
+            }),
+        }
+    }
+    (usable, left_out)
+}
+
+/// One build of the defaults and `files`: the rules, and the files that failed.
+fn build(files: &[(&RuleFile, String)]) -> Result<(yara_x::Rules, Vec<LeftOut>), RulesError> {
     let mut compiler = yara_x::Compiler::new();
     for name in EXTERNALS {
         // Defining a string global cannot fail for these fixed, valid names.
         let _ = compiler.define_global(name, "");
     }
     compiler.new_namespace(BUILTIN_NAMESPACE);
-    add(&mut compiler, "airlock.yar", BUILTIN_RULES)?;
-    let mut seen = vec![BUILTIN_NAMESPACE.to_owned()];
-    for file in custom {
-        let namespace = namespace_of(&file.name)?;
-        if seen.contains(&namespace) {
-            return Err(RulesError::BadName {
+    add(&mut compiler, BUILTIN_FILE, BUILTIN_RULES)?;
+    let mut failed = Vec::new();
+    for (file, namespace) in files {
+        compiler.new_namespace(namespace);
+        if let Err(error) = add(&mut compiler, &file.name, &file.source) {
+            failed.push(LeftOut {
                 file: file.name.clone(),
-                why: "another rule file has the same name",
+                why: error.to_string(),
             });
         }
-        compiler.new_namespace(&namespace);
-        add(&mut compiler, &file.name, &file.source)?;
-        seen.push(namespace);
     }
-    Ok(Arc::new(CompiledRules {
-        version: format!("{}+{}", builtin_version(), custom_version),
-        rules: compiler.build(),
-    }))
+    Ok((compiler.build(), failed))
 }
 
 fn add(compiler: &mut yara_x::Compiler<'_>, name: &str, source: &str) -> Result<(), RulesError> {
@@ -174,23 +292,51 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_that_does_not_compile_is_reported_with_the_compilers_message() {
-        let error = compile(
-            &[file("rules/bad.yar", "rule broken { condition: nope }")],
+    fn a_rule_file_that_does_not_compile_is_left_out_with_the_compilers_message() {
+        let rules = compile(
+            &[
+                file(
+                    "rules/bad.yar",
+                    "rule good_half { condition: true } rule broken { condition: nope }",
+                ),
+                file("rules/good.yar", "rule fine { condition: true }"),
+            ],
             "v1",
         )
-        .unwrap_err()
-        .to_string();
-        assert!(error.contains("rules/bad.yar"), "{error}");
-        assert!(error.contains("nope"), "{error}");
+        .unwrap();
+        assert_eq!(rules.in_force(), ["airlock.yar", "rules/good.yar"]);
+        let [left_out] = rules.left_out() else {
+            panic!("{rules:?}")
+        };
+        assert_eq!(left_out.file, "rules/bad.yar");
+        assert!(left_out.why.contains("nope"), "{left_out:?}");
+        let mut scanner = yara_x::Scanner::new(rules.rules());
+        let found: Vec<String> = scanner
+            .scan(b"anything")
+            .unwrap()
+            .matching_rules()
+            .map(|r| format!("{}.{}", r.namespace(), r.identifier()))
+            .collect();
+        assert_eq!(
+            found,
+            ["good.fine"],
+            "the broken file's good rule must be out too"
+        );
     }
 
     #[test]
     fn rule_files_need_distinct_identifier_names() {
         let rule = "rule a { condition: true }";
-        assert!(compile(&[file("x/one.yar", rule), file("y/one.yara", rule)], "v").is_err());
-        assert!(compile(&[file("9lives.yar", rule)], "v").is_err());
-        assert!(compile(&[file("airlock.yar", rule)], "v").is_err());
-        assert!(compile(&[file("one.yar", rule), file("two.yar", rule)], "v").is_ok());
+        let left_out = |files: &[RuleFile]| -> Vec<String> {
+            let rules = compile(files, "v").unwrap();
+            rules.left_out().iter().map(|l| l.file.clone()).collect()
+        };
+        assert_eq!(
+            left_out(&[file("x/one.yar", rule), file("y/one.yara", rule)]),
+            ["y/one.yara"]
+        );
+        assert_eq!(left_out(&[file("9lives.yar", rule)]), ["9lives.yar"]);
+        assert_eq!(left_out(&[file("airlock.yar", rule)]), ["airlock.yar"]);
+        assert!(left_out(&[file("one.yar", rule), file("two.yar", rule)]).is_empty());
     }
 }

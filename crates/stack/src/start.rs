@@ -194,7 +194,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             ..SweepSettings::default()
         },
         scanning(&rules_dir, config.scan_limits).await?,
-    );
+    )
+    .with_quarantine(config.quarantine);
 
     let (notifier, deliveries) = notifications::channel();
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -4,6 +4,13 @@
 //! CLEAN files that the ruleset in force has not seen (the rules changed, or someone
 //! asked), so a new rule catches old files.
 //!
+//! A re-scan that finds a file INFECTED does what ingest does, in ingest's order: tag
+//! the object INFECTED first (the bucket policy then refuses reads even before the
+//! catalog changes), record INFECTED, then (when the deployment quarantines) move the
+//! object to `quarantine/`. A tag that cannot be written fails that file and leaves
+//! its record CLEAN under the old ruleset, so the next run scans it again and retries
+//! the tag: no INFECTED record is ever left with a tag that says otherwise.
+//!
 //! Work per run is bounded; what is left is found again by the next run. Every change
 //! is a conditional write, so a sweep racing ingest or a user's delete never
 //! overwrites their result. Each run ends with one structured log line.
@@ -12,8 +19,8 @@ use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, error_chain,
     ports::{
-        CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectReader, ObjectRemover,
-        ObjectTagger, RuleSource, StoreError,
+        CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
+        ObjectRemover, ObjectTagger, RuleSource, StoreError,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
@@ -121,6 +128,7 @@ pub struct Sweep<C, S, K, R> {
     clock: K,
     settings: SweepSettings,
     scanning: Scanning<R>,
+    quarantine: bool,
 }
 
 /// The work of one run, and its failures so far.
@@ -133,7 +141,7 @@ struct Tally {
 impl<C, S, K, R> Sweep<C, S, K, R>
 where
     C: CatalogSweep + CatalogWriter,
-    S: ObjectRemover + ObjectReader + ObjectTagger,
+    S: ObjectRemover + ObjectReader + ObjectTagger + ObjectQuarantine,
     K: Clock,
     R: RuleSource,
 {
@@ -151,7 +159,14 @@ where
             clock,
             settings,
             scanning,
+            quarantine: false,
         }
+    }
+
+    /// Moves objects a re-scan finds INFECTED to the quarantine prefix, after tagging
+    /// and recording them (off by default, as in ingest: `AIRLOCK_QUARANTINE`).
+    pub fn with_quarantine(self, quarantine: bool) -> Self {
+        Self { quarantine, ..self }
     }
 
     /// Decodes a raw payload, then handles it.
@@ -227,8 +242,9 @@ where
     }
 
     /// Scans a CLEAN file again and writes the result by a conditional write from
-    /// CLEAN; a file a newer rule matches becomes INFECTED and is tagged so, which
-    /// closes its downloads. `None` when another writer changed the file first.
+    /// CLEAN. A file a newer rule matches is tagged INFECTED first (which closes its
+    /// downloads), then recorded INFECTED, then quarantined (see the module docs).
+    /// `None` when another writer changed the file first, or it is gone.
     async fn rescan(&self, record: &FileRecord) -> Result<Option<FileStatus>, FileError> {
         let key = record.key();
         let subject = Subject {
@@ -244,22 +260,43 @@ where
         let next = record
             .rescanned(pass.scan, self.clock.now())
             .map_err(FileError::Domain)?;
+        let infected = next.status == FileStatus::Infected;
+        if infected {
+            match self.store.tag_status(&key, FileStatus::Infected).await {
+                Ok(()) => {}
+                // Deleted meanwhile: nothing left to protect, nor to record.
+                Err(StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(FileError::Store(e)),
+            }
+        }
         match self.catalog.replace(FileStatus::Clean, &next).await {
             Ok(()) => {}
             Err(CatalogError::StatusChanged { .. } | CatalogError::NotFound) => return Ok(None),
             Err(e) => return Err(FileError::Catalog(e)),
         }
-        if next.status == FileStatus::Infected {
+        if infected {
             tracing::warn!(
                 tenant = %next.tenant, file_id = %next.id,
                 reasons = ?next.verdict().map(|v| &v.reasons), "re-scan found a clean file infected"
             );
-            self.store
-                .tag_status(&key, FileStatus::Infected)
-                .await
-                .map_err(FileError::Store)?;
+            self.quarantine_infected(&key).await?;
         }
         Ok(Some(next.status))
+    }
+
+    async fn quarantine_infected(&self, key: &airlock_domain::ObjectKey) -> Result<(), FileError> {
+        if !self.quarantine {
+            return Ok(());
+        }
+        match self.store.quarantine(key).await {
+            Ok(()) => {
+                tracing::info!(key = %key, to = key.quarantined(), "infected object quarantined");
+                Ok(())
+            }
+            // Deleted meanwhile: nothing left to move.
+            Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(FileError::Store(e)),
+        }
     }
 
     /// Writes the record's final status, then removes its bytes. In that order: if

@@ -44,6 +44,7 @@ async fn main() -> Result<(), Error> {
             },
             scanning,
         )
+        .with_quarantine(config.quarantine)
     });
     let sweep = &sweep;
     invocations.ready();

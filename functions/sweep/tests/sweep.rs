@@ -5,7 +5,7 @@
 use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, FileStatus, Finding, Inspection, Policy, TenantId,
     Timestamp, UploadRequest,
-    ports::{CatalogReader, CatalogWriter},
+    ports::{CatalogReader, CatalogWriter, ObjectReader},
 };
 use airlock_domain::{ScanLimits, ScanReport};
 use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
@@ -399,4 +399,238 @@ async fn a_requested_rescan_runs_even_when_the_rules_did_not_change() {
 
     assert_eq!(report.rescanned, 1);
     assert_eq!(world.record(&record).await.rescan_requested_at, None);
+}
+
+/// The world's store, whose tag writes fail while `failing_tags` is set (a throttled
+/// or denied `PutObjectTagging`).
+#[derive(Clone)]
+struct FlakyTags {
+    inner: FsObjectStore,
+    failing_tags: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl airlock_domain::ports::ObjectReader for FlakyTags {
+    type Stream = <FsObjectStore as airlock_domain::ports::ObjectReader>::Stream;
+    async fn open(
+        &self,
+        key: &airlock_domain::ObjectKey,
+    ) -> Result<Self::Stream, airlock_domain::ports::StoreError> {
+        self.inner.open(key).await
+    }
+}
+
+impl airlock_domain::ports::ObjectTagger for FlakyTags {
+    async fn tag_status(
+        &self,
+        key: &airlock_domain::ObjectKey,
+        status: FileStatus,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        if self.failing_tags.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(airlock_domain::ports::StoreError::Backend(
+                "throttled".into(),
+            ));
+        }
+        self.inner.tag_status(key, status).await
+    }
+}
+
+impl airlock_domain::ports::ObjectRemover for FlakyTags {
+    async fn remove(
+        &self,
+        key: &airlock_domain::ObjectKey,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        self.inner.remove(key).await
+    }
+}
+
+impl airlock_domain::ports::ObjectQuarantine for FlakyTags {
+    async fn quarantine(
+        &self,
+        key: &airlock_domain::ObjectKey,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        self.inner.quarantine(key).await
+    }
+}
+
+impl World {
+    /// A quarantining sweep over [`FlakyTags`], with the rules in `dir/rules`.
+    async fn quarantining_sweep(
+        &self,
+        store: FlakyTags,
+    ) -> Sweep<SqliteCatalog, FlakyTags, FixedClock, DirRuleSource> {
+        let scanning = Scanning::start(
+            DirRuleSource::new(self.rules_dir()),
+            std::time::Duration::ZERO,
+            ScanSettings::default(),
+            ScanLimits::default(),
+        )
+        .await
+        .unwrap();
+        Sweep::new(
+            self.catalog.clone(),
+            store,
+            self.clock.clone(),
+            SweepSettings::default(),
+            scanning,
+        )
+        .with_quarantine(true)
+    }
+
+    fn flaky_store(&self, failing: bool) -> FlakyTags {
+        FlakyTags {
+            inner: self.store.clone(),
+            failing_tags: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(failing)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rescan_that_finds_a_file_infected_tags_it_records_it_and_quarantines_it() {
+    let world = world();
+    let caught = world.upload(Some(b"TOP")).await;
+    let caught = world.decide(&caught).await;
+    world.add_rule(
+        "acme.yar",
+        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
+    );
+
+    let sweep = world.quarantining_sweep(world.flaky_store(false)).await;
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!(report.newly_infected, 1);
+    assert_eq!(world.status_of(&caught).await, FileStatus::Infected);
+    let key = caught.key();
+    assert!(
+        world.store.open(&key).await.is_err(),
+        "the upload key holds nothing once quarantined"
+    );
+    assert_eq!(
+        world.store.status_tag(&key.quarantined()).await.unwrap(),
+        Some(FileStatus::Infected)
+    );
+}
+
+#[tokio::test]
+async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the_tag() {
+    let world = world();
+    let caught = world.upload(Some(b"TOP")).await;
+    let caught = world.decide(&caught).await;
+    world.add_rule(
+        "acme.yar",
+        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
+    );
+    let store = world.flaky_store(true);
+    let sweep = world.quarantining_sweep(store.clone()).await;
+
+    let failed = sweep.handle_payload(fixture(SCHEDULED)).await;
+
+    assert!(
+        matches!(failed, Err(SweepError::Files { failed: 1, .. })),
+        "{failed:?}"
+    );
+    assert_eq!(
+        world.status_of(&caught).await,
+        FileStatus::Clean,
+        "not recorded INFECTED before its tag is written"
+    );
+    assert!(
+        world.store.open(&caught.key()).await.is_ok(),
+        "not moved either"
+    );
+
+    store
+        .failing_tags
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!(report.newly_infected, 1);
+    assert_eq!(world.status_of(&caught).await, FileStatus::Infected);
+    assert_eq!(
+        world
+            .store
+            .status_tag(&caught.key().quarantined())
+            .await
+            .unwrap(),
+        Some(FileStatus::Infected)
+    );
+}
+
+/// The world's rules folder, unreadable while `failing` is set (a throttled listing).
+#[derive(Clone)]
+struct ThrottledRules {
+    inner: DirRuleSource,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ThrottledRules {
+    fn check(&self) -> Result<(), airlock_domain::ports::StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(airlock_domain::ports::StoreError::Backend(
+                "SlowDown".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl airlock_domain::ports::RuleSource for ThrottledRules {
+    async fn version(&self) -> Result<String, airlock_domain::ports::StoreError> {
+        self.check()?;
+        self.inner.version().await
+    }
+    async fn load(
+        &self,
+    ) -> Result<(String, Vec<airlock_domain::ports::RuleFile>), airlock_domain::ports::StoreError>
+    {
+        self.check()?;
+        self.inner.load().await
+    }
+}
+
+#[tokio::test]
+async fn a_cold_start_that_cannot_list_the_rules_fails_the_run_and_the_next_run_succeeds() {
+    let world = world();
+    let caught = world.upload(Some(b"TOP")).await;
+    let caught = world.decide(&caught).await;
+    world.add_rule(
+        "acme.yar",
+        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
+    );
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let rules = ThrottledRules {
+        inner: DirRuleSource::new(world.rules_dir()),
+        failing: failing.clone(),
+    };
+    let sweep = Sweep::new(
+        world.catalog.clone(),
+        world.store.clone(),
+        world.clock.clone(),
+        SweepSettings::default(),
+        Scanning::start_in_background(
+            rules,
+            std::time::Duration::from_secs(3600),
+            ScanSettings::default(),
+            ScanLimits::default(),
+        ),
+    );
+
+    let failed = sweep.handle_payload(fixture(SCHEDULED)).await;
+
+    assert!(
+        matches!(
+            failed,
+            Err(SweepError::Rules(airlock_scan::RulesError::Source(_)))
+        ),
+        "{failed:?}"
+    );
+    assert_eq!(world.status_of(&caught).await, FileStatus::Clean);
+
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!(
+        report.newly_infected, 1,
+        "the deployment's rule is in force"
+    );
+    assert_eq!(world.status_of(&caught).await, FileStatus::Infected);
 }
