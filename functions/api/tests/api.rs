@@ -293,6 +293,14 @@ async fn an_unsafe_file_name_or_content_type_returns_400_invalid_field() {
             r#"{"name": "a.txt", "content_type": "text", "size": 3}"#,
             "invalid content type: expected type/subtype",
         ),
+        (
+            r#"{"name": "Invoice\u202Efdp.exe", "content_type": "application/pdf", "size": 3}"#,
+            "invalid file name: contains the invisible character U+202E (category Cf)",
+        ),
+        (
+            r#"{"name": "a\u2028b.txt", "content_type": "text/plain", "size": 3}"#,
+            "invalid file name: contains the invisible character U+2028 (category Zl)",
+        ),
     ];
 
     for (raw, detail) in cases {
@@ -662,6 +670,27 @@ async fn a_malformed_or_unknown_file_id_returns_404() {
         // Assert
         let body = assert_problem(&response, 404, "file-not-found");
         assert_eq!(body["detail"], "file not found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_file_id_in_another_spelling_than_its_own_returns_404() {
+    // Arrange: the file exists, under its canonical id.
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+
+    // Lower case, and O for 0 (Crockford's base32 reads them as the same id).
+    for spelling in [
+        FIXTURE_FILE_ID.to_lowercase(),
+        FIXTURE_FILE_ID.replacen('0', "O", 1),
+    ] {
+        // Act
+        let response = app.send(get_event(&format!("/v1/files/{spelling}"))).await;
+
+        // Assert
+        let body = assert_problem(&response, 404, "file-not-found");
+        assert_eq!(body["detail"], "file not found", "{spelling}");
     }
 }
 
