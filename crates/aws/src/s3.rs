@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use airlock_domain::{
-    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
+    ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
         PresignedRequest, StoreError,
@@ -105,6 +105,30 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Stores bytes with a content type and encoding, as a client's PUT may carry
+    /// them unsigned (tests of what ingest makes of such an object).
+    pub async fn put_bytes_with_headers(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        content_encoding: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .content_type(content_type)
+            .content_encoding(content_encoding)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
 fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
@@ -125,9 +149,14 @@ where
 /// An object's body, read a chunk at a time as the network delivers it.
 pub struct S3Chunks {
     body: ByteStream,
+    stored: StoredObject,
 }
 
 impl ChunkStream for S3Chunks {
+    fn stored(&self) -> &StoredObject {
+        &self.stored
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
         match self.body.next().await {
             None => Ok(None),
@@ -149,7 +178,17 @@ impl ObjectReader for S3Store {
             .send()
             .await
             .map_err(|e| not_found_or_backend(e, key))?;
-        Ok(S3Chunks { body: output.body })
+        // The GET's own headers describe exactly the bytes it streams: no HEAD.
+        let stored = StoredObject {
+            content_type: output.content_type,
+            content_encoding: output.content_encoding,
+            version_id: output.version_id,
+            etag: output.e_tag.map(|tag| tag.trim_matches('"').to_owned()),
+        };
+        Ok(S3Chunks {
+            body: output.body,
+            stored,
+        })
     }
 }
 
@@ -290,14 +329,19 @@ impl ObjectPresigner for S3Store {
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
+        // Whatever headers the object was stored with (an unsigned Content-Encoding
+        // above all, which a browser would decode), the answer says what was verified.
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
             .response_content_disposition(file_name.content_disposition())
+            .response_content_encoding("identity")
+            .response_content_type(content_type.as_str())
             .presigned(presigning(expires_at)?)
             .await
             .map_err(backend)?;

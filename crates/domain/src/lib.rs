@@ -18,6 +18,7 @@ pub mod ports;
 mod record;
 mod scan;
 mod status;
+mod stored;
 mod usage;
 mod verdict;
 
@@ -32,6 +33,7 @@ pub use policy::{Policy, UploadRequest};
 pub use record::{FileRecord, Finding};
 pub use scan::{DEFAULT_MAX_SCAN_BYTES, ScanLimits, ScanReport, SkipReason, Unscannable};
 pub use status::FileStatus;
+pub use stored::StoredObject;
 pub use usage::{StatusCount, Usage, UsageDelta};
 pub use verdict::{Outcome, Reason, Verdict};
 

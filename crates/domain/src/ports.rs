@@ -7,8 +7,8 @@
 use std::{collections::BTreeMap, future::Future};
 
 use crate::{
-    ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, TenantId,
-    Timestamp, Usage, UsageDelta,
+    ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, StoredObject,
+    TenantId, Timestamp, Usage, UsageDelta,
 };
 
 /// A backend's own error, kept as the source of a port error.
@@ -69,6 +69,9 @@ impl PresignedRequest {
 
 /// An object's bytes, read a chunk at a time so memory stays bounded.
 pub trait ChunkStream: Send {
+    /// The headers and version the object was stored with, from the same response
+    /// that delivers the bytes (no second request, so they describe these bytes).
+    fn stored(&self) -> &StoredObject;
     /// The next chunk, or `None` at the end.
     fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 }
@@ -159,11 +162,13 @@ pub trait ObjectPresigner: Send + Sync {
         size: u64,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
-    /// A GET of `key` that saves as `file_name`.
+    /// A GET of `key` whose answer is `content_type`, unencoded (`identity`), saved
+    /// as `file_name` as an attachment, whatever headers the object was stored with.
     fn presign_download(
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        content_type: &ContentType,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
 }

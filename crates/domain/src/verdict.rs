@@ -50,6 +50,16 @@ pub enum Reason {
         /// The rule's name.
         rule: String,
     },
+    /// The store kept a header with the object that the presigned upload did not
+    /// sign (or other than the signed value), which downloads would be served with.
+    StoredHeadersMismatch {
+        /// The header, lower case.
+        header: String,
+        /// What was signed; `None` when the upload signed no such header.
+        signed: Option<String>,
+        /// What the store kept.
+        stored: String,
+    },
     /// The file could not be scanned and the deployment rejects such files.
     NotScanned {
         /// Why it was not scanned.
@@ -82,6 +92,20 @@ impl fmt::Display for Reason {
             }
             Self::RuleMatched { rule } => write!(f, "matched malware rule {rule}"),
             Self::RuleFlagged { rule } => write!(f, "matched policy rule {rule}"),
+            Self::StoredHeadersMismatch {
+                header,
+                signed,
+                stored,
+            } => match signed {
+                Some(signed) => write!(
+                    f,
+                    "the object was stored with {header}: {stored}, but {signed} was signed"
+                ),
+                None => write!(
+                    f,
+                    "the object was stored with {header}: {stored}, which the upload did not sign"
+                ),
+            },
             Self::NotScanned {
                 why: SkipReason::TooLargeToScan { size, limit },
             } => write!(

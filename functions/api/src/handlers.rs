@@ -118,7 +118,12 @@ where
         let expires_at = later(self.clock.now(), self.settings.presign_ttl)?;
         let download = self
             .store
-            .presign_download(&record.key(), &record.name, expires_at)
+            .presign_download(
+                &record.key(),
+                &record.name,
+                &record.declared_type,
+                expires_at,
+            )
             .await?;
         Ok(Reply::json(200, &PresignedView::from(&download))?.no_store())
     }

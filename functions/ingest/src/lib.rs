@@ -254,6 +254,9 @@ where
             .policy
             .evaluate(&file.declared_type, file.declared_size, &pass.found)
             .reasons;
+        // Headers the store keeps beside the bytes and serves them with (an unsigned
+        // Content-Encoding above all) must be what the upload signed.
+        reasons.extend(pass.stored.mismatches(&file.declared_type));
         reasons.extend(pass.scan.reasons(self.scanning.limits.unscannable));
         let verdict = Verdict::from_reasons(reasons);
         tracing::info!(

@@ -190,6 +190,48 @@ async fn bytes_that_differ_from_the_declared_size_are_rejected() {
 }
 
 #[tokio::test]
+async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_it() {
+    // Brotli of anything has no magic bytes: declared as octet-stream it would pass
+    // every check, and a browser told `Content-Encoding: br` would save the decoded bytes.
+    let world = world().await;
+    let compressed = b"\x1b\x03\x00\xf8\xa5\x40\x40\x01opaque".to_vec();
+    let record = FileRecord::pending(
+        TenantId::parse("acme").unwrap(),
+        FileId::parse(FIXTURE_FILE_ID).unwrap(),
+        UploadRequest {
+            name: FileName::parse("data.bin").unwrap(),
+            content_type: ContentType::octet_stream(),
+            size: compressed.len() as u64,
+        },
+        now(),
+        now() + chrono::Duration::hours(1),
+    );
+    world.catalog.create(&record).await.unwrap();
+    let mut writer = world
+        .store
+        .begin_write(&record.key().to_string(), compressed.len() as u64)
+        .await
+        .unwrap()
+        .with_headers(Some("application/octet-stream"), Some("br"));
+    writer.write(&compressed).await.unwrap();
+    writer.commit().await.unwrap();
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Rejected);
+    assert_eq!(
+        stored.verdict().unwrap().reasons,
+        vec![Reason::StoredHeadersMismatch {
+            header: "content-encoding".into(),
+            signed: None,
+            stored: "br".into(),
+        }]
+    );
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
+}
+
+#[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
     let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;

@@ -289,6 +289,7 @@ impl ObjectPresigner for RecordingStore {
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        _content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
         self.state()
