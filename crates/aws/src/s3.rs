@@ -7,7 +7,7 @@ use airlock_domain::{
     ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        PresignedRequest, StoreError,
+        PresignedRequest, SCAN_TAG, StoreError, UNSCANNED,
     },
 };
 use aws_sdk_s3::{
@@ -89,6 +89,23 @@ impl S3Store {
             .iter()
             .find(|t| t.key() == STATUS_TAG)
             .map(|t| t.value().to_owned()))
+    }
+
+    /// Every tag of an object, as `(key, value)` pairs.
+    pub async fn tags(&self, key: &ObjectKey) -> Result<Vec<(String, String)>, StoreError> {
+        let output = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(e, key))?;
+        Ok(output
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
     }
 
     /// Stores bytes directly (tests and tools; clients use presigned uploads).
@@ -194,12 +211,33 @@ impl ObjectReader for S3Store {
 
 impl ObjectTagger for S3Store {
     async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
-        let tag = Tag::builder()
-            .key(STATUS_TAG)
-            .value(status.as_str())
+        self.put_tags(key, &[(STATUS_TAG, status.as_str())]).await
+    }
+
+    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.put_tags(
+            key,
+            &[
+                (STATUS_TAG, FileStatus::Clean.as_str()),
+                (SCAN_TAG, UNSCANNED),
+            ],
+        )
+        .await
+    }
+}
+
+impl S3Store {
+    /// Replaces the object's whole tag set with `tags`.
+    async fn put_tags(&self, key: &ObjectKey, tags: &[(&str, &str)]) -> Result<(), StoreError> {
+        let tag_set = tags
+            .iter()
+            .map(|(name, value)| Tag::builder().key(*name).value(*value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
             .build()
             .map_err(backend)?;
-        let tagging = Tagging::builder().tag_set(tag).build().map_err(backend)?;
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)

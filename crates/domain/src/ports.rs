@@ -96,7 +96,20 @@ pub trait ObjectTagger: Send + Sync {
         key: &ObjectKey,
         status: FileStatus,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Tags the object CLEAN and, beside the status, [`SCAN_TAG`]` = unscanned`: a
+    /// file accepted without a scan (`accept-unscanned`) carries that on the object
+    /// too, for anyone who reads it outside the API.
+    fn tag_clean_unscanned(
+        &self,
+        key: &ObjectKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// The object tag that marks a file accepted without a scan; its value is
+/// [`UNSCANNED`].
+pub const SCAN_TAG: &str = "airlock-scan";
+/// The value of [`SCAN_TAG`] on a file accepted without a scan.
+pub const UNSCANNED: &str = "unscanned";
 
 /// One file of scanning rules, as source text.
 #[derive(Debug, Clone, PartialEq, Eq)]

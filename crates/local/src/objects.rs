@@ -26,7 +26,7 @@ use airlock_domain::{
     ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        PresignedRequest, StoreError,
+        PresignedRequest, StoreError, UNSCANNED,
     },
 };
 use hmac::{Hmac, Mac};
@@ -446,6 +446,45 @@ impl ObjectReader for FsObjectStore {
 
 impl ObjectTagger for FsObjectStore {
     async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
+        // Like S3's PutObjectTagging, a new tag set replaces the old one whole.
+        remove_if_present(&self.scan_tag_path(&key.to_string()))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.write_status_tag(key, status).await
+    }
+
+    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+        write_atomically(
+            &self.scan_tag_path(&key.to_string()),
+            n,
+            UNSCANNED.as_bytes(),
+        )
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.write_status_tag(key, FileStatus::Clean).await
+    }
+}
+
+impl FsObjectStore {
+    /// The object's `airlock-scan` tag (`unscanned` for a file accepted without a scan).
+    pub async fn scan_tag(&self, key: &str) -> Result<Option<String>, LocalError> {
+        match tokio::fs::read_to_string(self.scan_tag_path(key)).await {
+            Ok(text) => Ok(Some(text.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn scan_tag_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("scan-tags").join(key)
+    }
+
+    async fn write_status_tag(
+        &self,
+        key: &ObjectKey,
+        status: FileStatus,
+    ) -> Result<(), StoreError> {
         let key = key.to_string();
         if !tokio::fs::try_exists(self.object_path(&key))
             .await
@@ -524,6 +563,7 @@ impl ObjectRemover for FsObjectStore {
             self.object_path(&key),
             self.tag_path(&key),
             self.headers_path(&key),
+            self.scan_tag_path(&key),
             self.object_path(&quarantined),
             self.tag_path(&quarantined),
             self.headers_path(&quarantined),

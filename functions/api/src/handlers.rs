@@ -13,7 +13,9 @@ use aws_lambda_events::http::header;
 
 use crate::{
     Api, cursor,
-    dto::{CreateFileBody, CreatedFile, FileList, FileView, PresignedView, UsageView},
+    dto::{
+        CreateFileBody, CreatedFile, DownloadView, FileList, FileView, PresignedView, UsageView,
+    },
     error::ApiError,
     reply::Reply,
     request::ListParams,
@@ -125,7 +127,7 @@ where
                 expires_at,
             )
             .await?;
-        Ok(Reply::json(200, &PresignedView::from(&download))?.no_store())
+        Ok(Reply::json(200, &DownloadView::new(&download, &record))?.no_store())
     }
 
     /// `DELETE /v1/files/{id}`: marks a decided file DELETED, then removes its bytes.

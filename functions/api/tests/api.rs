@@ -781,6 +781,47 @@ async fn downloading_a_clean_file_returns_a_presigned_get() {
     );
 }
 
+#[tokio::test]
+async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
+    // Arrange: CLEAN under accept-unscanned, because it was past the scan limit.
+    let app = spawn_app();
+    let mut record = clean_record("acme", fixture_id(), "huge.bin");
+    if let Some(finding) = record.finding.as_mut() {
+        finding.scan = Some(airlock_domain::ScanReport::Skipped {
+            ruleset: "r1".into(),
+            why: airlock_domain::SkipReason::TooLargeToScan { size: 10, limit: 5 },
+        });
+    }
+    app.catalog.insert(record);
+    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+
+    // Act
+    let response = app.send(request).await;
+
+    // Assert
+    let body = json(&response);
+    assert_eq!(response.status_code, 200, "{body}");
+    assert_eq!(
+        body["unscanned"],
+        json!({"why": {"code": "too_large_to_scan", "size": 10, "limit": 5}})
+    );
+    assert!(body["url"].is_string());
+}
+
+#[tokio::test]
+async fn downloading_a_scanned_clean_file_carries_no_unscanned_field() {
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+
+    let response = app.send(request).await;
+
+    let body = json(&response);
+    assert_eq!(response.status_code, 200, "{body}");
+    assert!(body.get("unscanned").is_none(), "{body}");
+}
+
 // ---------------------------------------------------------------------------------
 // GET /v1/files
 

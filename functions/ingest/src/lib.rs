@@ -11,7 +11,8 @@
 pub mod metrics;
 
 use airlock_domain::{
-    DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, Verdict, error_chain,
+    DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, ScanReport, Verdict,
+    error_chain,
     ports::{
         CatalogError, CatalogReader, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
         ObjectTagger, RuleSource, StoreError,
@@ -220,7 +221,7 @@ where
         async {
             match file.status {
                 FileStatus::Pending => self.verify(file, &key).await,
-                status if status.is_verdict() => self.retag(&key, status).await,
+                status if status.is_verdict() => self.retag(&key, &file).await,
                 _ => skipped("file is expired or deleted"),
             }
         }
@@ -273,7 +274,7 @@ where
         // download URLs) the object already carries the tag the bucket policy reads.
         // A tag ahead of its record is harmless: nothing is downloadable while the
         // record is PENDING, and a lost race re-tags with the winner's status.
-        self.tag(key, next.status).await?;
+        self.tag(key, &next).await?;
         match self.catalog.replace(FileStatus::Pending, &next).await {
             Ok(()) => {
                 tracing::info!(
@@ -299,8 +300,8 @@ where
             .get(key.tenant(), key.file_id())
             .await
             .map_err(RecordError::Catalog)?;
-        match current.map(|f| f.status) {
-            Some(status) if status.is_verdict() => self.retag(key, status).await,
+        match current {
+            Some(file) if file.status.is_verdict() => self.retag(key, &file).await,
             _ => Ok(RecordOutcome::Skipped {
                 key: key.to_string(),
                 why: "file was expired or deleted while it was verified",
@@ -311,9 +312,10 @@ where
     async fn retag(
         &self,
         key: &ObjectKey,
-        status: FileStatus,
+        file: &FileRecord,
     ) -> Result<RecordOutcome, RecordError> {
-        self.tag(key, status).await?;
+        let status = file.status;
+        self.tag(key, file).await?;
         // A redelivery finishes a move an earlier invocation did not get to.
         self.quarantine_if_infected(key, status).await?;
         Ok(RecordOutcome::AlreadyDecided {
@@ -341,13 +343,27 @@ where
         }
     }
 
-    async fn tag(&self, key: &ObjectKey, status: FileStatus) -> Result<(), RecordError> {
-        match self.store.tag_status(key, status).await {
+    /// Tags the object with the record's status, and a file accepted without a scan
+    /// also as unscanned, so the object says so to whoever reads it.
+    async fn tag(&self, key: &ObjectKey, file: &FileRecord) -> Result<(), RecordError> {
+        let tagged = if file.status == FileStatus::Clean && accepted_unscanned(file) {
+            self.store.tag_clean_unscanned(key).await
+        } else {
+            self.store.tag_status(key, file.status).await
+        };
+        match tagged {
             // Deleted meanwhile: nothing left to protect.
             Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(RecordError::Store(e)),
         }
     }
+}
+
+fn accepted_unscanned(file: &FileRecord) -> bool {
+    file.finding
+        .as_ref()
+        .and_then(|f| f.scan.as_ref())
+        .is_some_and(|scan| matches!(scan, ScanReport::Skipped { .. }))
 }
 
 /// S3 notification keys are URL-encoded with `+` for a space.

@@ -503,4 +503,29 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
         stored.finding.unwrap().scan,
         Some(ScanReport::Skipped { .. })
     ));
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
+    let key = record.key().to_string();
+    assert_eq!(
+        world.store.scan_tag(&key).await.unwrap().as_deref(),
+        Some("unscanned")
+    );
+
+    // A redelivery re-tags, and keeps the mark.
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    assert_eq!(
+        world.store.scan_tag(&key).await.unwrap().as_deref(),
+        Some("unscanned")
+    );
+}
+
+#[tokio::test]
+async fn a_scanned_clean_file_carries_no_unscanned_mark() {
+    let world = world().await;
+    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
+    let key = record.key().to_string();
+    assert_eq!(world.store.scan_tag(&key).await.unwrap(), None);
 }
