@@ -155,6 +155,46 @@ async fn an_upload_url_never_outlives_the_upload_window() {
 }
 
 #[tokio::test]
+async fn a_tenant_at_its_pending_limit_gets_429_with_retry_after_and_others_are_unaffected() {
+    // Arrange: acme holds two PENDING uploads, its limit; a CLEAN file does not count.
+    let app = spawn_app_with(ApiSettings {
+        max_pending_uploads: 2,
+        ..ApiSettings::default()
+    });
+    app.catalog
+        .insert(pending_record("acme", file_id(1), "a.pdf"));
+    app.catalog
+        .insert(clean_record("acme", file_id(2), "b.pdf"));
+    let create = || event(include_str!("fixtures/example-apigw-v2-create-file.json"));
+    assert_eq!(app.send(create()).await.status_code, 201);
+
+    // Act
+    let refused = app.send(create()).await;
+    let mut theirs = create();
+    set_tenant(&mut theirs, Some("globex"));
+    let other_tenant = app.send(theirs).await;
+
+    // Assert
+    let body = assert_problem(&refused, 429, "too-many-pending");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 uploads"),
+        "{body}"
+    );
+    assert_eq!(header(&refused, "retry-after"), Some("60"));
+    assert_eq!(other_tenant.status_code, 201, "{}", json(&other_tenant));
+    let acme_pending = app
+        .catalog
+        .records()
+        .iter()
+        .filter(|r| r.tenant.as_str() == "acme" && r.status == FileStatus::Pending)
+        .count();
+    assert_eq!(acme_pending, 2, "the refused request created nothing");
+}
+
+#[tokio::test]
 async fn a_base64_encoded_body_is_decoded_before_parsing() {
     // Arrange
     let app = spawn_app();
