@@ -262,6 +262,12 @@ impl ObjectRemover for S3Store {
 
 impl ObjectQuarantine for S3Store {
     async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        // Quarantined already: what is under the upload key now is a replayed PUT
+        // (or the half of a move a crash interrupted); either way it goes, and the
+        // kept sample is never replaced.
+        if self.exists(&key.quarantined()).await? {
+            return self.delete(&key.to_string()).await;
+        }
         // A server-side copy keeps the tags (TaggingDirective COPY, the default), so
         // the quarantined object is INFECTED from its first moment.
         let copied = self

@@ -526,6 +526,19 @@ impl ObjectQuarantine for FsObjectStore {
                 Err(StoreError::NotFound(from))
             };
         }
+        // Quarantined already: what is under the upload key now is a replayed PUT;
+        // it goes, and the kept sample is never replaced.
+        if exists(self.object_path(&to)).await {
+            for path in [
+                self.object_path(&from),
+                self.tag_path(&from),
+                self.headers_path(&from),
+                self.scan_tag_path(&from),
+            ] {
+                remove_if_present(&path).await.map_err(backend)?;
+            }
+            return Ok(());
+        }
         // The tag travels first, so the moved object is never untagged (unreadable
         // either way: the object server serves CLEAN objects only).
         if let Ok(tag) = tokio::fs::read(self.tag_path(&from)).await {

@@ -15,7 +15,7 @@ use airlock_domain::{
     error_chain,
     ports::{
         CatalogError, CatalogReader, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
-        ObjectTagger, RuleSource, StoreError,
+        ObjectRemover, ObjectTagger, RuleSource, StoreError,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
@@ -116,7 +116,7 @@ pub struct Ingest<C, S, K, R> {
 impl<C, S, K, R> Ingest<C, S, K, R>
 where
     C: CatalogReader + CatalogWriter,
-    S: ObjectReader + ObjectTagger + ObjectQuarantine,
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
     K: Clock,
     R: RuleSource,
 {
@@ -222,7 +222,7 @@ where
             match file.status {
                 FileStatus::Pending => self.verify(file, &key).await,
                 status if status.is_verdict() => self.retag(&key, &file).await,
-                _ => skipped("file is expired or deleted"),
+                _ => self.remove_late_bytes(&key).await,
             }
         }
         .instrument(span)
@@ -321,6 +321,17 @@ where
         Ok(RecordOutcome::AlreadyDecided {
             key: key.to_string(),
             status,
+        })
+    }
+
+    /// Bytes stored for a file that is expired or deleted: a presigned PUT replayed
+    /// once the key was empty again. Nobody may ever read them, so they go.
+    async fn remove_late_bytes(&self, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+        self.store.remove(key).await.map_err(RecordError::Store)?;
+        tracing::info!(key = %key, "bytes stored for an expired or deleted file were removed");
+        Ok(RecordOutcome::Skipped {
+            key: key.to_string(),
+            why: "file is expired or deleted; the bytes were removed",
         })
     }
 

@@ -327,9 +327,13 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
     assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted")
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted; the bytes were removed")
     );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
+    assert!(
+        !world.store.exists(&record.key()).await,
+        "late bytes are removed"
+    );
 }
 
 #[tokio::test]

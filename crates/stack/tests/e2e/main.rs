@@ -10,5 +10,6 @@ mod helpers;
 mod presigned;
 #[path = "../common/process.rs"]
 mod process;
+mod replays;
 mod restart;
 mod scanning;
