@@ -251,6 +251,10 @@ impl S3Store {
 }
 
 impl ObjectRemover for S3Store {
+    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.delete(&key.to_string()).await
+    }
+
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         // S3 answers 204 for a key that does not exist, so this is idempotent.
         for target in [key.to_string(), key.quarantined()] {

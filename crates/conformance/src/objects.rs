@@ -246,6 +246,34 @@ pub async fn a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it<
     ));
 }
 
+/// Removing the upload alone leaves the quarantined copy where it is, so bytes a
+/// replayed PUT stored can go without touching the kept sample.
+pub async fn removing_the_upload_alone_keeps_the_quarantined_copy<S, F>((store, fixture): &(S, F))
+where
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    F: ObjectFixture,
+{
+    let key = fresh_key();
+    fixture.put(&key, b"kept sample".to_vec()).await;
+    store
+        .tag_status(&key, FileStatus::Infected)
+        .await
+        .expect("tag");
+    store.quarantine(&key).await.expect("quarantine");
+    fixture.put(&key, b"a replay".to_vec()).await;
+
+    store.remove_upload(&key).await.expect("remove the upload");
+
+    assert!(matches!(
+        store.open(&key).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .quarantine(&key)
+        .await
+        .expect("the quarantined copy is still there");
+}
+
 /// Expands every object-store case into a test for one backend.
 #[macro_export]
 macro_rules! object_tests {
@@ -260,6 +288,7 @@ macro_rules! object_tests {
             a_presigned_download_overrides_type_encoding_and_disposition,
             an_object_opens_with_the_headers_it_was_stored_with,
             a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it,
+            removing_the_upload_alone_keeps_the_quarantined_copy,
         );
     };
 }

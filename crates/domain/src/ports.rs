@@ -163,6 +163,10 @@ pub trait ObjectRemover: Send + Sync {
     /// Removes an object, and its quarantined copy if it has one; a missing object is
     /// not an error, so removal is idempotent.
     fn remove(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the object under the upload key only, never a quarantined copy
+    /// (ingest, for bytes a replayed PUT stored: it may not touch the kept sample).
+    fn remove_upload(&self, key: &ObjectKey)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Signs time-limited upload and download requests (api).

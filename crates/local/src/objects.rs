@@ -570,6 +570,21 @@ impl ObjectQuarantine for FsObjectStore {
 }
 
 impl ObjectRemover for FsObjectStore {
+    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let key = key.to_string();
+        for path in [
+            self.object_path(&key),
+            self.tag_path(&key),
+            self.headers_path(&key),
+            self.scan_tag_path(&key),
+        ] {
+            remove_if_present(&path)
+                .await
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        }
+        Ok(())
+    }
+
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         let (key, quarantined) = (key.to_string(), key.quarantined());
         for path in [

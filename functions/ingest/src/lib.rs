@@ -327,7 +327,10 @@ where
     /// Bytes stored for a file that is expired or deleted: a presigned PUT replayed
     /// once the key was empty again. Nobody may ever read them, so they go.
     async fn remove_late_bytes(&self, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
-        self.store.remove(key).await.map_err(RecordError::Store)?;
+        self.store
+            .remove_upload(key)
+            .await
+            .map_err(RecordError::Store)?;
         tracing::info!(key = %key, "bytes stored for an expired or deleted file were removed");
         Ok(RecordOutcome::Skipped {
             key: key.to_string(),

@@ -309,6 +309,10 @@ impl ObjectRemover for RecordingStore {
         state.removed.push(key.to_string());
         Ok(())
     }
+
+    async fn remove_upload(&self, _key: &ObjectKey) -> Result<(), StoreError> {
+        unreachable!("the api never removes an upload alone")
+    }
 }
 
 // ---------------------------------------------------------------------------------
