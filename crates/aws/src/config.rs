@@ -268,6 +268,8 @@ pub struct ApiConfig {
     /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
     /// HTTPS client trusts for AWS endpoints.
     pub tls_roots: TrustRoots,
+    /// `AIRLOCK_MAX_PENDING_UPLOADS` (default 100): PENDING uploads a tenant may hold.
+    pub max_pending_uploads: usize,
 }
 
 impl ApiConfig {
@@ -280,6 +282,7 @@ impl ApiConfig {
         "AIRLOCK_PRESIGN_TTL_SECS",
         "AIRLOCK_MAX_UPLOAD_BYTES",
         "AIRLOCK_TLS_ROOTS",
+        "AIRLOCK_MAX_PENDING_UPLOADS",
     ];
 
     /// Reads and checks every variable.
@@ -287,6 +290,7 @@ impl ApiConfig {
         Ok(Self {
             table: env.required("AIRLOCK_TABLE")?,
             bucket: env.required("AIRLOCK_BUCKET")?,
+            max_pending_uploads: env.parsed_or("AIRLOCK_MAX_PENDING_UPLOADS", 100)?,
             tenant_claim: env.parsed_or("AIRLOCK_TENANT_CLAIM", "tenant_id".to_owned())?,
             upload_window: env
                 .seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::from_secs(3600))?,

@@ -4,10 +4,10 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use airlock_domain::{
-    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
+    ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        PresignedRequest, StoreError,
+        PresignedRequest, SCAN_TAG, StoreError, UNSCANNED,
     },
 };
 use aws_sdk_s3::{
@@ -102,12 +102,53 @@ impl S3Store {
             .map(|t| t.value().to_owned()))
     }
 
+    /// Every tag of an object, as `(key, value)` pairs.
+    pub async fn tags(&self, key: &ObjectKey) -> Result<Vec<(String, String)>, StoreError> {
+        let output = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(e, key))?;
+        Ok(output
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
     /// Stores bytes directly (tests and tools; clients use presigned uploads).
     pub async fn put_bytes(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl S3Store {
+    /// Stores bytes with a content type and encoding, as a client's PUT may carry
+    /// them unsigned (tests of what ingest makes of such an object).
+    pub async fn put_bytes_with_headers(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        content_encoding: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .content_type(content_type)
+            .content_encoding(content_encoding)
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -136,9 +177,14 @@ where
 /// An object's body, read a chunk at a time as the network delivers it.
 pub struct S3Chunks {
     body: ByteStream,
+    stored: StoredObject,
 }
 
 impl ChunkStream for S3Chunks {
+    fn stored(&self) -> &StoredObject {
+        &self.stored
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
         match self.body.next().await {
             None => Ok(None),
@@ -160,18 +206,49 @@ impl ObjectReader for S3Store {
             .send()
             .await
             .map_err(|e| not_found_or_backend(e, key))?;
-        Ok(S3Chunks { body: output.body })
+        // The GET's own headers describe exactly the bytes it streams: no HEAD.
+        let stored = StoredObject {
+            content_type: output.content_type,
+            content_encoding: output.content_encoding,
+            version_id: output.version_id,
+            etag: output.e_tag.map(|tag| tag.trim_matches('"').to_owned()),
+        };
+        Ok(S3Chunks {
+            body: output.body,
+            stored,
+        })
     }
 }
 
 impl ObjectTagger for S3Store {
     async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
-        let tag = Tag::builder()
-            .key(STATUS_TAG)
-            .value(status.as_str())
+        self.put_tags(key, &[(STATUS_TAG, status.as_str())]).await
+    }
+
+    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.put_tags(
+            key,
+            &[
+                (STATUS_TAG, FileStatus::Clean.as_str()),
+                (SCAN_TAG, UNSCANNED),
+            ],
+        )
+        .await
+    }
+}
+
+impl S3Store {
+    /// Replaces the object's whole tag set with `tags`.
+    async fn put_tags(&self, key: &ObjectKey, tags: &[(&str, &str)]) -> Result<(), StoreError> {
+        let tag_set = tags
+            .iter()
+            .map(|(name, value)| Tag::builder().key(*name).value(*value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
             .build()
             .map_err(backend)?;
-        let tagging = Tagging::builder().tag_set(tag).build().map_err(backend)?;
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)
@@ -185,6 +262,10 @@ impl ObjectTagger for S3Store {
 }
 
 impl ObjectRemover for S3Store {
+    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.delete(&key.to_string()).await
+    }
+
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         // S3 answers 204 for a key that does not exist, so this is idempotent.
         for target in [key.to_string(), key.quarantined()] {
@@ -196,6 +277,12 @@ impl ObjectRemover for S3Store {
 
 impl ObjectQuarantine for S3Store {
     async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        // Quarantined already: what is under the upload key now is a replayed PUT
+        // (or the half of a move a crash interrupted); either way it goes, and the
+        // kept sample is never replaced.
+        if self.exists(&key.quarantined()).await? {
+            return self.delete(&key.to_string()).await;
+        }
         // The copy gets its own INFECTED tag (TaggingDirective REPLACE) rather than
         // whatever tag the source has at that moment (COPY, the default): a source
         // whose INFECTED tag has not landed yet, or was overwritten, must not give
@@ -305,14 +392,19 @@ impl ObjectPresigner for S3Store {
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
+        // Whatever headers the object was stored with (an unsigned Content-Encoding
+        // above all, which a browser would decode), the answer says what was verified.
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
             .response_content_disposition(file_name.content_disposition())
+            .response_content_encoding("identity")
+            .response_content_type(content_type.as_str())
             .presigned(presigning(expires_at)?)
             .await
             .map_err(backend)?;

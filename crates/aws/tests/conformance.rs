@@ -54,6 +54,19 @@ impl ObjectFixture for Bucket {
         self.0.put_bytes(key, bytes).await.unwrap();
     }
 
+    async fn put_with_headers(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        content_encoding: &str,
+    ) {
+        self.0
+            .put_bytes_with_headers(key, bytes, content_type, content_encoding)
+            .await
+            .unwrap();
+    }
+
     async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {
         self.0
             .status_tag(key)

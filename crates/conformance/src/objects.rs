@@ -18,6 +18,15 @@ use crate::{fresh_tenant, now};
 pub trait ObjectFixture {
     /// Stores `bytes` under `key`.
     fn put(&self, key: &ObjectKey, bytes: Vec<u8>) -> impl Future<Output = ()>;
+    /// Stores `bytes` under `key` with these headers, as a client's PUT may carry
+    /// them whether they were signed or not.
+    fn put_with_headers(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        content_encoding: &str,
+    ) -> impl Future<Output = ()>;
     /// The object's status tag.
     fn tag(&self, key: &ObjectKey) -> impl Future<Output = Option<FileStatus>>;
     /// The status tag of the object's quarantined copy.
@@ -90,8 +99,41 @@ pub async fn removal_is_idempotent<S: ObjectReader + ObjectRemover, F: ObjectFix
     ));
 }
 
-/// A presigned upload is a PUT that names the headers it was signed with.
-pub async fn a_presigned_upload_names_its_signed_headers<S: ObjectPresigner, F>(
+/// The headers a URL's signature covers, from its `X-Amz-SignedHeaders` (S3) or
+/// `X-Airlock-SignedHeaders` (the local store) parameter: what the signer committed
+/// to, not a map the adapter fills in for the client.
+fn signed_headers(url: &str) -> Vec<String> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let value = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| name.ends_with("-SignedHeaders"))
+        .map(|(_, value)| value)
+        .unwrap_or_else(|| panic!("no SignedHeaders parameter in {url}"));
+    let decoded = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .expect("utf-8");
+    decoded.split(';').map(str::to_owned).collect()
+}
+
+/// The value of query parameter `name` in `url`, decoded.
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?').map(|(_, q)| q)?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, value)| {
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .ok()
+                .map(|v| v.into_owned())
+        })
+}
+
+/// A presigned upload's signature covers its type, length and `if-none-match`, so
+/// none can be changed or dropped by whoever holds the URL.
+pub async fn a_presigned_upload_signs_type_length_and_if_none_match<S: ObjectPresigner, F>(
     (store, _): &(S, F),
 ) {
     let key = fresh_key();
@@ -107,26 +149,70 @@ pub async fn a_presigned_upload_names_its_signed_headers<S: ObjectPresigner, F>(
         "{}",
         signed.url
     );
+    let covered = signed_headers(&signed.url);
+    for header in ["content-length", "content-type", "if-none-match"] {
+        assert!(
+            covered.iter().any(|h| h == header),
+            "{header} is not signed: {covered:?}"
+        );
+    }
     assert_eq!(
         signed.headers.get("content-type").map(String::as_str),
         Some("image/png")
     );
-    assert_eq!(
-        signed.headers.get("content-length").map(String::as_str),
-        Some("1234")
-    );
-    assert_eq!(
-        signed.headers.get("if-none-match").map(String::as_str),
-        Some("*")
-    );
     assert_eq!(signed.expires_at, expires_at);
+}
+
+/// A presigned download answers with the verified type, no encoding and an
+/// attachment, whatever headers the object was stored with: the URL carries the
+/// `response-*` overrides.
+pub async fn a_presigned_download_overrides_type_encoding_and_disposition<S: ObjectPresigner, F>(
+    (store, _): &(S, F),
+) {
+    let key = fresh_key();
+    let expires_at = now() + chrono::Duration::minutes(5);
     let name = FileName::parse("report.pdf").expect("name");
+    let ct = ContentType::parse("application/pdf").expect("type");
     let download = store
-        .presign_download(&key, &name, expires_at)
+        .presign_download(&key, &name, &ct, expires_at)
         .await
         .expect("presign");
     assert_eq!(download.method, "GET");
-    assert_ne!(download.url, signed.url);
+    let url = &download.url;
+    assert_eq!(
+        query_param(url, "response-content-encoding").as_deref(),
+        Some("identity"),
+        "{url}"
+    );
+    assert_eq!(
+        query_param(url, "response-content-type").as_deref(),
+        Some("application/pdf"),
+        "{url}"
+    );
+    let disposition = query_param(url, "response-content-disposition").unwrap_or_default();
+    assert!(
+        disposition.starts_with("attachment;")
+            && disposition.contains("filename*=UTF-8''report.pdf"),
+        "{disposition}"
+    );
+}
+
+/// Opening an object tells the headers it was stored with, from the same answer
+/// as its bytes, so ingest can refuse headers nobody signed.
+pub async fn an_object_opens_with_the_headers_it_was_stored_with<
+    S: ObjectReader,
+    F: ObjectFixture,
+>(
+    (store, fixture): &(S, F),
+) {
+    let key = fresh_key();
+    fixture
+        .put_with_headers(&key, b"compressed?".to_vec(), "image/png", "br")
+        .await;
+    let stream = store.open(&key).await.expect("open");
+    let stored = stream.stored();
+    assert_eq!(stored.content_encoding.as_deref(), Some("br"));
+    assert_eq!(stored.content_type.as_deref(), Some("image/png"));
 }
 
 /// Quarantine moves an object out of the upload prefix (reads of the upload key find
@@ -188,6 +274,34 @@ pub async fn a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagge
     );
 }
 
+/// Removing the upload alone leaves the quarantined copy where it is, so bytes a
+/// replayed PUT stored can go without touching the kept sample.
+pub async fn removing_the_upload_alone_keeps_the_quarantined_copy<S, F>((store, fixture): &(S, F))
+where
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    F: ObjectFixture,
+{
+    let key = fresh_key();
+    fixture.put(&key, b"kept sample".to_vec()).await;
+    store
+        .tag_status(&key, FileStatus::Infected)
+        .await
+        .expect("tag");
+    store.quarantine(&key).await.expect("quarantine");
+    fixture.put(&key, b"a replay".to_vec()).await;
+
+    store.remove_upload(&key).await.expect("remove the upload");
+
+    assert!(matches!(
+        store.open(&key).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .quarantine(&key)
+        .await
+        .expect("the quarantined copy is still there");
+}
+
 /// Expands every object-store case into a test for one backend.
 #[macro_export]
 macro_rules! object_tests {
@@ -198,9 +312,12 @@ macro_rules! object_tests {
             tagging_sets_the_status_and_is_repeatable,
             tagging_a_missing_object_is_not_found,
             removal_is_idempotent,
-            a_presigned_upload_names_its_signed_headers,
+            a_presigned_upload_signs_type_length_and_if_none_match,
+            a_presigned_download_overrides_type_encoding_and_disposition,
+            an_object_opens_with_the_headers_it_was_stored_with,
             a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it,
             a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagged,
+            removing_the_upload_alone_keeps_the_quarantined_copy,
         );
     };
 }

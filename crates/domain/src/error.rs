@@ -14,6 +14,18 @@ pub enum DomainError {
     /// A file name breaks one of the naming rules.
     #[error("invalid file name: {0}")]
     InvalidFileName(&'static str),
+    /// A file name holds a character that changes how the name shows without being
+    /// seen (bidi controls, zero-width characters, line or paragraph separators), so
+    /// `Invoice\u{202E}fdp.exe` cannot pose as `Invoiceexe.pdf`.
+    #[error(
+        "invalid file name: contains the invisible character U+{code_point:04X} (category {category})"
+    )]
+    InvisibleCharInFileName {
+        /// The character's code point.
+        code_point: u32,
+        /// Its Unicode general category (`Cf`, `Zl` or `Zp`).
+        category: &'static str,
+    },
     /// A content type is not of the form `type/subtype`.
     #[error("invalid content type: {0}")]
     InvalidContentType(&'static str),

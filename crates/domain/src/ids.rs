@@ -74,11 +74,17 @@ impl FileId {
         Self(ulid::Ulid::new())
     }
 
-    /// Parses the canonical 26-character form, case-insensitively.
+    /// Parses the canonical 26-character form only: upper case, no aliases (`I`, `L`
+    /// and `O`, which Crockford's base32 reads as `1`, `1` and `0`) and no first
+    /// character past `7` (which overflows 128 bits into the same id). One id has one
+    /// spelling, so an object key, a log line and a lookup can never name the same file
+    /// differently, and nothing downstream has to remember to canonicalise.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         ulid::Ulid::from_string(raw)
+            .ok()
+            .filter(|id| id.to_string() == raw)
             .map(Self)
-            .map_err(|_| DomainError::InvalidFileId(truncated(raw)))
+            .ok_or_else(|| DomainError::InvalidFileId(truncated(raw)))
     }
 }
 
@@ -106,6 +112,19 @@ fn truncated(raw: &str) -> String {
     raw.chars().take(40).collect()
 }
 
+/// The first character of `name` that is a format character (Cf: bidi controls,
+/// zero-width spaces and joiners, the byte-order mark) or a line or paragraph separator
+/// (Zl, Zp), with its category: they change how a name reads without showing.
+fn first_invisible(name: &str) -> Option<(char, &'static str)> {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    name.chars().find_map(|c| match get_general_category(c) {
+        GeneralCategory::Format => Some((c, "Cf")),
+        GeneralCategory::LineSeparator => Some((c, "Zl")),
+        GeneralCategory::ParagraphSeparator => Some((c, "Zp")),
+        _ => None,
+    })
+}
+
 /// A file name as the uploader gave it, normalised to NFC and safe to show and store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -113,7 +132,8 @@ pub struct FileName(String);
 
 impl FileName {
     /// Validates a name: after NFC normalisation it is 1 to 255 bytes, has no path
-    /// separators, no control characters, is not `.` or `..`, and has no leading or
+    /// separators, no control characters, no invisible format or separator characters
+    /// (Unicode Cf, Zl, Zp), is not `.` or `..`, and has no leading or
     /// trailing white space (which hides look-alike names).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let name: String = raw.nfc().collect();
@@ -128,6 +148,12 @@ impl FileName {
         }
         if name.chars().any(char::is_control) {
             return Err(DomainError::InvalidFileName("contains a control character"));
+        }
+        if let Some((c, category)) = first_invisible(&name) {
+            return Err(DomainError::InvisibleCharInFileName {
+                code_point: u32::from(c),
+                category,
+            });
         }
         if name == "." || name == ".." {
             return Err(DomainError::InvalidFileName("is a relative path"));
@@ -218,10 +244,26 @@ mod tests {
         let second = FileId::generate();
         assert!(first < second);
         assert_eq!(FileId::parse(&first.to_string()).unwrap(), first);
-        assert_eq!(
-            FileId::parse(&first.to_string().to_lowercase()).unwrap(),
-            first
-        );
+    }
+
+    #[test]
+    fn file_ids_are_accepted_only_in_their_one_canonical_spelling() {
+        let canonical = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        assert!(FileId::parse(canonical).is_ok());
+        for alias in [
+            canonical.to_lowercase(),
+            // I and L read as 1, O as 0 in Crockford's base32.
+            "0IARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+            "0LARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+            "O1ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+            // A first character past 7 overflows 128 bits.
+            "81ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+        ] {
+            assert!(
+                matches!(FileId::parse(&alias), Err(DomainError::InvalidFileId(_))),
+                "{alias} was accepted"
+            );
+        }
     }
 
     #[test]
@@ -245,6 +287,40 @@ mod tests {
         ] {
             assert!(FileName::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn file_names_with_bidi_or_invisible_characters_are_refused_naming_the_code_point() {
+        for (bad, code_point, category) in [
+            ("Invoice\u{202E}fdp.exe", 0x202E, "Cf"),
+            ("a\u{2066}b\u{2069}.txt", 0x2066, "Cf"),
+            ("a\u{2069}.txt", 0x2069, "Cf"),
+            ("pay\u{200B}pal.pdf", 0x200B, "Cf"),
+            ("a\u{200F}.txt", 0x200F, "Cf"),
+            ("\u{FEFF}a.txt", 0xFEFF, "Cf"),
+            ("a\u{2028}b.txt", 0x2028, "Zl"),
+            ("a\u{2029}b.txt", 0x2029, "Zp"),
+        ] {
+            let error = FileName::parse(bad).unwrap_err();
+            assert_eq!(
+                error,
+                DomainError::InvisibleCharInFileName {
+                    code_point,
+                    category
+                },
+                "{bad:?}"
+            );
+            assert!(
+                error.to_string().contains(&format!("U+{code_point:04X}")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_names_in_right_to_left_scripts_are_accepted() {
+        assert!(FileName::parse("\u{645}\u{644}\u{641}.pdf").is_ok());
+        assert!(FileName::parse("\u{5e7}\u{5d5}\u{5d1}\u{5e5}.txt").is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod ports;
 mod record;
 mod scan;
 mod status;
+mod stored;
 mod usage;
 mod verdict;
 
@@ -36,6 +37,7 @@ pub use scan::{
     Members, RuleHit, ScanLimits, ScanReport, SkipReason, Unscannable,
 };
 pub use status::FileStatus;
+pub use stored::StoredObject;
 pub use usage::{StatusCount, Usage, UsageDelta};
 pub use verdict::{Outcome, Reason, Verdict};
 

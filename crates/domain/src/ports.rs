@@ -7,8 +7,8 @@
 use std::{collections::BTreeMap, future::Future};
 
 use crate::{
-    ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, TenantId,
-    Timestamp, Usage, UsageDelta,
+    ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, StoredObject,
+    TenantId, Timestamp, Usage, UsageDelta,
 };
 
 /// A backend's own error, kept as the source of a port error.
@@ -69,6 +69,9 @@ impl PresignedRequest {
 
 /// An object's bytes, read a chunk at a time so memory stays bounded.
 pub trait ChunkStream: Send {
+    /// The headers and version the object was stored with, from the same response
+    /// that delivers the bytes (no second request, so they describe these bytes).
+    fn stored(&self) -> &StoredObject;
     /// The next chunk, or `None` at the end.
     fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 }
@@ -93,7 +96,20 @@ pub trait ObjectTagger: Send + Sync {
         key: &ObjectKey,
         status: FileStatus,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Tags the object CLEAN and, beside the status, [`SCAN_TAG`]` = unscanned`: a
+    /// file accepted without a scan (`accept-unscanned`) carries that on the object
+    /// too, for anyone who reads it outside the API.
+    fn tag_clean_unscanned(
+        &self,
+        key: &ObjectKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// The object tag that marks a file accepted without a scan; its value is
+/// [`UNSCANNED`].
+pub const SCAN_TAG: &str = "airlock-scan";
+/// The value of [`SCAN_TAG`] on a file accepted without a scan.
+pub const UNSCANNED: &str = "unscanned";
 
 /// One file of scanning rules, as source text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +186,10 @@ pub trait ObjectRemover: Send + Sync {
     /// Removes an object, and its quarantined copy if it has one; a missing object is
     /// not an error, so removal is idempotent.
     fn remove(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes the object under the upload key only, never a quarantined copy
+    /// (ingest, for bytes a replayed PUT stored: it may not touch the kept sample).
+    fn remove_upload(&self, key: &ObjectKey)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Signs time-limited upload and download requests (api).
@@ -182,11 +202,13 @@ pub trait ObjectPresigner: Send + Sync {
         size: u64,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
-    /// A GET of `key` that saves as `file_name`.
+    /// A GET of `key` whose answer is `content_type`, unencoded (`identity`), saved
+    /// as `file_name` as an attachment, whatever headers the object was stored with.
     fn presign_download(
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        content_type: &ContentType,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
 }

@@ -57,6 +57,16 @@ pub enum Reason {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         path: Option<String>,
     },
+    /// The store kept a header with the object that the presigned upload did not
+    /// sign (or other than the signed value), which downloads would be served with.
+    StoredHeadersMismatch {
+        /// The header, lower case.
+        header: String,
+        /// What was signed; `None` when the upload signed no such header.
+        signed: Option<String>,
+        /// What the store kept.
+        stored: String,
+    },
     /// The file could not be scanned and the deployment rejects such files.
     NotScanned {
         /// Why it was not scanned.
@@ -97,6 +107,20 @@ impl fmt::Display for Reason {
                 rule,
                 path: Some(path),
             } => write!(f, "matched policy rule {rule} in {path}"),
+            Self::StoredHeadersMismatch {
+                header,
+                signed,
+                stored,
+            } => match signed {
+                Some(signed) => write!(
+                    f,
+                    "the object was stored with {header}: {stored}, but {signed} was signed"
+                ),
+                None => write!(
+                    f,
+                    "the object was stored with {header}: {stored}, which the upload did not sign"
+                ),
+            },
             Self::NotScanned {
                 why: SkipReason::TooLargeToScan { size, limit },
             } => write!(

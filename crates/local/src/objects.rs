@@ -1,13 +1,17 @@
 //! Objects as files under a folder, with S3-like presigned URLs.
 //!
-//! Layout under the root: `objects/{key}` holds the bytes, `tags/{key}` the status
-//! tag, `incoming/` the partial uploads until they are complete. A write lands under
-//! its key only by an atomic rename, so a reader never sees half an object.
+//! Layout under the root: `objects/{key}` holds the bytes, `headers/{key}` the
+//! headers the upload was stored with (content type and encoding, as S3 keeps them
+//! whether they were signed or not), `tags/{key}` the status tag, `incoming/` the
+//! partial uploads until they are complete. A write lands under its key only by an
+//! atomic link, so a reader never sees half an object. The store keeps no versions:
+//! a replaced object has no version id and no ETag, so nothing here pins one.
 //!
 //! Presigned URLs carry `X-Airlock-*` query parameters and an HMAC-SHA256 signature
 //! over the method, key, expiry and (for uploads) the exact length and content type,
 //! so the local server can refuse what S3 would refuse: an expired URL, a changed key,
-//! a different length or type.
+//! a different length or type. A download's signature also covers its `response-*`
+//! overrides, which the server answers with in place of the stored headers, as S3 does.
 
 use std::{
     collections::BTreeMap,
@@ -19,10 +23,10 @@ use std::{
 };
 
 use airlock_domain::{
-    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
+    ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        PresignedRequest, StoreError,
+        PresignedRequest, StoreError, UNSCANNED,
     },
 };
 use hmac::{Hmac, Mac};
@@ -42,6 +46,15 @@ const LENGTH: &str = "X-Airlock-Length";
 const TYPE: &str = "X-Airlock-Type";
 const FILENAME: &str = "X-Airlock-Filename";
 const SIGNATURE: &str = "X-Airlock-Signature";
+const SIGNED_HEADERS: &str = "X-Airlock-SignedHeaders";
+/// The headers an upload's signature covers; the server refuses a PUT without them.
+const UPLOAD_SIGNED_HEADERS: &str = "content-length;content-type;host;if-none-match";
+/// The query parameters a download may override the stored headers with (S3's names).
+pub const RESPONSE_OVERRIDES: [&str; 3] = [
+    "response-content-type",
+    "response-content-encoding",
+    "response-content-disposition",
+];
 
 /// Objects on the local file system. Cheap to clone; clones share the same folder.
 #[derive(Clone)]
@@ -74,6 +87,8 @@ pub enum Grant {
         key: String,
         /// The name for `content-disposition`.
         file_name: String,
+        /// The signed `response-*` overrides (header name without the prefix, value).
+        overrides: BTreeMap<String, String>,
     },
 }
 
@@ -103,6 +118,21 @@ impl FsObjectStore {
         self.inner.root.join("tags").join(key)
     }
 
+    fn headers_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("headers").join(key)
+    }
+
+    /// The headers an object was stored with; none for an object stored without.
+    async fn stored_headers(&self, key: &str) -> Result<StoredObject, StoreError> {
+        match tokio::fs::read(self.headers_path(key)).await {
+            Ok(bytes) => serde_json::from_slice::<StoredHeaders>(&bytes)
+                .map(StoredObject::from)
+                .map_err(|e| StoreError::Backend(Box::new(e))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoredObject::default()),
+            Err(e) => Err(StoreError::Backend(Box::new(e))),
+        }
+    }
+
     /// Whether an object exists under `key`.
     pub async fn exists(&self, key: &ObjectKey) -> bool {
         tokio::fs::try_exists(self.object_path(&key.to_string()))
@@ -122,7 +152,10 @@ impl FsObjectStore {
     /// Opens an object by its raw key (as the local server receives it).
     pub async fn open_raw(&self, key: &str) -> Result<FileChunks, StoreError> {
         match tokio::fs::File::open(self.object_path(key)).await {
-            Ok(file) => Ok(FileChunks { file }),
+            Ok(file) => Ok(FileChunks {
+                file,
+                stored: self.stored_headers(key).await?,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(StoreError::NotFound(key.to_owned()))
             }
@@ -145,6 +178,8 @@ impl FsObjectStore {
             file,
             temp,
             target: self.object_path(key),
+            headers_target: self.headers_path(key),
+            headers: StoredHeaders::default(),
             expected_len,
             written: 0,
         })
@@ -195,24 +230,50 @@ impl FsObjectStore {
             .map_err(|_| GrantError::Malformed(EXPIRES))?;
         let signature =
             hex::decode(param(SIGNATURE)?).map_err(|_| GrantError::Malformed(SIGNATURE))?;
+        let overrides: BTreeMap<String, String> = RESPONSE_OVERRIDES
+            .iter()
+            .filter_map(|name| {
+                let value = params.get(*name)?;
+                Some((
+                    name.trim_start_matches("response-").to_owned(),
+                    value.clone(),
+                ))
+            })
+            .collect();
         let (parts, grant) = match method {
             "PUT" => {
                 let length = param(LENGTH)?;
                 let content_type = param(TYPE)?;
+                if param(SIGNED_HEADERS)? != UPLOAD_SIGNED_HEADERS {
+                    return Err(GrantError::Malformed(SIGNED_HEADERS));
+                }
                 let grant = Grant::Upload {
                     key: key.to_owned(),
                     length: length.parse().map_err(|_| GrantError::Malformed(LENGTH))?,
                     content_type: content_type.to_owned(),
                 };
-                (vec!["PUT", key, expires, length, content_type], grant)
+                (
+                    vec![
+                        "PUT",
+                        key,
+                        expires,
+                        length,
+                        content_type,
+                        UPLOAD_SIGNED_HEADERS,
+                    ],
+                    grant,
+                )
             }
             "GET" | "HEAD" => {
                 let file_name = param(FILENAME)?;
+                let mut parts = vec!["GET", key, expires, file_name];
+                parts.extend(overrides.values().map(String::as_str));
                 let grant = Grant::Download {
                     key: key.to_owned(),
                     file_name: file_name.to_owned(),
+                    overrides: overrides.clone(),
                 };
-                (vec!["GET", key, expires, file_name], grant)
+                (parts, grant)
             }
             _ => return Err(GrantError::Malformed("method")),
         };
@@ -247,17 +308,50 @@ fn parse_query(query: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The headers kept beside an object, as JSON.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct StoredHeaders {
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+}
+
+impl From<StoredHeaders> for StoredObject {
+    fn from(headers: StoredHeaders) -> Self {
+        Self {
+            content_type: headers.content_type,
+            content_encoding: headers.content_encoding,
+            version_id: None,
+            etag: None,
+        }
+    }
+}
+
 /// A partial object; it becomes visible under its key only when [`commit`](Self::commit)
 /// finds exactly the expected number of bytes. Dropped without commit, it is removed.
 pub struct ObjectWriter {
     file: tokio::fs::File,
     temp: PathBuf,
     target: PathBuf,
+    headers_target: PathBuf,
+    headers: StoredHeaders,
     expected_len: u64,
     written: u64,
 }
 
 impl ObjectWriter {
+    /// Keeps these headers with the object, as S3 keeps what a PUT carried.
+    pub fn with_headers(
+        mut self,
+        content_type: Option<&str>,
+        content_encoding: Option<&str>,
+    ) -> Self {
+        self.headers = StoredHeaders {
+            content_type: content_type.map(str::to_owned),
+            content_encoding: content_encoding.map(str::to_owned),
+        };
+        self
+    }
+
     /// Appends a chunk; refuses to grow past the expected length.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), LocalError> {
         let after = self.written + chunk.len() as u64;
@@ -287,8 +381,23 @@ impl ObjectWriter {
         if let Some(parent) = self.target.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
+        // The headers land before the bytes, so an object is never seen without them,
+        // and by a link too, so of two racing writers the loser cannot swap the
+        // winner's headers.
+        let headers = serde_json::to_vec(&self.headers).map_err(std::io::Error::other)?;
+        let headers_temp = self.temp.with_extension("headers");
+        tokio::fs::write(&headers_temp, headers).await?;
+        if let Some(parent) = self.headers_target.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let linked = tokio::fs::hard_link(&headers_temp, &self.headers_target).await;
+        tokio::fs::remove_file(&headers_temp).await?;
+        linked?;
         // Unlike a rename, a hard link fails when the target exists.
-        tokio::fs::hard_link(&self.temp, &self.target).await?;
+        if let Err(e) = tokio::fs::hard_link(&self.temp, &self.target).await {
+            remove_if_present(&self.headers_target).await?;
+            return Err(e.into());
+        }
         tokio::fs::remove_file(&self.temp).await?;
         Ok(self.written)
     }
@@ -304,9 +413,14 @@ impl Drop for ObjectWriter {
 /// An open object file, read in [`CHUNK_SIZE`] chunks.
 pub struct FileChunks {
     file: tokio::fs::File,
+    stored: StoredObject,
 }
 
 impl ChunkStream for FileChunks {
+    fn stored(&self) -> &StoredObject {
+        &self.stored
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
         let mut buf = vec![0; CHUNK_SIZE];
         let n = self
@@ -332,6 +446,45 @@ impl ObjectReader for FsObjectStore {
 
 impl ObjectTagger for FsObjectStore {
     async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
+        // Like S3's PutObjectTagging, a new tag set replaces the old one whole.
+        remove_if_present(&self.scan_tag_path(&key.to_string()))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.write_status_tag(key, status).await
+    }
+
+    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+        write_atomically(
+            &self.scan_tag_path(&key.to_string()),
+            n,
+            UNSCANNED.as_bytes(),
+        )
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.write_status_tag(key, FileStatus::Clean).await
+    }
+}
+
+impl FsObjectStore {
+    /// The object's `airlock-scan` tag (`unscanned` for a file accepted without a scan).
+    pub async fn scan_tag(&self, key: &str) -> Result<Option<String>, LocalError> {
+        match tokio::fs::read_to_string(self.scan_tag_path(key)).await {
+            Ok(text) => Ok(Some(text.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn scan_tag_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("scan-tags").join(key)
+    }
+
+    async fn write_status_tag(
+        &self,
+        key: &ObjectKey,
+        status: FileStatus,
+    ) -> Result<(), StoreError> {
         let key = key.to_string();
         if !tokio::fs::try_exists(self.object_path(&key))
             .await
@@ -373,6 +526,19 @@ impl ObjectQuarantine for FsObjectStore {
                 Err(StoreError::NotFound(from))
             };
         }
+        // Quarantined already: what is under the upload key now is a replayed PUT;
+        // it goes, and the kept sample is never replaced.
+        if exists(self.object_path(&to)).await {
+            for path in [
+                self.object_path(&from),
+                self.tag_path(&from),
+                self.headers_path(&from),
+                self.scan_tag_path(&from),
+            ] {
+                remove_if_present(&path).await.map_err(backend)?;
+            }
+            return Ok(());
+        }
         // The moved object is tagged INFECTED first, whatever tag the upload has
         // now (as S3's copy with the REPLACE tagging directive), so it is never
         // untagged nor CLEAN (unreadable either way: the object server serves CLEAN
@@ -385,6 +551,12 @@ impl ObjectQuarantine for FsObjectStore {
         )
         .await
         .map_err(backend)?;
+        if let Ok(headers) = tokio::fs::read(self.headers_path(&from)).await {
+            let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
+            write_atomically(&self.headers_path(&to), n, &headers)
+                .await
+                .map_err(backend)?;
+        }
         let target = self.object_path(&to);
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(backend)?;
@@ -394,18 +566,39 @@ impl ObjectQuarantine for FsObjectStore {
             .map_err(backend)?;
         remove_if_present(&self.tag_path(&from))
             .await
+            .map_err(backend)?;
+        remove_if_present(&self.headers_path(&from))
+            .await
             .map_err(backend)
     }
 }
 
 impl ObjectRemover for FsObjectStore {
+    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let key = key.to_string();
+        for path in [
+            self.object_path(&key),
+            self.tag_path(&key),
+            self.headers_path(&key),
+            self.scan_tag_path(&key),
+        ] {
+            remove_if_present(&path)
+                .await
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        }
+        Ok(())
+    }
+
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         let (key, quarantined) = (key.to_string(), key.quarantined());
         for path in [
             self.object_path(&key),
             self.tag_path(&key),
+            self.headers_path(&key),
+            self.scan_tag_path(&key),
             self.object_path(&quarantined),
             self.tag_path(&quarantined),
+            self.headers_path(&quarantined),
         ] {
             remove_if_present(&path)
                 .await
@@ -426,13 +619,21 @@ impl ObjectPresigner for FsObjectStore {
         let key = key.to_string();
         let expires = expires_at.timestamp().to_string();
         let length = size.to_string();
-        let signature = self.sign(&["PUT", &key, &expires, &length, content_type.as_str()]);
+        let signature = self.sign(&[
+            "PUT",
+            &key,
+            &expires,
+            &length,
+            content_type.as_str(),
+            UPLOAD_SIGNED_HEADERS,
+        ]);
         let url = self.url(
             &key,
             &[
                 (EXPIRES, &expires),
                 (LENGTH, &length),
                 (TYPE, content_type.as_str()),
+                (SIGNED_HEADERS, UPLOAD_SIGNED_HEADERS),
                 (SIGNATURE, &signature),
             ],
         );
@@ -448,19 +649,25 @@ impl ObjectPresigner for FsObjectStore {
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
         let key = key.to_string();
         let expires = expires_at.timestamp().to_string();
-        let signature = self.sign(&["GET", &key, &expires, file_name.as_str()]);
-        let url = self.url(
-            &key,
-            &[
-                (EXPIRES, &expires),
-                (FILENAME, file_name.as_str()),
-                (SIGNATURE, &signature),
-            ],
-        );
+        let disposition = file_name.content_disposition();
+        // In the order verify() reads them back (sorted by name).
+        let overrides = [
+            ("response-content-disposition", disposition.as_str()),
+            ("response-content-encoding", "identity"),
+            ("response-content-type", content_type.as_str()),
+        ];
+        let mut parts = vec!["GET", key.as_str(), &expires, file_name.as_str()];
+        parts.extend(overrides.iter().map(|(_, value)| *value));
+        let signature = self.sign(&parts);
+        let mut params = vec![(EXPIRES, expires.as_str()), (FILENAME, file_name.as_str())];
+        params.extend(overrides);
+        params.push((SIGNATURE, &signature));
+        let url = self.url(&key, &params);
         Ok(PresignedRequest {
             url,
             method: "GET",

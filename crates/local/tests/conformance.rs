@@ -27,6 +27,23 @@ impl ObjectFixture for Disk {
         self.store.put_bytes(key, &bytes).await.unwrap();
     }
 
+    async fn put_with_headers(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        content_encoding: &str,
+    ) {
+        let mut writer = self
+            .store
+            .begin_write(&key.to_string(), bytes.len() as u64)
+            .await
+            .unwrap()
+            .with_headers(Some(content_type), Some(content_encoding));
+        writer.write(&bytes).await.unwrap();
+        writer.commit().await.unwrap();
+    }
+
     async fn tag(&self, key: &ObjectKey) -> Option<FileStatus> {
         self.store.status_tag(&key.to_string()).await.unwrap()
     }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use airlock_domain::{
-    Inspection, Inspector, ObjectKey, ScanLimits, ScanReport,
+    Inspection, Inspector, ObjectKey, ScanLimits, ScanReport, StoredObject,
     ports::{ChunkStream, ObjectReader, RuleSource, StoreError},
 };
 
@@ -40,6 +40,8 @@ pub struct Pass {
     pub scan: ScanReport,
     /// How long the scan itself took (reading excluded).
     pub scan_time: std::time::Duration,
+    /// The headers and version the store answered with these bytes.
+    pub stored: StoredObject,
 }
 
 /// Everything a pass needs besides the object: the live rules and the limits.
@@ -109,6 +111,7 @@ impl<R: RuleSource> Scanning<R> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.gate.acquire().await.ok();
         let mut stream = store.open(key).await.map_err(PassError::Store)?;
+        let stored = stream.stored().clone();
         let mut inspector = Inspector::new();
         let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
         let (chunks, spooling) = spool_in_background(spool);
@@ -137,6 +140,7 @@ impl<R: RuleSource> Scanning<R> {
             found: inspector.finish(),
             scan: report,
             scan_time: started.elapsed(),
+            stored,
         })
     }
 }

@@ -4,8 +4,12 @@
 //! content type), the expiry, `content-type` and `content-length` equal to what was
 //! signed, the body exactly that long, and no overwrite of an existing object (the
 //! presigned PUT requires `if-none-match: *`, so a replayed URL cannot swap the bytes
-//! of a file already verified). Reads of objects whose status tag is not CLEAN are
-//! refused, as the deployed bucket policy refuses them.
+//! of a file already verified). Like S3, a PUT's `content-encoding` is stored with
+//! the object though nothing signed it, and a GET answers with the stored type and
+//! encoding unless its signed `response-*` overrides say otherwise: so the attack an
+//! unsigned encoding makes possible, and ingest's refusal of it, show here as on AWS.
+//! Reads of objects whose status tag is not CLEAN are refused, as the deployed bucket
+//! policy refuses them.
 
 use airlock_domain::{FileName, FileStatus, ObjectKey, ports::ChunkStream};
 use airlock_local::{Grant, GrantError, LocalError};
@@ -53,7 +57,8 @@ pub async fn put_object(
     if header_text(&headers, header::IF_NONE_MATCH) != Some("*") {
         return denied("the signed request requires if-none-match: *");
     }
-    match store_body(&app, &key, length, body).await {
+    let encoding = header_text(&headers, header::CONTENT_ENCODING);
+    match store_body(&app, &key, length, (&content_type, encoding), body).await {
         Ok(()) => {
             app.notifier.object_created(&key, length);
             StatusCode::OK.into_response()
@@ -83,8 +88,12 @@ pub async fn get_object(
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let file_name = match check_grant(&app, "GET", &key, query.as_deref()) {
-        Ok(Grant::Download { file_name, .. }) => file_name,
+    let (file_name, overrides) = match check_grant(&app, "GET", &key, query.as_deref()) {
+        Ok(Grant::Download {
+            file_name,
+            overrides,
+            ..
+        }) => (file_name, overrides),
         Ok(Grant::Upload { .. }) => return denied("signature is not for a download"),
         Err(refusal) => return denied(&refusal),
     };
@@ -104,6 +113,14 @@ pub async fn get_object(
         Ok(chunks) => chunks,
         Err(_) => return problem(StatusCode::NOT_FOUND, "Not Found", "no such object"),
     };
+    let stored = chunks.stored().clone();
+    let answer_header =
+        |name: &str, stored: Option<String>| overrides.get(name).cloned().or(stored);
+    let content_type = answer_header("content-type", stored.content_type)
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let disposition =
+        answer_header("content-disposition", None).unwrap_or_else(|| disposition(&file_name));
+    let encoding = answer_header("content-encoding", stored.content_encoding);
     let stream = futures_util::stream::unfold(chunks, |mut chunks| async move {
         match chunks.next_chunk().await {
             Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), chunks)),
@@ -111,14 +128,20 @@ pub async fn get_object(
             Err(e) => Some((Err(std::io::Error::other(e)), chunks)),
         }
     });
-    (
+    let mut response = (
         [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition(&file_name)),
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(stream),
     )
-        .into_response()
+        .into_response();
+    if let Some(value) = encoding.and_then(|e| header::HeaderValue::from_str(&e).ok()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, value);
+    }
+    response
 }
 
 /// What the presigned request allows; why it is refused otherwise.
@@ -146,13 +169,15 @@ async fn store_body(
     app: &AppState,
     key: &str,
     length: u64,
+    (content_type, encoding): (&str, Option<&str>),
     body: Body,
 ) -> Result<(), StoreFailure> {
     let mut writer = app
         .store
         .begin_write(key, length)
         .await
-        .map_err(StoreFailure::Internal)?;
+        .map_err(StoreFailure::Internal)?
+        .with_headers(Some(content_type), encoding);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk =

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, ScanReport, StatusCount, TenantId,
-    Timestamp, UploadRequest, Usage, Verdict, ports::PresignedRequest,
+    ContentType, FileId, FileName, FileRecord, FileStatus, ScanReport, SkipReason, StatusCount,
+    TenantId, Timestamp, UploadRequest, Usage, Verdict, ports::PresignedRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,40 @@ impl<'a> From<&'a PresignedRequest> for PresignedView<'a> {
             method: request.method,
             headers: &request.headers,
             expires_at: request.expires_at,
+        }
+    }
+}
+
+/// The answer to `GET /v1/files/{id}/download`: the presigned GET, and for a file
+/// accepted without a scan (`accept-unscanned`) why it was not scanned, so a
+/// downloader can tell it from one the rules looked at.
+#[derive(Debug, Serialize)]
+pub(crate) struct DownloadView<'a> {
+    #[serde(flatten)]
+    pub(crate) request: PresignedView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) unscanned: Option<UnscannedView<'a>>,
+}
+
+/// Why a file was accepted unscanned.
+#[derive(Debug, Serialize)]
+pub(crate) struct UnscannedView<'a> {
+    pub(crate) why: &'a SkipReason,
+}
+
+impl<'a> DownloadView<'a> {
+    pub(crate) fn new(request: &'a PresignedRequest, record: &'a FileRecord) -> Self {
+        let unscanned = record
+            .finding
+            .as_ref()
+            .and_then(|f| f.scan.as_ref())
+            .and_then(|scan| match scan {
+                ScanReport::Skipped { why, .. } => Some(UnscannedView { why }),
+                ScanReport::Scanned { .. } => None,
+            });
+        Self {
+            request: PresignedView::from(request),
+            unscanned,
         }
     }
 }

@@ -78,6 +78,14 @@ pub(crate) enum ApiError {
     /// The upload request breaks the policy.
     #[error("the upload request breaks the policy: {}", join_reasons(.0))]
     PolicyViolation(Vec<Reason>),
+    /// The tenant holds as many PENDING uploads as it may.
+    #[error(
+        "this tenant already has {max} uploads waiting for their bytes; send those, or wait for them to expire, then retry"
+    )]
+    TooManyPending {
+        /// The limit.
+        max: usize,
+    },
     /// Only CLEAN files may be downloaded.
     #[error("the file is {0}; only CLEAN files can be downloaded")]
     NotDownloadable(FileStatus),

@@ -13,7 +13,9 @@ use aws_lambda_events::http::header;
 
 use crate::{
     Api, cursor,
-    dto::{CreateFileBody, CreatedFile, FileList, FileView, PresignedView, UsageView},
+    dto::{
+        CreateFileBody, CreatedFile, DownloadView, FileList, FileView, PresignedView, UsageView,
+    },
     error::ApiError,
     reply::Reply,
     request::ListParams,
@@ -37,6 +39,7 @@ where
         if !reasons.is_empty() {
             return Err(ApiError::PolicyViolation(reasons));
         }
+        self.refuse_past_pending_limit(&tenant).await?;
         let now = self.clock.now();
         let deadline = later(now, self.settings.upload_window)?;
         let record = FileRecord::pending(tenant, FileId::generate(), request, now, deadline);
@@ -65,6 +68,27 @@ where
         Ok(Reply::json(201, &body)?
             .header(header::LOCATION, format!("/v1/files/{}", record.id))
             .no_store())
+    }
+
+    /// Refuses a new upload when the tenant holds `max_pending_uploads` PENDING ones.
+    ///
+    /// Counted from the catalog (the tenant's PENDING records, by the status index),
+    /// not from the usage counters: those follow the change stream and lag behind a
+    /// burst, which is exactly when the limit matters. The count and the create are
+    /// not one transaction, so concurrent requests of one tenant can overshoot by at
+    /// most their number (plus the status index's replication lag on DynamoDB).
+    async fn refuse_past_pending_limit(&self, tenant: &TenantId) -> Result<(), ApiError> {
+        let max = self.settings.max_pending_uploads;
+        let query = ListQuery {
+            status: Some(FileStatus::Pending),
+            after: None,
+            limit: max,
+        };
+        let page = self.catalog.list(tenant, &query).await?;
+        if page.records.len() >= max {
+            return Err(ApiError::TooManyPending { max });
+        }
+        Ok(())
     }
 
     /// `GET /v1/files`: one page of the tenant's files, newest first.
@@ -118,9 +142,14 @@ where
         let expires_at = later(self.clock.now(), self.settings.presign_ttl)?;
         let download = self
             .store
-            .presign_download(&record.key(), &record.name, expires_at)
+            .presign_download(
+                &record.key(),
+                &record.name,
+                &record.declared_type,
+                expires_at,
+            )
             .await?;
-        Ok(Reply::json(200, &PresignedView::from(&download))?.no_store())
+        Ok(Reply::json(200, &DownloadView::new(&download, &record))?.no_store())
     }
 
     /// `DELETE /v1/files/{id}`: marks a decided file DELETED, then removes its bytes.

@@ -51,6 +51,9 @@ pub struct ApiSettings {
     pub presign_ttl: chrono::Duration,
     /// The largest request body accepted, in bytes after base64 decoding.
     pub max_body_bytes: usize,
+    /// How many PENDING uploads one tenant may hold at once, so one tenant cannot
+    /// fill the catalog (and the scanners' queue) for everyone else.
+    pub max_pending_uploads: usize,
 }
 
 impl Default for ApiSettings {
@@ -61,6 +64,7 @@ impl Default for ApiSettings {
             upload_window: chrono::Duration::hours(1),
             presign_ttl: chrono::Duration::minutes(15),
             max_body_bytes: 16 * 1024,
+            max_pending_uploads: 100,
         }
     }
 }

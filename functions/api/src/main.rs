@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
         tenant_claim: config.tenant_claim,
         upload_window: chrono::Duration::from_std(config.upload_window)?,
         presign_ttl: chrono::Duration::from_std(config.presign_ttl)?,
+        max_pending_uploads: config.max_pending_uploads,
         ..ApiSettings::default()
     };
     let api = init_step("clients", || {

@@ -16,6 +16,10 @@ use crate::{error::ApiError, reply::Reply};
 /// Where problem types live; a slug is appended.
 const PROBLEM_BASE: &str = "https://airlock.dev/problems/";
 
+/// When a tenant at its PENDING limit should ask again: uploads in flight usually
+/// finish within a minute (and the rest expire at their deadline).
+const RETRY_PENDING_AFTER_SECS: u64 = 60;
+
 /// How an error is presented: status, a stable slug for `type`, and a short title.
 struct Kind {
     status: u16,
@@ -52,6 +56,9 @@ impl ApiError {
             | Self::InvalidStatus => kind(400, "invalid-query", "Invalid query parameter"),
             Self::InvalidCursor => kind(400, "invalid-cursor", "Invalid cursor"),
             Self::PolicyViolation(_) => kind(422, "policy-violation", "Upload breaks the policy"),
+            Self::TooManyPending { .. } => {
+                kind(429, "too-many-pending", "Too many pending uploads")
+            }
             Self::NotDownloadable(_) => kind(409, "not-downloadable", "File not downloadable"),
             Self::NotDeletable(_) => kind(409, "not-deletable", "File not deletable"),
             Self::NotRescannable(_) => kind(409, "not-rescannable", "File not re-scannable"),
@@ -105,6 +112,9 @@ pub(crate) fn respond(error: &ApiError, request_id: &str) -> ApiGatewayV2httpRes
     let mut reply = Reply::problem(status, &problem);
     if let ApiError::MethodNotAllowed { allow, .. } = error {
         reply = reply.header(header::ALLOW, allow.clone());
+    }
+    if let ApiError::TooManyPending { .. } = error {
+        reply = reply.header(header::RETRY_AFTER, RETRY_PENDING_AFTER_SECS.to_string());
     }
     reply.into_response()
 }

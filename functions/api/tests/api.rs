@@ -155,6 +155,46 @@ async fn an_upload_url_never_outlives_the_upload_window() {
 }
 
 #[tokio::test]
+async fn a_tenant_at_its_pending_limit_gets_429_with_retry_after_and_others_are_unaffected() {
+    // Arrange: acme holds two PENDING uploads, its limit; a CLEAN file does not count.
+    let app = spawn_app_with(ApiSettings {
+        max_pending_uploads: 2,
+        ..ApiSettings::default()
+    });
+    app.catalog
+        .insert(pending_record("acme", file_id(1), "a.pdf"));
+    app.catalog
+        .insert(clean_record("acme", file_id(2), "b.pdf"));
+    let create = || event(include_str!("fixtures/example-apigw-v2-create-file.json"));
+    assert_eq!(app.send(create()).await.status_code, 201);
+
+    // Act
+    let refused = app.send(create()).await;
+    let mut theirs = create();
+    set_tenant(&mut theirs, Some("globex"));
+    let other_tenant = app.send(theirs).await;
+
+    // Assert
+    let body = assert_problem(&refused, 429, "too-many-pending");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 uploads"),
+        "{body}"
+    );
+    assert_eq!(header(&refused, "retry-after"), Some("60"));
+    assert_eq!(other_tenant.status_code, 201, "{}", json(&other_tenant));
+    let acme_pending = app
+        .catalog
+        .records()
+        .iter()
+        .filter(|r| r.tenant.as_str() == "acme" && r.status == FileStatus::Pending)
+        .count();
+    assert_eq!(acme_pending, 2, "the refused request created nothing");
+}
+
+#[tokio::test]
 async fn a_base64_encoded_body_is_decoded_before_parsing() {
     // Arrange
     let app = spawn_app();
@@ -292,6 +332,14 @@ async fn an_unsafe_file_name_or_content_type_returns_400_invalid_field() {
         (
             r#"{"name": "a.txt", "content_type": "text", "size": 3}"#,
             "invalid content type: expected type/subtype",
+        ),
+        (
+            r#"{"name": "Invoice\u202Efdp.exe", "content_type": "application/pdf", "size": 3}"#,
+            "invalid file name: contains the invisible character U+202E (category Cf)",
+        ),
+        (
+            r#"{"name": "a\u2028b.txt", "content_type": "text/plain", "size": 3}"#,
+            "invalid file name: contains the invisible character U+2028 (category Zl)",
         ),
     ];
 
@@ -665,6 +713,27 @@ async fn a_malformed_or_unknown_file_id_returns_404() {
     }
 }
 
+#[tokio::test]
+async fn a_file_id_in_another_spelling_than_its_own_returns_404() {
+    // Arrange: the file exists, under its canonical id.
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+
+    // Lower case, and O for 0 (Crockford's base32 reads them as the same id).
+    for spelling in [
+        FIXTURE_FILE_ID.to_lowercase(),
+        FIXTURE_FILE_ID.replacen('0', "O", 1),
+    ] {
+        // Act
+        let response = app.send(get_event(&format!("/v1/files/{spelling}"))).await;
+
+        // Assert
+        let body = assert_problem(&response, 404, "file-not-found");
+        assert_eq!(body["detail"], "file not found", "{spelling}");
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // GET /v1/files/{id}/download
 
@@ -751,6 +820,47 @@ async fn downloading_a_clean_file_returns_a_presigned_get() {
             ttl
         )]
     );
+}
+
+#[tokio::test]
+async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
+    // Arrange: CLEAN under accept-unscanned, because it was past the scan limit.
+    let app = spawn_app();
+    let mut record = clean_record("acme", fixture_id(), "huge.bin");
+    if let Some(finding) = record.finding.as_mut() {
+        finding.scan = Some(airlock_domain::ScanReport::Skipped {
+            ruleset: "r1".into(),
+            why: airlock_domain::SkipReason::TooLargeToScan { size: 10, limit: 5 },
+        });
+    }
+    app.catalog.insert(record);
+    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+
+    // Act
+    let response = app.send(request).await;
+
+    // Assert
+    let body = json(&response);
+    assert_eq!(response.status_code, 200, "{body}");
+    assert_eq!(
+        body["unscanned"],
+        json!({"why": {"code": "too_large_to_scan", "size": 10, "limit": 5}})
+    );
+    assert!(body["url"].is_string());
+}
+
+#[tokio::test]
+async fn downloading_a_scanned_clean_file_carries_no_unscanned_field() {
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+
+    let response = app.send(request).await;
+
+    let body = json(&response);
+    assert_eq!(response.status_code, 200, "{body}");
+    assert!(body.get("unscanned").is_none(), "{body}");
 }
 
 // ---------------------------------------------------------------------------------

@@ -133,6 +133,14 @@ async fn a_file_goes_from_upload_to_download_to_deletion_on_the_embedded_adapter
         Ok(Grant::Download {
             key: key.clone(),
             file_name: "report.pdf".to_owned(),
+            overrides: std::collections::BTreeMap::from([
+                (
+                    "content-disposition".to_owned(),
+                    "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf".to_owned()
+                ),
+                ("content-encoding".to_owned(), "identity".to_owned()),
+                ("content-type".to_owned(), "application/pdf".to_owned()),
+            ]),
         })
     );
 

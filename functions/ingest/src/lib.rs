@@ -11,10 +11,11 @@
 pub mod metrics;
 
 use airlock_domain::{
-    DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, Verdict, error_chain,
+    DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, ScanReport, Verdict,
+    error_chain,
     ports::{
         CatalogError, CatalogReader, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
-        ObjectTagger, RuleSource, StoreError,
+        ObjectRemover, ObjectTagger, RuleSource, StoreError,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
@@ -115,7 +116,7 @@ pub struct Ingest<C, S, K, R> {
 impl<C, S, K, R> Ingest<C, S, K, R>
 where
     C: CatalogReader + CatalogWriter,
-    S: ObjectReader + ObjectTagger + ObjectQuarantine,
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
     K: Clock,
     R: RuleSource,
 {
@@ -220,8 +221,8 @@ where
         async {
             match file.status {
                 FileStatus::Pending => self.verify(file, &key).await,
-                status if status.is_verdict() => self.retag(&key, status).await,
-                _ => skipped("file is expired or deleted"),
+                status if status.is_verdict() => self.retag(&key, &file).await,
+                _ => self.remove_late_bytes(&key).await,
             }
         }
         .instrument(span)
@@ -255,6 +256,9 @@ where
             .policy
             .evaluate(&file.declared_type, file.declared_size, &pass.found)
             .reasons;
+        // Headers the store keeps beside the bytes and serves them with (an unsigned
+        // Content-Encoding above all) must be what the upload signed.
+        reasons.extend(pass.stored.mismatches(&file.declared_type));
         reasons.extend(pass.scan.reasons(self.scanning.limits.unscannable));
         let verdict = Verdict::from_reasons(reasons);
         tracing::info!(
@@ -271,7 +275,7 @@ where
         // download URLs) the object already carries the tag the bucket policy reads.
         // A tag ahead of its record is harmless: nothing is downloadable while the
         // record is PENDING, and a lost race re-tags with the winner's status.
-        self.tag(key, next.status).await?;
+        self.tag(key, &next).await?;
         match self.catalog.replace(FileStatus::Pending, &next).await {
             Ok(()) => {
                 tracing::info!(
@@ -297,8 +301,8 @@ where
             .get(key.tenant(), key.file_id())
             .await
             .map_err(RecordError::Catalog)?;
-        match current.map(|f| f.status) {
-            Some(status) if status.is_verdict() => self.retag(key, status).await,
+        match current {
+            Some(file) if file.status.is_verdict() => self.retag(key, &file).await,
             _ => Ok(RecordOutcome::Skipped {
                 key: key.to_string(),
                 why: "file was expired or deleted while it was verified",
@@ -309,14 +313,29 @@ where
     async fn retag(
         &self,
         key: &ObjectKey,
-        status: FileStatus,
+        file: &FileRecord,
     ) -> Result<RecordOutcome, RecordError> {
-        self.tag(key, status).await?;
+        let status = file.status;
+        self.tag(key, file).await?;
         // A redelivery finishes a move an earlier invocation did not get to.
         self.quarantine_if_infected(key, status).await?;
         Ok(RecordOutcome::AlreadyDecided {
             key: key.to_string(),
             status,
+        })
+    }
+
+    /// Bytes stored for a file that is expired or deleted: a presigned PUT replayed
+    /// once the key was empty again. Nobody may ever read them, so they go.
+    async fn remove_late_bytes(&self, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+        self.store
+            .remove_upload(key)
+            .await
+            .map_err(RecordError::Store)?;
+        tracing::info!(key = %key, "bytes stored for an expired or deleted file were removed");
+        Ok(RecordOutcome::Skipped {
+            key: key.to_string(),
+            why: "file is expired or deleted; the bytes were removed",
         })
     }
 
@@ -339,13 +358,27 @@ where
         }
     }
 
-    async fn tag(&self, key: &ObjectKey, status: FileStatus) -> Result<(), RecordError> {
-        match self.store.tag_status(key, status).await {
+    /// Tags the object with the record's status, and a file accepted without a scan
+    /// also as unscanned, so the object says so to whoever reads it.
+    async fn tag(&self, key: &ObjectKey, file: &FileRecord) -> Result<(), RecordError> {
+        let tagged = if file.status == FileStatus::Clean && accepted_unscanned(file) {
+            self.store.tag_clean_unscanned(key).await
+        } else {
+            self.store.tag_status(key, file.status).await
+        };
+        match tagged {
             // Deleted meanwhile: nothing left to protect.
             Ok(()) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(RecordError::Store(e)),
         }
     }
+}
+
+fn accepted_unscanned(file: &FileRecord) -> bool {
+    file.finding
+        .as_ref()
+        .and_then(|f| f.scan.as_ref())
+        .is_some_and(|scan| matches!(scan, ScanReport::Skipped { .. }))
 }
 
 /// S3 notification keys are URL-encoded with `+` for a space.

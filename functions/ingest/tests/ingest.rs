@@ -191,6 +191,48 @@ async fn bytes_that_differ_from_the_declared_size_are_rejected() {
 }
 
 #[tokio::test]
+async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_it() {
+    // Brotli of anything has no magic bytes: declared as octet-stream it would pass
+    // every check, and a browser told `Content-Encoding: br` would save the decoded bytes.
+    let world = world().await;
+    let compressed = b"\x1b\x03\x00\xf8\xa5\x40\x40\x01opaque".to_vec();
+    let record = FileRecord::pending(
+        TenantId::parse("acme").unwrap(),
+        FileId::parse(FIXTURE_FILE_ID).unwrap(),
+        UploadRequest {
+            name: FileName::parse("data.bin").unwrap(),
+            content_type: ContentType::octet_stream(),
+            size: compressed.len() as u64,
+        },
+        now(),
+        now() + chrono::Duration::hours(1),
+    );
+    world.catalog.create(&record).await.unwrap();
+    let mut writer = world
+        .store
+        .begin_write(&record.key().to_string(), compressed.len() as u64)
+        .await
+        .unwrap()
+        .with_headers(Some("application/octet-stream"), Some("br"));
+    writer.write(&compressed).await.unwrap();
+    writer.commit().await.unwrap();
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Rejected);
+    assert_eq!(
+        stored.verdict().unwrap().reasons,
+        vec![Reason::StoredHeadersMismatch {
+            header: "content-encoding".into(),
+            signed: None,
+            stored: "br".into(),
+        }]
+    );
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
+}
+
+#[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
     let world = world().await;
     let record = world.upload("image/png", PNG.len() as u64, PNG).await;
@@ -286,9 +328,13 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
     assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted")
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted; the bytes were removed")
     );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
+    assert!(
+        !world.store.exists(&record.key()).await,
+        "late bytes are removed"
+    );
 }
 
 #[tokio::test]
@@ -466,4 +512,29 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
         stored.finding.unwrap().scan,
         Some(ScanReport::Skipped { .. })
     ));
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
+    let key = record.key().to_string();
+    assert_eq!(
+        world.store.scan_tag(&key).await.unwrap().as_deref(),
+        Some("unscanned")
+    );
+
+    // A redelivery re-tags, and keeps the mark.
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    assert_eq!(
+        world.store.scan_tag(&key).await.unwrap().as_deref(),
+        Some("unscanned")
+    );
+}
+
+#[tokio::test]
+async fn a_scanned_clean_file_carries_no_unscanned_mark() {
+    let world = world().await;
+    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
+    let key = record.key().to_string();
+    assert_eq!(world.store.scan_tag(&key).await.unwrap(), None);
 }

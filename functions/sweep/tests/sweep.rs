@@ -432,6 +432,13 @@ impl airlock_domain::ports::ObjectTagger for FlakyTags {
         }
         self.inner.tag_status(key, status).await
     }
+
+    async fn tag_clean_unscanned(
+        &self,
+        key: &airlock_domain::ObjectKey,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        self.inner.tag_clean_unscanned(key).await
+    }
 }
 
 impl airlock_domain::ports::ObjectRemover for FlakyTags {
@@ -440,6 +447,13 @@ impl airlock_domain::ports::ObjectRemover for FlakyTags {
         key: &airlock_domain::ObjectKey,
     ) -> Result<(), airlock_domain::ports::StoreError> {
         self.inner.remove(key).await
+    }
+
+    async fn remove_upload(
+        &self,
+        key: &airlock_domain::ObjectKey,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        self.inner.remove_upload(key).await
     }
 }
 

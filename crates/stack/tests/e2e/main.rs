@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod console;
+mod encoding;
 mod flow;
 mod helpers;
 mod presigned;
 #[path = "../common/process.rs"]
 mod process;
+mod replays;
 mod restart;
 mod scanning;

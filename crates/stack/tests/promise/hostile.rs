@@ -7,6 +7,10 @@
 //! | presigned PUT with a changed length or type | e2e `a_presigned_put_with_another_type_or_length_is_refused` |
 //! | presigned PUT with a changed key | e2e `a_presigned_put_for_one_key_cannot_write_another` |
 //! | presigned PUT replayed over verified bytes | e2e `a_replayed_presigned_put_cannot_replace_verified_bytes` |
+//! | presigned PUT replayed after the file was deleted | e2e `a_presigned_put_replayed_after_deletion_leaves_no_bytes_behind` |
+//! | presigned PUT replayed after an INFECTED file was quarantined | e2e `an_infected_upload_replayed_after_quarantine_never_replaces_the_kept_sample` |
+//! | PUT with an unsigned `Content-Encoding` | e2e `an_upload_stored_with_an_unsigned_content_encoding_is_rejected_naming_it` |
+//! | bidi or invisible characters in file names | domain `file_names_with_bidi_or_invisible_characters_are_refused_naming_the_code_point` |
 //! | tenant A's token on tenant B's file id | e2e `a_tenant_can_neither_see_nor_download_nor_delete_another_tenants_file`, api `another_tenants_file_returns_404` |
 //! | tenant A's cursor used by tenant B | api `a_cursor_from_another_tenant_is_rejected_with_400` |
 //! | S3 event for an object deleted before ingest ran | ingest `an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending` |

@@ -289,6 +289,7 @@ impl ObjectPresigner for RecordingStore {
         &self,
         key: &ObjectKey,
         file_name: &FileName,
+        _content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
         self.state()
@@ -307,6 +308,10 @@ impl ObjectRemover for RecordingStore {
         }
         state.removed.push(key.to_string());
         Ok(())
+    }
+
+    async fn remove_upload(&self, _key: &ObjectKey) -> Result<(), StoreError> {
+        unreachable!("the api never removes an upload alone")
     }
 }
 
