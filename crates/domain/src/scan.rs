@@ -233,6 +233,14 @@ impl ScanReport {
         }
     }
 
+    /// The members' tally, when the file was a container.
+    pub fn members(&self) -> Option<&Members> {
+        match self {
+            Self::Scanned { members, .. } => members.as_ref(),
+            Self::Skipped { .. } => None,
+        }
+    }
+
     /// A finished scan of a file that is not a container.
     pub fn scanned(ruleset: String, matched: Vec<String>, flagged: Vec<String>) -> Self {
         Self::Scanned {

@@ -470,6 +470,19 @@ fn an_encrypted_member_is_named_not_passed() {
 }
 
 #[test]
+fn an_encrypted_pdf_is_named_not_read_as_damaged() {
+    let mut pdf = pdf_with_object_stream(b"/GoTo");
+    pdf.extend_from_slice(b"trailer\n<< /Root 1 0 R /Encrypt 9 0 R >>\n");
+    let tally = members(&scan(&pdf, "locked.pdf"));
+    assert_eq!(
+        tally.unscanned,
+        [SkipReason::ArchiveEncrypted {
+            path: "locked.pdf".into()
+        }]
+    );
+}
+
+#[test]
 fn a_truncated_archive_is_named_corrupt() {
     let archive = gzip(&tar(&[("a.txt", &vec![b'x'; 100_000])], TarFormat::Ustar));
     let truncated = &archive[..archive.len() / 2];

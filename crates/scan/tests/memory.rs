@@ -64,3 +64,76 @@ fn scanning_a_spooled_file_keeps_resident_memory_far_below_the_file_size() {
         "peak resident memory grew by {growth:.0} MiB while scanning a 192 MiB file"
     );
 }
+
+/// A tar of one member of `size` varied bytes ending in `tail`, gzipped (stored
+/// blocks: compressing is not what is measured, and is slow in a debug build), written to a
+/// temporary file a MiB at a time.
+fn spooled_tar_gz(size: usize, tail: &[u8]) -> Spooled {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::none());
+    let mut builder = tar::Builder::new(gz);
+    let mut header = tar::Header::new_ustar();
+    header.set_size((size + tail.len()) as u64);
+    header.set_mode(0o644);
+    let content = std::io::Read::chain(
+        Varied {
+            left: size,
+            state: 0x2545_F491_4F6C_DD1D,
+        },
+        tail,
+    );
+    builder
+        .append_data(&mut header, "big/data.bin", content)
+        .unwrap();
+    let file = builder.into_inner().unwrap().finish().unwrap();
+    Spooled::Disk(file.into_temp_path())
+}
+
+/// `left` bytes of xorshift output, generated as they are read.
+struct Varied {
+    left: usize,
+    state: u64,
+}
+
+impl std::io::Read for Varied {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left) / 8 * 8;
+        let n = if n == 0 { buf.len().min(self.left) } else { n };
+        for byte in buf[..n].chunks_mut(8) {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            byte.copy_from_slice(&self.state.to_le_bytes()[..byte.len()]);
+        }
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn expanding_a_large_archive_keeps_resident_memory_far_below_its_expanded_size() {
+    let rules = compile(&[], "none").unwrap();
+    let spooled = spooled_tar_gz(96 * MIB, b"\n%PDF-1.7 then text\n");
+    let before = peak_resident_mib();
+
+    let report = scan_blocking(
+        &rules,
+        &spooled,
+        &Subject::default(),
+        ScanSettings::default(),
+    )
+    .unwrap();
+
+    let growth = peak_resident_mib() - before;
+    let members = report.members().expect("the archive was opened");
+    // The gzip stream's member (the tar) and the tar's member (the data).
+    assert_eq!(
+        (members.scanned, members.unscanned.len()),
+        (2, 0),
+        "{report:?}"
+    );
+    assert!(
+        growth < 64.0,
+        "peak resident memory grew by {growth:.0} MiB while expanding 96 MiB twice"
+    );
+}

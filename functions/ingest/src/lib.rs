@@ -261,9 +261,12 @@ where
         reasons.extend(pass.stored.mismatches(&file.declared_type));
         reasons.extend(pass.scan.reasons(self.scanning.limits.unscannable));
         let verdict = Verdict::from_reasons(reasons);
+        let members = pass.scan.members();
         tracing::info!(
             tenant = %file.tenant, file_id = %file.id, ruleset = pass.scan.ruleset(),
-            scan_millis = pass.scan_time.as_millis() as u64, bytes = pass.found.size, "file scanned"
+            scan_millis = pass.scan_time.as_millis() as u64, bytes = pass.found.size,
+            members_scanned = members.map(|m| m.scanned),
+            members_unscanned = members.map(|m| m.unscanned.len()), "file scanned"
         );
         let scanned = pass.scan_time;
         let now = self.clock.now();

@@ -439,6 +439,76 @@ async fn the_eicar_test_file_is_infected_and_tagged_so() {
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Infected));
 }
 
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
+    let world = world().await;
+    let bytes = zip_of(&[("docs/readme.txt", b"hello"), ("docs/eicar.txt", &eicar())]);
+    let record = world
+        .upload("application/zip", bytes.len() as u64, &bytes)
+        .await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Infected);
+    let finding = stored.finding.unwrap();
+    // The upload is named pixel.png: containers are told by their bytes.
+    assert_eq!(
+        finding.verdict.reasons,
+        vec![Reason::RuleMatched {
+            rule: "airlock.EICAR_Test_File".into(),
+            path: Some("pixel.png!/docs/eicar.txt".into()),
+        }]
+    );
+    let Some(ScanReport::Scanned {
+        members: Some(members),
+        ..
+    }) = finding.scan
+    else {
+        panic!("no member tally: {:?}", finding.scan);
+    };
+    assert_eq!((members.scanned, members.unscanned.len()), (2, 0));
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Infected));
+}
+
+#[tokio::test]
+async fn an_encrypted_member_rejects_the_upload_by_default_with_its_path() {
+    let world = world().await;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, "pw");
+    writer.start_file("secret.txt", options).unwrap();
+    std::io::Write::write_all(&mut writer, b"hidden").unwrap();
+    let bytes = writer.finish().unwrap().into_inner();
+    let record = world
+        .upload("application/zip", bytes.len() as u64, &bytes)
+        .await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Rejected);
+    assert_eq!(
+        stored.verdict().unwrap().reasons,
+        vec![Reason::NotScanned {
+            why: SkipReason::ArchiveEncrypted {
+                path: "pixel.png!/secret.txt".into()
+            }
+        }]
+    );
+}
+
 #[tokio::test]
 async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_restart() {
     let world = world().await;

@@ -26,6 +26,13 @@ const PDF_TYPE: &str = "application/pdf";
 
 /// Decodes and walks every decodable stream in `bytes`.
 pub fn walk(walker: &mut Walker<'_, '_>, bytes: &[u8], level: &Level<'_>) -> Result<(), ScanError> {
+    // An encrypted document's streams decode to noise: named, not read as damaged.
+    if memmem::find(bytes, b"/Encrypt").is_some() {
+        walker.not_scanned(airlock_domain::SkipReason::ArchiveEncrypted {
+            path: level.path.to_owned(),
+        });
+        return Ok(());
+    }
     let keyword = memmem::Finder::new(b"stream");
     let end_keyword = memmem::Finder::new(b"endstream");
     let mut at = 0;

@@ -44,6 +44,38 @@ fn reason_codes_and_rules(file: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn eicar_in_a_zip_in_a_zip_is_infected_and_its_path_is_in_the_answer_and_the_event() {
+    let app = spawn_stack().await;
+    let inner = zip_of(&[("eicar.txt", &eicar())]);
+    let outer = zip_of(&[("notes.txt", b"hello"), ("2026/inner.zip", &inner)]);
+
+    let id = app
+        .upload("acme", "invoices.zip", "application/zip", &outer)
+        .await;
+
+    let file = app.wait_for_status("acme", &id, "INFECTED").await;
+    let path = "invoices.zip!/2026/inner.zip!/eicar.txt";
+    let reason = &file["verdict"]["reasons"][0];
+    assert_eq!(reason["code"], "rule_matched", "{file}");
+    assert_eq!(reason["path"], path, "{file}");
+    assert_eq!(file["scan"]["hits"][0]["path"], path, "{file}");
+    assert_eq!(file["scan"]["members"]["scanned"], 3, "{file}");
+    let event = app.wait_for_event("File Infected", &id).await;
+    assert_eq!(event["detail"]["reasons"][0]["path"], path, "{event}");
+}
+
 #[tokio::test]
 async fn the_eicar_file_is_infected_announced_quarantined_and_never_downloadable() {
     let app = spawn_stack().await;
