@@ -88,6 +88,11 @@ impl RuleSource for DirRuleSource {
 
     async fn save_compiled(&self, name: &str, blob: Vec<u8>) -> Result<(), StoreError> {
         let backend = |e| StoreError::Backend(Box::new(e));
+        // No rules folder, no rules of the deployment's own: nothing to keep a blob
+        // beside, and a folder created here would surprise whoever creates it later.
+        if !tokio::fs::try_exists(&self.dir).await.unwrap_or(false) {
+            return Ok(());
+        }
         let folder = self.dir.join(COMPILED_RULES_DIR);
         tokio::fs::create_dir_all(&folder).await.map_err(backend)?;
         // Written beside, then renamed: a cold start never reads half a blob.

@@ -86,13 +86,13 @@ fn community_style_rules_compile_whole() {
     assert!(rules.left_out().is_empty(), "{:?}", rules.left_out());
 }
 
-/// Community-style rules in the timing below: 500 in `make test`;
+/// Community-style rules in the timing below: 200 in `make test`;
 /// `AIRLOCK_COMMUNITY_RULES=5000` for the figure the bench also reports.
 fn community_count() -> usize {
     std::env::var("AIRLOCK_COMMUNITY_RULES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(200)
 }
 
 #[test]

@@ -115,7 +115,7 @@ async fn the_eicar_file_is_infected_announced_quarantined_and_never_downloadable
 }
 
 #[tokio::test]
-async fn rules_dropped_into_the_folder_apply_to_the_next_upload_and_broken_ones_change_nothing() {
+async fn rules_dropped_into_the_folder_apply_to_the_next_upload_and_a_broken_file_is_left_out() {
     let app = spawn_stack().await;
     let before = app
         .upload("acme", "a.txt", "text/plain", b"memo: PROJECT-X")
@@ -136,15 +136,26 @@ async fn rules_dropped_into_the_folder_apply_to_the_next_upload_and_broken_ones_
     );
     let good_ruleset = file["scan"]["ruleset"].clone();
 
+    app.write_rule(
+        "other.yar",
+        r#"rule other_marker { strings: $a = "OTHER-MARKER" condition: $a }"#,
+    );
     app.write_rule("acme.yar", "rule project_x { condition: no_such_thing }");
     let still = app
-        .upload("acme", "c.txt", "text/plain", b"memo: PROJECT-X")
+        .upload(
+            "acme",
+            "c.txt",
+            "text/plain",
+            b"memo: PROJECT-X OTHER-MARKER",
+        )
         .await;
     let file = app.wait_for_status("acme", &still, "INFECTED").await;
     assert_eq!(
-        file["scan"]["ruleset"], good_ruleset,
-        "the last good rules stay in force"
+        reason_codes_and_rules(&file),
+        [("rule_matched".to_owned(), "other.other_marker".to_owned())],
+        "the broken file is left out, the other one is in force"
     );
+    assert_ne!(file["scan"]["ruleset"], good_ruleset);
 }
 
 #[tokio::test]
