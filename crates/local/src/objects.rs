@@ -180,6 +180,7 @@ impl FsObjectStore {
             target: self.object_path(key),
             headers_target: self.headers_path(key),
             headers: StoredHeaders::default(),
+            serial: n,
             expected_len,
             written: 0,
         })
@@ -334,6 +335,8 @@ pub struct ObjectWriter {
     target: PathBuf,
     headers_target: PathBuf,
     headers: StoredHeaders,
+    /// Unique to this write, for the headers' temp file.
+    serial: u64,
     expected_len: u64,
     written: u64,
 }
@@ -381,23 +384,19 @@ impl ObjectWriter {
         if let Some(parent) = self.target.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
-        // The headers land before the bytes, so an object is never seen without them,
-        // and by a link too, so of two racing writers the loser cannot swap the
-        // winner's headers.
+        // The headers land before the bytes, so an object is never seen without them.
+        // They are replaced, not linked exclusively: a crash between the two writes
+        // leaves headers without an object, which the next attempt must overwrite.
+        // Two writers racing for one key can leave the loser's headers on the
+        // winner's bytes in that short window; downloads override the encoding and
+        // type anyway, so a stored header is never served unsigned.
+        if tokio::fs::try_exists(&self.target).await? {
+            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists).into());
+        }
         let headers = serde_json::to_vec(&self.headers).map_err(std::io::Error::other)?;
-        let headers_temp = self.temp.with_extension("headers");
-        tokio::fs::write(&headers_temp, headers).await?;
-        if let Some(parent) = self.headers_target.parent() {
-            tokio::fs::create_dir_all(parent).await?;
-        }
-        let linked = tokio::fs::hard_link(&headers_temp, &self.headers_target).await;
-        tokio::fs::remove_file(&headers_temp).await?;
-        linked?;
+        write_atomically(&self.headers_target, self.serial, &headers).await?;
         // Unlike a rename, a hard link fails when the target exists.
-        if let Err(e) = tokio::fs::hard_link(&self.temp, &self.target).await {
-            remove_if_present(&self.headers_target).await?;
-            return Err(e.into());
-        }
+        tokio::fs::hard_link(&self.temp, &self.target).await?;
         tokio::fs::remove_file(&self.temp).await?;
         Ok(self.written)
     }

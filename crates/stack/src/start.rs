@@ -32,6 +32,9 @@ use crate::{
     token::DevTokens,
 };
 
+/// PENDING uploads a tenant may hold on the local stack.
+const LOCAL_MAX_PENDING_UPLOADS: usize = 100_000;
+
 /// The api handler as the local stack wires it.
 pub type LocalApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, SystemClock>;
 
@@ -171,6 +174,9 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             policy: config.policy.clone(),
             upload_window: config.upload_window,
             presign_ttl: config.presign_ttl,
+            // Generous on one machine: the crash and load tests leave hundreds of
+            // uploads PENDING on purpose. The limit itself is tested in the api.
+            max_pending_uploads: LOCAL_MAX_PENDING_UPLOADS,
             ..ApiSettings::default()
         },
     );
