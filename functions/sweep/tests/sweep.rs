@@ -45,19 +45,24 @@ fn fixture(text: &str) -> Value {
 }
 
 impl World {
-    /// A sweep with the default rules plus any in `dir/rules`.
-    async fn sweep(
-        &self,
-        settings: SweepSettings,
-    ) -> Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource> {
-        let scanning = Scanning::start(
+    /// The default rules plus any in `dir/rules`, checked before every scan.
+    async fn scanning(&self) -> Scanning<DirRuleSource> {
+        Scanning::start(
             DirRuleSource::new(self.rules_dir()),
             std::time::Duration::ZERO,
             ScanSettings::default(),
             ScanLimits::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    /// A sweep with the default rules plus any in `dir/rules`.
+    async fn sweep(
+        &self,
+        settings: SweepSettings,
+    ) -> Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource> {
+        let scanning = self.scanning().await;
         Sweep::new(
             self.catalog.clone(),
             self.store.clone(),
@@ -472,14 +477,7 @@ impl World {
         &self,
         store: FlakyTags,
     ) -> Sweep<SqliteCatalog, FlakyTags, FixedClock, DirRuleSource> {
-        let scanning = Scanning::start(
-            DirRuleSource::new(self.rules_dir()),
-            std::time::Duration::ZERO,
-            ScanSettings::default(),
-            ScanLimits::default(),
-        )
-        .await
-        .unwrap();
+        let scanning = self.scanning().await;
         Sweep::new(
             self.catalog.clone(),
             store,
