@@ -72,6 +72,27 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<()
     Ok(())
 }
 
+/// The upload bucket as the template makes it: versioning on, so a delete leaves a
+/// marker and every PUT gets a version of its own.
+pub async fn create_versioned_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    create_bucket(client, name).await?;
+    client
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// The event bus.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,

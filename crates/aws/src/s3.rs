@@ -104,11 +104,21 @@ impl S3Store {
 
     /// Every tag of an object, as `(key, value)` pairs.
     pub async fn tags(&self, key: &ObjectKey) -> Result<Vec<(String, String)>, StoreError> {
+        self.tags_of(key, None).await
+    }
+
+    /// Every tag of an object (of `version` of it, when given).
+    async fn tags_of(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let output = self
             .client
             .get_object_tagging()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(|e| not_found_or_backend(e, key))?;
@@ -121,15 +131,58 @@ impl S3Store {
 
     /// Stores bytes directly (tests and tools; clients use presigned uploads).
     pub async fn put_bytes(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.client
+        self.put_version(key, bytes, None).await.map(drop)
+    }
+
+    /// Stores bytes directly (with a content type, when given, as a signed upload
+    /// has one) and answers the version S3 gave them (none without versioning).
+    pub async fn put_version(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_content_type(content_type.map(str::to_owned))
             .body(ByteStream::from(bytes))
             .send()
             .await
             .map_err(backend)?;
-        Ok(())
+        Ok(output.version_id)
+    }
+
+    /// The status tag of one version of an object, if it has one.
+    pub async fn status_tag_of_version(
+        &self,
+        key: &ObjectKey,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let tags = self.tags_of(key, Some(version)).await?;
+        Ok(tags
+            .into_iter()
+            .find_map(|(name, value)| (name == STATUS_TAG).then_some(value)))
+    }
+
+    /// The ids of every version kept of an object, newest first.
+    pub async fn versions(&self, key: &ObjectKey) -> Result<Vec<String>, StoreError> {
+        let output = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(key.to_string())
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key.to_string().as_str()))
+            .filter_map(|v| v.version_id().map(str::to_owned))
+            .collect())
     }
 }
 
@@ -197,12 +250,13 @@ impl ChunkStream for S3Chunks {
 impl ObjectReader for S3Store {
     type Stream = S3Chunks;
 
-    async fn open(&self, key: &ObjectKey) -> Result<S3Chunks, StoreError> {
+    async fn open(&self, key: &ObjectKey, version: Option<&str>) -> Result<S3Chunks, StoreError> {
         let output = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(|e| not_found_or_backend(e, key))?;
@@ -221,13 +275,24 @@ impl ObjectReader for S3Store {
 }
 
 impl ObjectTagger for S3Store {
-    async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
-        self.put_tags(key, &[(STATUS_TAG, status.as_str())]).await
+    async fn tag_status(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        status: FileStatus,
+    ) -> Result<(), StoreError> {
+        self.put_tags(key, version, &[(STATUS_TAG, status.as_str())])
+            .await
     }
 
-    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+    async fn tag_clean_unscanned(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.put_tags(
             key,
+            version,
             &[
                 (STATUS_TAG, FileStatus::Clean.as_str()),
                 (SCAN_TAG, UNSCANNED),
@@ -238,8 +303,13 @@ impl ObjectTagger for S3Store {
 }
 
 impl S3Store {
-    /// Replaces the object's whole tag set with `tags`.
-    async fn put_tags(&self, key: &ObjectKey, tags: &[(&str, &str)]) -> Result<(), StoreError> {
+    /// Replaces the tag set of the object (of `version` of it, when given) with `tags`.
+    async fn put_tags(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
         let tag_set = tags
             .iter()
             .map(|(name, value)| Tag::builder().key(*name).value(*value).build())
@@ -253,6 +323,7 @@ impl S3Store {
             .put_object_tagging()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_version_id(version.map(str::to_owned))
             .tagging(tagging)
             .send()
             .await
@@ -262,8 +333,12 @@ impl S3Store {
 }
 
 impl ObjectRemover for S3Store {
-    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
-        self.delete(&key.to_string()).await
+    async fn remove_upload(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.delete_version(&key.to_string(), version).await
     }
 
     async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
@@ -310,10 +385,16 @@ impl ObjectQuarantine for S3Store {
 
 impl S3Store {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_version(key, None).await
+    }
+
+    /// Deletes `version` of `key` for good, or without one the current version.
+    async fn delete_version(&self, key: &str, version: Option<&str>) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(backend)?;
@@ -391,6 +472,7 @@ impl ObjectPresigner for S3Store {
     async fn presign_download(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         file_name: &FileName,
         content_type: &ContentType,
         expires_at: Timestamp,
@@ -402,6 +484,7 @@ impl ObjectPresigner for S3Store {
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_version_id(version.map(str::to_owned))
             .response_content_disposition(file_name.content_disposition())
             .response_content_encoding("identity")
             .response_content_type(content_type.as_str())

@@ -47,7 +47,7 @@ pub async fn a_large_object_streams_back_in_bounded_chunks<S: ObjectReader, F: O
     let key = fresh_key();
     let data: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     fixture.put(&key, data.clone()).await;
-    let mut stream = store.open(&key).await.expect("open");
+    let mut stream = store.open(&key, None).await.expect("open");
     let mut back = Vec::with_capacity(data.len());
     while let Some(chunk) = stream.next_chunk().await.expect("chunk") {
         assert!(chunk.len() <= MAX_CHUNK, "a chunk of {} bytes", chunk.len());
@@ -58,7 +58,7 @@ pub async fn a_large_object_streams_back_in_bounded_chunks<S: ObjectReader, F: O
 
 /// Opening a missing object is not found.
 pub async fn opening_a_missing_object_is_not_found<S: ObjectReader, F>((store, _): &(S, F)) {
-    let result = store.open(&fresh_key()).await;
+    let result = store.open(&fresh_key(), None).await;
     assert!(matches!(result, Err(StoreError::NotFound(_))));
 }
 
@@ -69,11 +69,11 @@ pub async fn tagging_sets_the_status_and_is_repeatable<S: ObjectTagger, F: Objec
     let key = fresh_key();
     fixture.put(&key, b"abc".to_vec()).await;
     store
-        .tag_status(&key, FileStatus::Clean)
+        .tag_status(&key, None, FileStatus::Clean)
         .await
         .expect("tag");
     store
-        .tag_status(&key, FileStatus::Clean)
+        .tag_status(&key, None, FileStatus::Clean)
         .await
         .expect("tag again");
     assert_eq!(fixture.tag(&key).await, Some(FileStatus::Clean));
@@ -81,7 +81,9 @@ pub async fn tagging_sets_the_status_and_is_repeatable<S: ObjectTagger, F: Objec
 
 /// Tagging a missing object is not found.
 pub async fn tagging_a_missing_object_is_not_found<S: ObjectTagger, F>((store, _): &(S, F)) {
-    let result = store.tag_status(&fresh_key(), FileStatus::Clean).await;
+    let result = store
+        .tag_status(&fresh_key(), None, FileStatus::Clean)
+        .await;
     assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
 }
 
@@ -94,7 +96,7 @@ pub async fn removal_is_idempotent<S: ObjectReader + ObjectRemover, F: ObjectFix
     store.remove(&key).await.expect("remove");
     store.remove(&key).await.expect("remove again");
     assert!(matches!(
-        store.open(&key).await,
+        store.open(&key, None).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -174,7 +176,7 @@ pub async fn a_presigned_download_overrides_type_encoding_and_disposition<S: Obj
     let name = FileName::parse("report.pdf").expect("name");
     let ct = ContentType::parse("application/pdf").expect("type");
     let download = store
-        .presign_download(&key, &name, &ct, expires_at)
+        .presign_download(&key, None, &name, &ct, expires_at)
         .await
         .expect("presign");
     assert_eq!(download.method, "GET");
@@ -209,7 +211,7 @@ pub async fn an_object_opens_with_the_headers_it_was_stored_with<
     fixture
         .put_with_headers(&key, b"compressed?".to_vec(), "image/png", "br")
         .await;
-    let stream = store.open(&key).await.expect("open");
+    let stream = store.open(&key, None).await.expect("open");
     let stored = stream.stored();
     assert_eq!(stored.content_encoding.as_deref(), Some("br"));
     assert_eq!(stored.content_type.as_deref(), Some("image/png"));
@@ -227,14 +229,14 @@ pub async fn a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it<
     let key = fresh_key();
     fixture.put(&key, b"X5O-like bytes".to_vec()).await;
     store
-        .tag_status(&key, FileStatus::Infected)
+        .tag_status(&key, None, FileStatus::Infected)
         .await
         .expect("tag");
 
     store.quarantine(&key).await.expect("quarantine");
 
     assert!(matches!(
-        store.open(&key).await,
+        store.open(&key, None).await,
         Err(StoreError::NotFound(_))
     ));
     store
@@ -262,7 +264,7 @@ pub async fn a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagge
         .put(&key, b"bytes a newer rule matches".to_vec())
         .await;
     store
-        .tag_status(&key, FileStatus::Clean)
+        .tag_status(&key, None, FileStatus::Clean)
         .await
         .expect("tag");
 
@@ -284,16 +286,19 @@ where
     let key = fresh_key();
     fixture.put(&key, b"kept sample".to_vec()).await;
     store
-        .tag_status(&key, FileStatus::Infected)
+        .tag_status(&key, None, FileStatus::Infected)
         .await
         .expect("tag");
     store.quarantine(&key).await.expect("quarantine");
     fixture.put(&key, b"a replay".to_vec()).await;
 
-    store.remove_upload(&key).await.expect("remove the upload");
+    store
+        .remove_upload(&key, None)
+        .await
+        .expect("remove the upload");
 
     assert!(matches!(
-        store.open(&key).await,
+        store.open(&key, None).await,
         Err(StoreError::NotFound(_))
     ));
     store

@@ -80,20 +80,25 @@ pub trait ChunkStream: Send {
 pub trait ObjectReader: Send + Sync {
     /// The stream type.
     type Stream: ChunkStream;
-    /// Opens an object; [`StoreError::NotFound`] when there is none.
+    /// Opens an object, at `version` when one is given (a store that keeps no
+    /// versions has only the current one); [`StoreError::NotFound`] when there is none.
     fn open(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
     ) -> impl Future<Output = Result<Self::Stream, StoreError>> + Send;
 }
 
 /// Tags objects with their status (ingest), so bucket policy can refuse reads of
-/// anything not CLEAN even to someone holding a key.
+/// anything not CLEAN even to someone holding a key. `version`, when given, is the
+/// version inspected: a tag on the key alone would land on whatever version is
+/// current, which need not be the bytes the status is about.
 pub trait ObjectTagger: Send + Sync {
     /// Sets the object's status tag; tagging again with the same status changes nothing.
     fn tag_status(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         status: FileStatus,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Tags the object CLEAN and, beside the status, [`SCAN_TAG`]` = unscanned`: a
@@ -102,6 +107,7 @@ pub trait ObjectTagger: Send + Sync {
     fn tag_clean_unscanned(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -188,8 +194,14 @@ pub trait ObjectRemover: Send + Sync {
     fn remove(&self, key: &ObjectKey) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes the object under the upload key only, never a quarantined copy
     /// (ingest, for bytes a replayed PUT stored: it may not touch the kept sample).
-    fn remove_upload(&self, key: &ObjectKey)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// With a `version`, that version is deleted for good; without, the current one
+    /// (on a versioned store that leaves it behind a delete marker until lifecycle
+    /// expires it).
+    fn remove_upload(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Signs time-limited upload and download requests (api).
@@ -203,10 +215,12 @@ pub trait ObjectPresigner: Send + Sync {
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
     /// A GET of `key` whose answer is `content_type`, unencoded (`identity`), saved
-    /// as `file_name` as an attachment, whatever headers the object was stored with.
+    /// as `file_name` as an attachment, whatever headers the object was stored with;
+    /// of exactly `version` when given, the version that was verified.
     fn presign_download(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         file_name: &FileName,
         content_type: &ContentType,
         expires_at: Timestamp,

@@ -23,6 +23,14 @@ pub struct Finding {
     /// What the content scanner did; absent on records from before scanning existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanReport>,
+    /// The object version these bytes are, on a versioned store: tags, downloads and
+    /// re-scans name it, so they act on exactly the bytes inspected and never on a
+    /// version stored later under the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The store's ETag of the bytes inspected, kept beside the version for audits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl Finding {
@@ -35,7 +43,23 @@ impl Finding {
             verdict,
             inspected_at,
             scan: None,
+            version_id: None,
+            etag: None,
         }
+    }
+
+    /// The same finding, pinned to the stored object the bytes were read from.
+    pub fn stored_as(self, stored: &crate::StoredObject) -> Self {
+        Self {
+            version_id: stored.version_id.clone(),
+            etag: stored.etag.clone(),
+            ..self
+        }
+    }
+
+    /// The version the bytes were inspected at, if the store keeps versions.
+    pub fn version(&self) -> Option<&str> {
+        self.version_id.as_deref()
     }
 
     /// The same finding, with the scanner's report.
@@ -155,10 +179,19 @@ impl FileRecord {
         })
     }
 
-    /// The record after a re-scan of a CLEAN file: INFECTED when a rule now matches,
-    /// otherwise still CLEAN with the new report. A re-scan that could not run (too
-    /// large, timed out) never takes back a verdict already given.
-    pub fn rescanned(&self, scan: ScanReport, now: Timestamp) -> Result<Self, DomainError> {
+    /// The record after a re-scan of a CLEAN file whose bytes hash to `sha256`:
+    /// INFECTED when a rule now matches or the bytes are not the ones verified
+    /// ([`Reason::ContentChanged`]), otherwise still CLEAN with the new report. A
+    /// re-scan that could not run (too large, timed out) never takes back a verdict
+    /// already given.
+    ///
+    /// [`Reason::ContentChanged`]: crate::Reason::ContentChanged
+    pub fn rescanned(
+        &self,
+        sha256: &str,
+        scan: ScanReport,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
         let Some(old) = self.finding.clone() else {
             return Err(DomainError::IllegalTransition {
                 from: self.status,
@@ -167,11 +200,17 @@ impl FileRecord {
         };
         // Only malware rules act on a file already accepted: a policy rule added later
         // applies to new uploads, and a CLEAN file is never rejected after the fact.
-        let matched: Vec<_> = scan
+        let mut matched: Vec<_> = scan
             .reasons(crate::Unscannable::AcceptUnscanned)
             .into_iter()
             .filter(crate::Reason::is_malware)
             .collect();
+        if sha256 != old.sha256 {
+            matched.push(crate::Reason::ContentChanged {
+                recorded: old.sha256.clone(),
+                found: sha256.to_owned(),
+            });
+        }
         let mut next = if matched.is_empty() {
             self.moved_to(FileStatus::Clean, now)?
         } else {
@@ -243,6 +282,8 @@ pub(crate) mod tests {
             verdict: Verdict::from_reasons(reasons),
             inspected_at: pending_record().created_at,
             scan: Some(ScanReport::scanned("r1".into(), vec![], vec![])),
+            version_id: None,
+            etag: None,
         }
     }
 
@@ -279,7 +320,13 @@ pub(crate) mod tests {
             .unwrap();
         let infected = clean
             .with_rescan_requested(record.created_at)
-            .and_then(|r| r.rescanned(scanned_by("r2", &["custom.new_rule"]), r.updated_at))
+            .and_then(|r| {
+                r.rescanned(
+                    &"ab".repeat(32),
+                    scanned_by("r2", &["custom.new_rule"]),
+                    r.updated_at,
+                )
+            })
             .unwrap();
         assert_eq!(infected.status, FileStatus::Infected);
         assert_eq!(infected.rescan_requested_at, None);
@@ -302,16 +349,38 @@ pub(crate) mod tests {
             .with_finding(finding(vec![]), record.created_at)
             .unwrap();
         let again = clean
-            .rescanned(scanned_by("r2", &[]), record.created_at)
+            .rescanned(&"ab".repeat(32), scanned_by("r2", &[]), record.created_at)
             .unwrap();
         assert_eq!(again.status, FileStatus::Clean);
         assert!(!again.needs_rescan("r2"));
         let deleted = clean.deleted(record.created_at).unwrap();
         assert!(
             deleted
-                .rescanned(scanned_by("r2", &[]), record.created_at)
+                .rescanned(&"ab".repeat(32), scanned_by("r2", &[]), record.created_at)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_rescan_that_reads_other_bytes_than_the_verified_ones_makes_the_file_infected() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        let changed = clean
+            .rescanned(&"cd".repeat(32), scanned_by("r2", &[]), record.created_at)
+            .unwrap();
+        assert_eq!(changed.status, FileStatus::Infected);
+        let finding = changed.finding.unwrap();
+        assert_eq!(
+            finding.verdict.reasons,
+            vec![Reason::ContentChanged {
+                recorded: "ab".repeat(32),
+                found: "cd".repeat(32),
+            }]
+        );
+        // The record keeps the hash of what was verified, not of what replaced it.
+        assert_eq!(finding.sha256, "ab".repeat(32));
     }
 
     #[test]

@@ -67,6 +67,16 @@ pub enum Reason {
         /// What the store kept.
         stored: String,
     },
+    /// A re-scan read other bytes than the ones verified: the object under a CLEAN
+    /// file's name was replaced outside the upload path (a store without versions, or
+    /// a writer past the bucket policy). What would be served was never verified, so
+    /// the file is closed as dangerous, the one move a CLEAN file can make.
+    ContentChanged {
+        /// The SHA-256 recorded when the file was verified.
+        recorded: String,
+        /// The SHA-256 of the bytes the re-scan read.
+        found: String,
+    },
     /// The file could not be scanned and the deployment rejects such files.
     NotScanned {
         /// Why it was not scanned.
@@ -77,7 +87,7 @@ pub enum Reason {
 impl Reason {
     /// Whether this reason means the file is dangerous, not merely unacceptable.
     pub fn is_malware(&self) -> bool {
-        matches!(self, Self::RuleMatched { .. })
+        matches!(self, Self::RuleMatched { .. } | Self::ContentChanged { .. })
     }
 }
 
@@ -121,6 +131,10 @@ impl fmt::Display for Reason {
                     "the object was stored with {header}: {stored}, which the upload did not sign"
                 ),
             },
+            Self::ContentChanged { recorded, found } => write!(
+                f,
+                "the stored bytes (sha256 {found}) are not the ones verified (sha256 {recorded})"
+            ),
             Self::NotScanned {
                 why: SkipReason::TooLargeToScan { size, limit },
             } => write!(

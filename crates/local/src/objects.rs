@@ -438,13 +438,24 @@ impl ChunkStream for FileChunks {
 impl ObjectReader for FsObjectStore {
     type Stream = FileChunks;
 
-    async fn open(&self, key: &ObjectKey) -> Result<FileChunks, StoreError> {
+    // One version per key, as a bucket without versioning: the store never hands out
+    // a version id, so the only one ever asked for is the current (`None`).
+    async fn open(
+        &self,
+        key: &ObjectKey,
+        _version: Option<&str>,
+    ) -> Result<FileChunks, StoreError> {
         self.open_raw(&key.to_string()).await
     }
 }
 
 impl ObjectTagger for FsObjectStore {
-    async fn tag_status(&self, key: &ObjectKey, status: FileStatus) -> Result<(), StoreError> {
+    async fn tag_status(
+        &self,
+        key: &ObjectKey,
+        _version: Option<&str>,
+        status: FileStatus,
+    ) -> Result<(), StoreError> {
         // Like S3's PutObjectTagging, a new tag set replaces the old one whole.
         remove_if_present(&self.scan_tag_path(&key.to_string()))
             .await
@@ -452,7 +463,11 @@ impl ObjectTagger for FsObjectStore {
         self.write_status_tag(key, status).await
     }
 
-    async fn tag_clean_unscanned(&self, key: &ObjectKey) -> Result<(), StoreError> {
+    async fn tag_clean_unscanned(
+        &self,
+        key: &ObjectKey,
+        _version: Option<&str>,
+    ) -> Result<(), StoreError> {
         let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
         write_atomically(
             &self.scan_tag_path(&key.to_string()),
@@ -573,7 +588,11 @@ impl ObjectQuarantine for FsObjectStore {
 }
 
 impl ObjectRemover for FsObjectStore {
-    async fn remove_upload(&self, key: &ObjectKey) -> Result<(), StoreError> {
+    async fn remove_upload(
+        &self,
+        key: &ObjectKey,
+        _version: Option<&str>,
+    ) -> Result<(), StoreError> {
         let key = key.to_string();
         for path in [
             self.object_path(&key),
@@ -647,6 +666,7 @@ impl ObjectPresigner for FsObjectStore {
     async fn presign_download(
         &self,
         key: &ObjectKey,
+        _version: Option<&str>,
         file_name: &FileName,
         content_type: &ContentType,
         expires_at: Timestamp,
@@ -789,7 +809,7 @@ mod tests {
         let mut exact = store.begin_write(&key.to_string(), 3).await.unwrap();
         exact.write(b"abc").await.unwrap();
         exact.commit().await.unwrap();
-        let mut chunks = store.open(&key).await.unwrap();
+        let mut chunks = store.open(&key, None).await.unwrap();
         assert_eq!(chunks.next_chunk().await.unwrap().unwrap(), b"abc");
         assert_eq!(chunks.next_chunk().await.unwrap(), None);
         let mut again = store.begin_write(&key.to_string(), 3).await.unwrap();
@@ -798,7 +818,7 @@ mod tests {
             again.commit().await,
             Err(LocalError::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists
         ));
-        let mut chunks = store.open(&key).await.unwrap();
+        let mut chunks = store.open(&key, None).await.unwrap();
         assert_eq!(
             chunks.next_chunk().await.unwrap().unwrap(),
             b"abc",
@@ -816,13 +836,16 @@ mod tests {
         let store = store(dir.path());
         let key = key();
         assert!(matches!(
-            store.tag_status(&key, FileStatus::Clean).await,
+            store.tag_status(&key, None, FileStatus::Clean).await,
             Err(StoreError::NotFound(_))
         ));
         let mut w = store.begin_write(&key.to_string(), 1).await.unwrap();
         w.write(b"x").await.unwrap();
         w.commit().await.unwrap();
-        store.tag_status(&key, FileStatus::Clean).await.unwrap();
+        store
+            .tag_status(&key, None, FileStatus::Clean)
+            .await
+            .unwrap();
         assert_eq!(
             store.status_tag(&key.to_string()).await.unwrap(),
             Some(FileStatus::Clean)
@@ -830,7 +853,7 @@ mod tests {
         store.remove(&key).await.unwrap();
         store.remove(&key).await.unwrap();
         assert!(matches!(
-            store.open(&key).await,
+            store.open(&key, None).await,
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.status_tag(&key.to_string()).await.unwrap(), None);
@@ -842,13 +865,16 @@ mod tests {
         let store = store(dir.path());
         let key = key();
         store.put_bytes(&key, b"bad").await.unwrap();
-        store.tag_status(&key, FileStatus::Infected).await.unwrap();
+        store
+            .tag_status(&key, None, FileStatus::Infected)
+            .await
+            .unwrap();
 
         store.quarantine(&key).await.unwrap();
 
         assert!(!store.exists(&key).await);
         assert!(matches!(
-            store.open(&key).await,
+            store.open(&key, None).await,
             Err(StoreError::NotFound(_))
         ));
         let moved = key.quarantined();

@@ -101,16 +101,17 @@ impl<R: RuleSource> Scanning<R> {
         }
     }
 
-    /// Streams `key` from `store` once and scans it.
+    /// Streams `key` (at `version`, when given) from `store` once and scans it.
     pub async fn pass<S: ObjectReader>(
         &self,
         store: &S,
         key: &ObjectKey,
+        version: Option<&str>,
         subject: Subject,
     ) -> Result<Pass, PassError> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.gate.acquire().await.ok();
-        let mut stream = store.open(key).await.map_err(PassError::Store)?;
+        let mut stream = store.open(key, version).await.map_err(PassError::Store)?;
         let stored = stream.stored().clone();
         let mut inspector = Inspector::new();
         let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);

@@ -144,6 +144,8 @@ where
             .store
             .presign_download(
                 &record.key(),
+                // The version verified: a later version under the key is never served.
+                record.finding.as_ref().and_then(|f| f.version()),
                 &record.name,
                 &record.declared_type,
                 expires_at,

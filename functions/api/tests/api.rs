@@ -823,6 +823,25 @@ async fn downloading_a_clean_file_returns_a_presigned_get() {
 }
 
 #[tokio::test]
+async fn a_download_is_signed_for_the_object_version_that_was_verified() {
+    // Arrange: verified at version v1 of a versioned bucket.
+    let app = spawn_app();
+    let mut record = clean_record("acme", fixture_id(), "report.pdf");
+    if let Some(finding) = record.finding.as_mut() {
+        finding.version_id = Some("v1".to_owned());
+    }
+    app.catalog.insert(record);
+    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+
+    // Act
+    let response = app.send(request).await;
+
+    // Assert
+    assert_eq!(response.status_code, 200, "{}", json(&response));
+    assert_eq!(app.store.download_versions(), vec![Some("v1".to_owned())]);
+}
+
+#[tokio::test]
 async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
     // Arrange: CLEAN under accept-unscanned, because it was past the scan limit.
     let app = spawn_app();

@@ -65,6 +65,8 @@ async fn ingest_clean(app: &LocalApp, record: &FileRecord, bytes: &[u8]) {
         verdict: Verdict::from_reasons(Vec::new()),
         inspected_at: now(),
         scan: None,
+        version_id: None,
+        etag: None,
     };
     let clean = record
         .with_finding(finding, now())

@@ -216,24 +216,37 @@ where
         else {
             return skipped("no catalog record for this object");
         };
+        // The version the event is about, on a versioned bucket: what is read, tagged
+        // and recorded is exactly that one, whatever is current when this runs.
+        let version = record
+            .s3
+            .object
+            .version_id
+            .as_deref()
+            .filter(|v| !v.is_empty());
         // Every line logged from here on names the tenant and the file.
         let span = tracing::info_span!("file", tenant = %key.tenant(), file_id = %key.file_id());
         async {
             match file.status {
-                FileStatus::Pending => self.verify(file, &key).await,
+                FileStatus::Pending => self.verify(file, &key, version).await,
+                status if status.is_verdict() && is_other_version(&file, version) => {
+                    self.remove_late_bytes(&key, version).await
+                }
                 status if status.is_verdict() => self.retag(&key, &file).await,
-                _ => self.remove_late_bytes(&key).await,
+                _ => self.remove_late_bytes(&key, version).await,
             }
         }
         .instrument(span)
         .await
     }
 
-    /// Inspects the bytes and writes the verdict, unless another invocation won.
+    /// Inspects the bytes (of `version`, when the event names one) and writes the
+    /// verdict, unless another invocation won.
     async fn verify(
         &self,
         file: FileRecord,
         key: &ObjectKey,
+        version: Option<&str>,
     ) -> Result<RecordOutcome, RecordError> {
         let started = std::time::Instant::now();
         let subject = Subject {
@@ -241,7 +254,7 @@ where
             file_name: file.name.to_string(),
             owner: file.tenant.to_string(),
         };
-        let pass = match self.scanning.pass(&self.store, key, subject).await {
+        let pass = match self.scanning.pass(&self.store, key, version, subject).await {
             Ok(pass) => pass,
             Err(PassError::Store(StoreError::NotFound(_))) => {
                 tracing::info!(key = %key, "object was deleted before ingest ran");
@@ -270,7 +283,9 @@ where
         );
         let scanned = pass.scan_time;
         let now = self.clock.now();
-        let finding = Finding::new(pass.found, verdict, now).with_scan(pass.scan);
+        let finding = Finding::new(pass.found, verdict, now)
+            .with_scan(pass.scan)
+            .stored_as(&pass.stored);
         let next = file
             .with_finding(finding, now)
             .map_err(RecordError::Domain)?;
@@ -328,17 +343,23 @@ where
         })
     }
 
-    /// Bytes stored for a file that is expired or deleted: a presigned PUT replayed
-    /// once the key was empty again. Nobody may ever read them, so they go.
-    async fn remove_late_bytes(&self, key: &ObjectKey) -> Result<RecordOutcome, RecordError> {
+    /// Bytes stored for a file that is expired or deleted, or another version than
+    /// the one a verdict is about: a presigned PUT replayed once the key was empty
+    /// again (after a delete or a quarantine move). Nobody may ever read them, so they
+    /// go, that exact version when the event names one.
+    async fn remove_late_bytes(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<RecordOutcome, RecordError> {
         self.store
-            .remove_upload(key)
+            .remove_upload(key, version)
             .await
             .map_err(RecordError::Store)?;
-        tracing::info!(key = %key, "bytes stored for an expired or deleted file were removed");
+        tracing::info!(key = %key, version, "bytes no verdict is about were removed");
         Ok(RecordOutcome::Skipped {
             key: key.to_string(),
-            why: "file is expired or deleted; the bytes were removed",
+            why: "bytes no verdict is about (a replayed upload) were removed",
         })
     }
 
@@ -364,10 +385,11 @@ where
     /// Tags the object with the record's status, and a file accepted without a scan
     /// also as unscanned, so the object says so to whoever reads it.
     async fn tag(&self, key: &ObjectKey, file: &FileRecord) -> Result<(), RecordError> {
+        let version = file.finding.as_ref().and_then(Finding::version);
         let tagged = if file.status == FileStatus::Clean && accepted_unscanned(file) {
-            self.store.tag_clean_unscanned(key).await
+            self.store.tag_clean_unscanned(key, version).await
         } else {
-            self.store.tag_status(key, file.status).await
+            self.store.tag_status(key, version, file.status).await
         };
         match tagged {
             // Deleted meanwhile: nothing left to protect.
@@ -375,6 +397,14 @@ where
             Err(e) => Err(RecordError::Store(e)),
         }
     }
+}
+
+/// Whether the event is about another version of the object than the one `file`'s
+/// verdict was given on. Unknown on either side (a store without versions, a record
+/// from before versions were kept) is not another version.
+fn is_other_version(file: &FileRecord, event_version: Option<&str>) -> bool {
+    let verified = file.finding.as_ref().and_then(Finding::version);
+    matches!((verified, event_version), (Some(a), Some(b)) if a != b)
 }
 
 fn accepted_unscanned(file: &FileRecord) -> bool {

@@ -328,7 +328,7 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
 
     assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "file is expired or deleted; the bytes were removed")
+        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "bytes no verdict is about (a replayed upload) were removed")
     );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
     assert!(

@@ -252,17 +252,28 @@ where
             file_name: record.name.to_string(),
             owner: record.tenant.to_string(),
         };
-        let pass = match self.scanning.pass(&self.store, &key, subject).await {
+        // The version that was verified, when the store keeps versions: a re-scan
+        // judges those bytes, and their hash must still be the one recorded.
+        let version = record.finding.as_ref().and_then(|f| f.version());
+        let pass = match self
+            .scanning
+            .pass(&self.store, &key, version, subject)
+            .await
+        {
             Ok(pass) => pass,
             Err(PassError::Store(StoreError::NotFound(_))) => return Ok(None),
             Err(e) => return Err(FileError::Rescan(e)),
         };
         let next = record
-            .rescanned(pass.scan, self.clock.now())
+            .rescanned(&pass.found.sha256, pass.scan, self.clock.now())
             .map_err(FileError::Domain)?;
         let infected = next.status == FileStatus::Infected;
         if infected {
-            match self.store.tag_status(&key, FileStatus::Infected).await {
+            match self
+                .store
+                .tag_status(&key, version, FileStatus::Infected)
+                .await
+            {
                 Ok(()) => {}
                 // Deleted meanwhile: nothing left to protect, nor to record.
                 Err(StoreError::NotFound(_)) => return Ok(None),
@@ -312,7 +323,7 @@ where
         if now >= record.upload_deadline + self.settings.ingest_grace {
             return false;
         }
-        match self.store.open(&record.key()).await {
+        match self.store.open(&record.key(), None).await {
             Ok(_) => true,
             Err(StoreError::NotFound(_)) => false,
             Err(error) => {

@@ -97,9 +97,11 @@ impl World {
         record
     }
 
+    /// The record CLEAN (or what the policy says) as ingest leaves it: the hash is
+    /// of the bytes stored, which a re-scan checks again.
     async fn decide(&self, record: &FileRecord) -> FileRecord {
         let found = Inspection {
-            sha256: "00".repeat(32),
+            sha256: self.stored_sha256(record).await,
             size: 3,
             detected_type: ContentType::parse("text/plain").unwrap(),
         };
@@ -118,6 +120,18 @@ impl World {
             .await
             .unwrap();
         next
+    }
+
+    /// The SHA-256 of the record's stored bytes (of nothing, when none are stored).
+    async fn stored_sha256(&self, record: &FileRecord) -> String {
+        let mut inspector = airlock_domain::Inspector::new();
+        if let Ok(mut chunks) = self.store.open(&record.key(), None).await {
+            use airlock_domain::ports::ChunkStream;
+            while let Some(chunk) = chunks.next_chunk().await.unwrap() {
+                inspector.update(&chunk);
+            }
+        }
+        inspector.finish().sha256
     }
 
     async fn status_of(&self, record: &FileRecord) -> FileStatus {
@@ -308,6 +322,15 @@ impl World {
         std::fs::write(self.rules_dir().join(file), source).unwrap();
     }
 
+    /// Someone asks for the CLEAN file to be scanned again, as the api records it.
+    async fn ask_rescan(&self, clean: &FileRecord) {
+        let asked = clean.with_rescan_requested(start()).unwrap();
+        self.catalog
+            .replace(FileStatus::Clean, &asked)
+            .await
+            .unwrap();
+    }
+
     async fn record(&self, record: &FileRecord) -> FileRecord {
         self.catalog
             .get(&record.tenant, record.id)
@@ -392,18 +415,52 @@ async fn a_requested_rescan_runs_even_when_the_rules_did_not_change() {
     let world = world();
     let record = world.upload(Some(b"abc")).await;
     let clean = world.decide(&record).await;
-    let asked = clean.with_rescan_requested(start()).unwrap();
-    world
-        .catalog
-        .replace(FileStatus::Clean, &asked)
-        .await
-        .unwrap();
+    world.ask_rescan(&clean).await;
 
     let sweep = world.sweep(SweepSettings::default()).await;
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(report.rescanned, 1);
     assert_eq!(world.record(&record).await.rescan_requested_at, None);
+}
+
+#[tokio::test]
+async fn a_rescan_that_reads_other_bytes_than_were_verified_closes_the_file_as_infected() {
+    let world = world();
+    let record = world.upload(Some(b"abc")).await;
+    let clean = world.decide(&record).await;
+    // Replaced outside the upload path (no presigned PUT can overwrite an object).
+    use airlock_domain::ports::ObjectRemover;
+    world
+        .store
+        .remove_upload(&record.key(), None)
+        .await
+        .unwrap();
+    world.store.put_bytes(&record.key(), b"xyz").await.unwrap();
+    world.ask_rescan(&clean).await;
+
+    let sweep = world.sweep(SweepSettings::default()).await;
+    let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
+
+    assert_eq!((report.rescanned, report.newly_infected), (1, 1));
+    let after = world.record(&record).await;
+    assert_eq!(after.status, FileStatus::Infected);
+    let finding = after.finding.unwrap();
+    assert_eq!(
+        finding.verdict.reasons,
+        vec![airlock_domain::Reason::ContentChanged {
+            recorded: clean.finding.unwrap().sha256,
+            found: world.stored_sha256(&record).await,
+        }]
+    );
+    assert_eq!(
+        world
+            .store
+            .status_tag(&record.key().to_string())
+            .await
+            .unwrap(),
+        Some(FileStatus::Infected)
+    );
 }
 
 /// The world's store, whose tag writes fail while `failing_tags` is set (a throttled
@@ -419,8 +476,9 @@ impl airlock_domain::ports::ObjectReader for FlakyTags {
     async fn open(
         &self,
         key: &airlock_domain::ObjectKey,
+        version: Option<&str>,
     ) -> Result<Self::Stream, airlock_domain::ports::StoreError> {
-        self.inner.open(key).await
+        self.inner.open(key, version).await
     }
 }
 
@@ -428,6 +486,7 @@ impl airlock_domain::ports::ObjectTagger for FlakyTags {
     async fn tag_status(
         &self,
         key: &airlock_domain::ObjectKey,
+        version: Option<&str>,
         status: FileStatus,
     ) -> Result<(), airlock_domain::ports::StoreError> {
         if self.failing_tags.load(std::sync::atomic::Ordering::SeqCst) {
@@ -435,14 +494,15 @@ impl airlock_domain::ports::ObjectTagger for FlakyTags {
                 "throttled".into(),
             ));
         }
-        self.inner.tag_status(key, status).await
+        self.inner.tag_status(key, version, status).await
     }
 
     async fn tag_clean_unscanned(
         &self,
         key: &airlock_domain::ObjectKey,
+        version: Option<&str>,
     ) -> Result<(), airlock_domain::ports::StoreError> {
-        self.inner.tag_clean_unscanned(key).await
+        self.inner.tag_clean_unscanned(key, version).await
     }
 }
 
@@ -457,8 +517,9 @@ impl airlock_domain::ports::ObjectRemover for FlakyTags {
     async fn remove_upload(
         &self,
         key: &airlock_domain::ObjectKey,
+        version: Option<&str>,
     ) -> Result<(), airlock_domain::ports::StoreError> {
-        self.inner.remove_upload(key).await
+        self.inner.remove_upload(key, version).await
     }
 }
 
@@ -513,7 +574,7 @@ async fn a_rescan_that_finds_a_file_infected_tags_it_records_it_and_quarantines_
     assert_eq!(world.status_of(&caught).await, FileStatus::Infected);
     let key = caught.key();
     assert!(
-        world.store.open(&key).await.is_err(),
+        world.store.open(&key, None).await.is_err(),
         "the upload key holds nothing once quarantined"
     );
     assert_eq!(
@@ -546,7 +607,7 @@ async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the
         "not recorded INFECTED before its tag is written"
     );
     assert!(
-        world.store.open(&caught.key()).await.is_ok(),
+        world.store.open(&caught.key(), None).await.is_ok(),
         "not moved either"
     );
 

@@ -212,6 +212,7 @@ pub struct SignedUpload {
 struct StoreState {
     uploads: Vec<SignedUpload>,
     downloads: Vec<(String, String, Timestamp)>,
+    download_versions: Vec<Option<String>>,
     removed: Vec<String>,
     failing_removals: usize,
 }
@@ -236,6 +237,11 @@ impl RecordingStore {
     /// Every download signed so far: key, file name, expiry.
     pub fn downloads(&self) -> Vec<(String, String, Timestamp)> {
         self.state().downloads.clone()
+    }
+
+    /// The object version each download was signed for, in order (`None`: current).
+    pub fn download_versions(&self) -> Vec<Option<String>> {
+        self.state().download_versions.clone()
     }
 
     /// Every key removed so far, in order (repeats included).
@@ -288,13 +294,16 @@ impl ObjectPresigner for RecordingStore {
     async fn presign_download(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         file_name: &FileName,
         _content_type: &ContentType,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
-        self.state()
+        let mut state = self.state();
+        state
             .downloads
             .push((key.to_string(), file_name.to_string(), expires_at));
+        state.download_versions.push(version.map(str::to_owned));
         Ok(signed("GET", key, expires_at))
     }
 }
@@ -310,7 +319,11 @@ impl ObjectRemover for RecordingStore {
         Ok(())
     }
 
-    async fn remove_upload(&self, _key: &ObjectKey) -> Result<(), StoreError> {
+    async fn remove_upload(
+        &self,
+        _key: &ObjectKey,
+        _version: Option<&str>,
+    ) -> Result<(), StoreError> {
         unreachable!("the api never removes an upload alone")
     }
 }
@@ -392,6 +405,8 @@ pub fn decided_record(tenant_id: &str, id: FileId, name: &str, reasons: Vec<Reas
         verdict: Verdict::from_reasons(reasons),
         inspected_at: now() - chrono::Duration::minutes(4),
         scan: None,
+        version_id: None,
+        etag: None,
     };
     pending
         .with_finding(finding, now() - chrono::Duration::minutes(4))
