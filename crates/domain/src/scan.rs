@@ -202,6 +202,11 @@ pub enum ScanReport {
     Scanned {
         /// The version of the ruleset that ran.
         ruleset: String,
+        /// The rule files that were in force, by name, the built-in `airlock.yar`
+        /// first: a deployment file left out because it did not compile is not
+        /// here. Empty in records written before they were kept.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rule_files: Vec<String>,
         /// The malware rules that matched, as `namespace.rule`; empty when none did.
         matched: Vec<String>,
         /// The policy rules that matched (`meta: airlock_verdict = "reject"`): the
@@ -220,6 +225,9 @@ pub enum ScanReport {
     Skipped {
         /// The version of the ruleset that would have run.
         ruleset: String,
+        /// As for a scanned file: the rule files that would have run.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rule_files: Vec<String>,
         /// Why not.
         why: SkipReason,
     },
@@ -230,6 +238,23 @@ impl ScanReport {
     pub fn ruleset(&self) -> &str {
         match self {
             Self::Scanned { ruleset, .. } | Self::Skipped { ruleset, .. } => ruleset,
+        }
+    }
+
+    /// The same report, naming the rule files that were in force.
+    pub fn with_rule_files(mut self, files: Vec<String>) -> Self {
+        match &mut self {
+            Self::Scanned { rule_files, .. } | Self::Skipped { rule_files, .. } => {
+                *rule_files = files;
+            }
+        }
+        self
+    }
+
+    /// The rule files in force for this report.
+    pub fn rule_files(&self) -> &[String] {
+        match self {
+            Self::Scanned { rule_files, .. } | Self::Skipped { rule_files, .. } => rule_files,
         }
     }
 
@@ -245,6 +270,7 @@ impl ScanReport {
     pub fn scanned(ruleset: String, matched: Vec<String>, flagged: Vec<String>) -> Self {
         Self::Scanned {
             ruleset,
+            rule_files: Vec::new(),
             matched,
             flagged,
             hits: Vec::new(),
@@ -314,6 +340,7 @@ mod tests {
     fn skipped() -> ScanReport {
         ScanReport::Skipped {
             ruleset: "r1".into(),
+            rule_files: vec![],
             why: SkipReason::TooLargeToScan { size: 10, limit: 5 },
         }
     }
@@ -359,6 +386,7 @@ mod tests {
     fn container_report(unscanned: Vec<SkipReason>) -> ScanReport {
         ScanReport::Scanned {
             ruleset: "r1".into(),
+            rule_files: vec![],
             matched: vec!["airlock.EICAR_Test_File".into()],
             flagged: vec![],
             hits: vec![RuleHit {

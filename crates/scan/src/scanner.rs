@@ -130,6 +130,19 @@ pub fn scan_within(
     settings: ScanSettings,
     reach: Reach,
 ) -> Result<ScanReport, ScanError> {
+    let report = scan_with(rules, spooled, subject, settings, reach)?;
+    // The report says which files were in force, so a verdict can be audited
+    // against exactly the rules that gave it (a file left out is not among them).
+    Ok(report.with_rule_files(rules.in_force().to_vec()))
+}
+
+fn scan_with(
+    rules: &CompiledRules,
+    spooled: &Spooled,
+    subject: &Subject,
+    settings: ScanSettings,
+    reach: Reach,
+) -> Result<ScanReport, ScanError> {
     let ruleset = rules.version().to_owned();
     let mut scanner = yara_x::Scanner::new(rules.rules());
     scanner.set_timeout(settings.timeout);
@@ -159,6 +172,7 @@ pub fn scan_within(
         Spooled::TooLarge { size, limit } => {
             return Ok(ScanReport::Skipped {
                 ruleset,
+                rule_files: Vec::new(),
                 why: SkipReason::TooLargeToScan {
                     size: *size,
                     limit: *limit,
@@ -169,6 +183,7 @@ pub fn scan_within(
     if !finished {
         return Ok(ScanReport::Skipped {
             ruleset,
+            rule_files: Vec::new(),
             why: SkipReason::ScanTimedOut {
                 after_secs: settings.timeout.as_secs(),
             },
@@ -203,6 +218,7 @@ fn report(ruleset: String, walker: Walker<'_, '_>) -> ScanReport {
         .collect();
     ScanReport::Scanned {
         ruleset,
+        rule_files: Vec::new(),
         matched,
         flagged,
         hits,

@@ -849,6 +849,7 @@ async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
     if let Some(finding) = record.finding.as_mut() {
         finding.scan = Some(airlock_domain::ScanReport::Skipped {
             ruleset: "r1".into(),
+            rule_files: vec![],
             why: airlock_domain::SkipReason::TooLargeToScan { size: 10, limit: 5 },
         });
     }

@@ -277,6 +277,7 @@ where
         let members = pass.scan.members();
         tracing::info!(
             tenant = %file.tenant, file_id = %file.id, ruleset = pass.scan.ruleset(),
+            rule_files = ?pass.scan.rule_files(),
             scan_millis = pass.scan_time.as_millis() as u64, bytes = pass.found.size,
             members_scanned = members.map(|m| m.scanned),
             members_unscanned = members.map(|m| m.unscanned.len()), "file scanned"

@@ -536,6 +536,27 @@ async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_res
 }
 
 #[tokio::test]
+async fn the_verdict_names_the_rule_files_in_force_and_not_one_left_out() {
+    let world = world().await;
+    let rules = world.dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("acme.yar"),
+        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
+    )
+    .unwrap();
+    std::fs::write(rules.join("broken.yar"), "rule broken { condition: nope }").unwrap();
+    let record = world.upload("text/plain", 5, b"hello").await;
+
+    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Clean);
+    let scan = stored.finding.unwrap().scan.unwrap();
+    assert_eq!(scan.rule_files(), ["airlock.yar", "acme.yar"]);
+}
+
+#[tokio::test]
 async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently() {
     let world = world_with(ScanLimits {
         max_scan_bytes: 16,
