@@ -270,6 +270,9 @@ pub struct ApiConfig {
     pub tls_roots: TrustRoots,
     /// `AIRLOCK_MAX_PENDING_UPLOADS` (default 100): PENDING uploads a tenant may hold.
     pub max_pending_uploads: usize,
+    /// `AIRLOCK_MAX_PENDING_RESCANS` (default 100): re-scans a tenant may have asked
+    /// for and not yet had done.
+    pub max_pending_rescans: usize,
 }
 
 impl ApiConfig {
@@ -283,6 +286,7 @@ impl ApiConfig {
         "AIRLOCK_MAX_UPLOAD_BYTES",
         "AIRLOCK_TLS_ROOTS",
         "AIRLOCK_MAX_PENDING_UPLOADS",
+        "AIRLOCK_MAX_PENDING_RESCANS",
     ];
 
     /// Reads and checks every variable.
@@ -291,6 +295,7 @@ impl ApiConfig {
             table: env.required("AIRLOCK_TABLE")?,
             bucket: env.required("AIRLOCK_BUCKET")?,
             max_pending_uploads: env.parsed_or("AIRLOCK_MAX_PENDING_UPLOADS", 100)?,
+            max_pending_rescans: env.parsed_or("AIRLOCK_MAX_PENDING_RESCANS", 100)?,
             tenant_claim: env.parsed_or("AIRLOCK_TENANT_CLAIM", "tenant_id".to_owned())?,
             upload_window: env
                 .seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::from_secs(3600))?,

@@ -9,7 +9,8 @@
 //! | applied change      | `CHANGE#{change id}` | `CHANGE`      | `kind=change`, `ttl` (30 days) |
 //!
 //! Indexes: `by-status` (`status_pk`, `sk`) for listing by status; sparse `due`
-//! (`due_pk`, `due_at`) for sweep. Both project all attributes.
+//! (`due_pk`, `due_at`) for sweep; sparse `rescans` (`rescan_pk`, `sk`) for the api's
+//! count of a tenant's outstanding re-scan requests. All project all attributes.
 
 use std::collections::HashMap;
 
@@ -31,6 +32,8 @@ use crate::AdapterError;
 pub const BY_STATUS_INDEX: &str = "by-status";
 /// The sparse index of files sweep must look at.
 pub const DUE_INDEX: &str = "due";
+/// The sparse index of CLEAN files whose re-scan is asked for and not yet done.
+pub const RESCANS_INDEX: &str = "rescans";
 /// How long the record of an applied change is kept; stream retention is 24 hours,
 /// so no redelivery can arrive after it expires.
 const APPLIED_TTL_SECS: i64 = 30 * 24 * 3600;
@@ -169,6 +172,28 @@ impl CatalogReader for DynamoCatalog {
             .await
             .map_err(backend)?;
         output.item.map(record).transpose()
+    }
+
+    async fn rescans_requested(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<usize, CatalogError> {
+        // Every item in the sparse index is a request, so `Limit` items evaluated are
+        // `Limit` counted: one page answers whether the limit is reached.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(RESCANS_INDEX)
+            .key_condition_expression("rescan_pk = :pk")
+            .expression_attribute_values(":pk", s(&FileItem::tenant_pk(tenant)))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .limit(page_limit(limit))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(usize::try_from(output.count).unwrap_or(0))
     }
 
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<Page, CatalogError> {

@@ -33,7 +33,7 @@ mod rules;
 mod s3;
 pub mod tls;
 
-pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog};
+pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog, RESCANS_INDEX};
 pub use error::AdapterError;
 pub use eventbridge::EventBridgePublisher;
 pub use rules::{S3RuleSource, scanning};

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
-use crate::dynamo::{BY_STATUS_INDEX, DUE_INDEX};
+use crate::dynamo::{BY_STATUS_INDEX, DUE_INDEX, RESCANS_INDEX};
 
 /// A boxed SDK or builder error.
 pub type ProvisionError = Box<dyn std::error::Error + Send + Sync>;
@@ -53,13 +53,14 @@ pub async fn create_table(
         .key_schema(key("sk", KeyType::Range)?)
         .global_secondary_indexes(index(BY_STATUS_INDEX, "status_pk", "sk")?)
         .global_secondary_indexes(index(DUE_INDEX, "due_pk", "due_at")?)
+        .global_secondary_indexes(index(RESCANS_INDEX, "rescan_pk", "sk")?)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
                 .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()?,
         );
-    for attribute in ["pk", "sk", "status_pk", "due_pk", "due_at"] {
+    for attribute in ["pk", "sk", "status_pk", "due_pk", "due_at", "rescan_pk"] {
         request = request.attribute_definitions(string_attribute(attribute)?);
     }
     request.send().await?;

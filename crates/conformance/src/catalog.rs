@@ -311,6 +311,51 @@ where
     assert_eq!(due("r2").await, made);
 }
 
+/// A tenant's outstanding re-scan requests are counted, up to the limit asked, and
+/// only its own CLEAN files with a request not yet done; a done re-scan drops out.
+pub async fn a_tenants_outstanding_rescan_requests_are_counted_up_to_the_limit<C>(catalog: &C)
+where
+    C: CatalogReader + CatalogWriter,
+{
+    let tenant = fresh_tenant();
+    let other = fresh_tenant();
+    let mut asked = Vec::new();
+    for owner in [&tenant, &tenant, &tenant, &other] {
+        let record = pending(owner, now());
+        catalog.create(&record).await.expect("create");
+        let clean = accepted(&record);
+        catalog
+            .replace(FileStatus::Pending, &clean)
+            .await
+            .expect("accept");
+        let next = clean
+            .with_rescan_requested(now())
+            .expect("CLEAN files can be re-scanned");
+        catalog
+            .replace(FileStatus::Clean, &next)
+            .await
+            .expect("ask");
+        asked.push(next);
+    }
+    let not_asked = pending(&tenant, now());
+    catalog.create(&not_asked).await.expect("create");
+    let count = |limit| catalog.rescans_requested(&tenant, limit);
+    assert_eq!(count(10).await.expect("count"), 3);
+    assert_eq!(count(2).await.expect("count"), 2);
+
+    let mut done = asked[0].clone();
+    done.rescan_requested_at = None;
+    catalog
+        .replace(FileStatus::Clean, &done)
+        .await
+        .expect("re-scanned");
+    assert_eq!(count(10).await.expect("count"), 2);
+    assert_eq!(
+        catalog.rescans_requested(&other, 10).await.expect("count"),
+        1
+    );
+}
+
 /// Expands every catalog case into a test for one backend. `$catalog` is an async
 /// expression that yields the implementation.
 #[macro_export]
@@ -328,6 +373,7 @@ macro_rules! catalog_tests {
             pending_uploads_past_their_deadline_are_due_oldest_first,
             decided_files_before_a_cutoff_are_due_for_retention,
             clean_files_not_scanned_by_the_ruleset_in_force_are_due_for_rescan,
+            a_tenants_outstanding_rescan_requests_are_counted_up_to_the_limit,
         );
     };
 }

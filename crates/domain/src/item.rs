@@ -13,6 +13,7 @@
 //! | `status_pk` | `TENANT#{tenant}#{status}`             | GSI `by-status` (sort key `sk`)  |
 //! | `due_pk`    | `PENDING` or `DECIDED`; absent after   | sparse GSI `due` (sort `due_at`) |
 //! | `due_at`    | PENDING: the upload deadline; DECIDED: creation time (UTC, millis) | sweep's expiry and retention queries |
+//! | `rescan_pk` | `TENANT#{tenant}` while a CLEAN file's re-scan is asked for; absent otherwise | sparse GSI `rescans` (sort `sk`): the api's per-tenant limit |
 //! | `ttl`       | epoch seconds, a week past the deadline while pending | TTL backstop      |
 //! | the record's fields, flattened                                                         |
 
@@ -44,6 +45,9 @@ pub struct FileItem {
     /// Sort key of the `due` index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<String>,
+    /// Key of the sparse index of re-scans asked for and not yet done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescan_pk: Option<String>,
     /// DynamoDB TTL attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
@@ -109,6 +113,8 @@ impl FileItem {
             status_pk: Self::status_pk(&record.tenant, record.status),
             due_pk: due_pk.map(str::to_owned),
             due_at,
+            rescan_pk: (record.status == FileStatus::Clean && record.rescan_requested_at.is_some())
+                .then(|| Self::tenant_pk(&record.tenant)),
             ttl: pending.then(|| record.upload_deadline.timestamp() + TTL_GRACE_SECS),
             record,
         }
@@ -153,6 +159,20 @@ mod tests {
         assert_eq!(item.ttl, None);
         let deleted = FileItem::from_record(clean.deleted(clean.updated_at).unwrap());
         assert_eq!((deleted.due_pk, deleted.due_at), (None, None));
+    }
+
+    #[test]
+    fn only_a_clean_file_whose_rescan_is_asked_for_is_in_the_rescans_index() {
+        let record = pending_record();
+        let clean = record
+            .with_finding(finding(vec![]), record.created_at)
+            .unwrap();
+        assert_eq!(FileItem::from_record(clean.clone()).rescan_pk, None);
+        let asked = clean.with_rescan_requested(record.created_at).unwrap();
+        assert_eq!(
+            FileItem::from_record(asked).rescan_pk.as_deref(),
+            Some("TENANT#acme")
+        );
     }
 
     #[test]

@@ -284,6 +284,14 @@ pub trait CatalogReader: Send + Sync {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> impl Future<Output = Result<Page, CatalogError>> + Send;
+    /// How many of a tenant's CLEAN files have a re-scan asked for and not yet done,
+    /// counted up to `limit` (the api needs only to know whether a limit is reached,
+    /// so a count never reads more than that).
+    fn rescans_requested(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, CatalogError>> + Send;
 }
 
 /// Writes the catalog (api, ingest, sweep). Every write is conditional.

@@ -67,8 +67,13 @@ impl PerFile {
         }
         let request = || serde_json::from_str::<Value>(&body_text(call)).unwrap();
         match action {
-            "s3:PutObjectTagging" | "s3:PutObject" => self.s3_put_class += 1,
-            "s3:GetObject" | "s3:GetObjectTagging" => self.s3_get_class += 1,
+            // A call naming a version is priced as the same call without one.
+            "s3:PutObjectTagging" | "s3:PutObjectVersionTagging" | "s3:PutObject" => {
+                self.s3_put_class += 1;
+            }
+            "s3:GetObject" | "s3:GetObjectVersion" | "s3:GetObjectTagging" => {
+                self.s3_get_class += 1;
+            }
             "events:PutEvents" => {
                 self.eventbridge_events += request()["Entries"].as_array().unwrap().len() as u64;
             }

@@ -46,6 +46,9 @@ const UNEXERCISED: &[(&str, &str)] = &[
     // in force. crates/stack's scanning tests and functions/sweep's tests drive
     // those paths.
     ("Sweep", "s3:PutObjectTagging"),
+    // The same re-scans read and tag the version that was verified.
+    ("Sweep", "s3:GetObjectVersion"),
+    ("Sweep", "s3:PutObjectVersionTagging"),
     // Sweep keeps compiled rules only when its cold start compiled them; in the
     // scenario it reads back the blob ingest's cold start kept.
     ("Sweep", "s3:PutObject"),
@@ -53,6 +56,20 @@ const UNEXERCISED: &[(&str, &str)] = &[
     // deletes the original; the scenario's uploads are clean or rejected. The object
     // conformance case runs the same calls against the emulator.
     ("Ingest", "s3:DeleteObject"),
+    // A download is presigned for the version verified (s3:GetObjectVersion); only a
+    // record from before versions were kept, or a bucket without versioning, is
+    // presigned without one. The scenario's bucket is versioned, as the template's.
+    ("Api", "s3:GetObject"),
+    // S3's notifications for a versioned bucket name the version, which ingest then
+    // reads and (for bytes no verdict is about) deletes by version; the emulator's
+    // notifications carry no versionId, so ingest reads the current version and pins
+    // the one its GET answered. functions/ingest/tests/versions.rs drives both calls
+    // against the emulator with the version in the event.
+    ("Ingest", "s3:GetObjectVersion"),
+    ("Ingest", "s3:DeleteObjectVersion"),
+    // Tags name the version verified; only a record from before versions were kept
+    // is tagged without one.
+    ("Ingest", "s3:PutObjectTagging"),
 ];
 
 fn template() -> Yaml {

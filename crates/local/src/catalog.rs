@@ -318,6 +318,26 @@ impl CatalogReader for SqliteCatalog {
         };
         Ok(Page { records, next })
     }
+
+    async fn rescans_requested(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<usize, CatalogError> {
+        let tenant = tenant.to_string();
+        let count = self
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM files WHERE tenant = ?1
+                     AND status = 'CLEAN'
+                     AND json_extract(record, '$.rescan_requested_at') IS NOT NULL LIMIT ?2)",
+                )?;
+                Ok(stmt.query_row(params![tenant, limit as i64], |row| row.get::<_, i64>(0))?)
+            })
+            .await
+            .map_err(backend)?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
 }
 
 impl CatalogWriter for SqliteCatalog {

@@ -86,6 +86,14 @@ pub(crate) enum ApiError {
         /// The limit.
         max: usize,
     },
+    /// The tenant has as many re-scans asked for and not yet done as it may.
+    #[error(
+        "this tenant already has {max} re-scans waiting to be done; retry once sweep has done some"
+    )]
+    TooManyRescans {
+        /// The limit.
+        max: usize,
+    },
     /// Only CLEAN files may be downloaded.
     #[error("the file is {0}; only CLEAN files can be downloaded")]
     NotDownloadable(FileStatus),

@@ -208,6 +208,7 @@ where
         if record.rescan_requested_at.is_some() {
             return Reply::json(202, &FileView::from(&record));
         }
+        self.refuse_past_rescan_limit(tenant).await?;
         let next = record
             .with_rescan_requested(self.clock.now())
             .map_err(|_| ApiError::NotRescannable(record.status))?;
@@ -219,6 +220,17 @@ where
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Refuses a new re-scan request when the tenant has `max_pending_rescans` not
+    /// yet done (counted on the sparse `rescans` index, so a count reads at most that
+    /// many keys). As with uploads, concurrent requests can overshoot by their number.
+    async fn refuse_past_rescan_limit(&self, tenant: &TenantId) -> Result<(), ApiError> {
+        let max = self.settings.max_pending_rescans;
+        if self.catalog.rescans_requested(tenant, max).await? >= max {
+            return Err(ApiError::TooManyRescans { max });
+        }
+        Ok(())
     }
 
     /// `GET /v1/usage`.

@@ -54,6 +54,10 @@ pub struct ApiSettings {
     /// How many PENDING uploads one tenant may hold at once, so one tenant cannot
     /// fill the catalog (and the scanners' queue) for everyone else.
     pub max_pending_uploads: usize,
+    /// How many re-scans one tenant may have asked for and not yet had done: sweep
+    /// re-scans a bounded number a run, so without it one tenant's requests would
+    /// hold back everyone's.
+    pub max_pending_rescans: usize,
 }
 
 impl Default for ApiSettings {
@@ -65,6 +69,7 @@ impl Default for ApiSettings {
             presign_ttl: chrono::Duration::minutes(15),
             max_body_bytes: 16 * 1024,
             max_pending_uploads: 100,
+            max_pending_rescans: 100,
         }
     }
 }

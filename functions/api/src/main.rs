@@ -28,6 +28,7 @@ async fn main() -> Result<(), Error> {
         upload_window: chrono::Duration::from_std(config.upload_window)?,
         presign_ttl: chrono::Duration::from_std(config.presign_ttl)?,
         max_pending_uploads: config.max_pending_uploads,
+        max_pending_rescans: config.max_pending_rescans,
         ..ApiSettings::default()
     };
     let api = init_step("clients", || {

@@ -16,8 +16,9 @@ use crate::{error::ApiError, reply::Reply};
 /// Where problem types live; a slug is appended.
 const PROBLEM_BASE: &str = "https://airlock.dev/problems/";
 
-/// When a tenant at its PENDING limit should ask again: uploads in flight usually
-/// finish within a minute (and the rest expire at their deadline).
+/// When a tenant at one of its limits should ask again: uploads in flight usually
+/// finish within a minute (and the rest expire at their deadline); sweep's next run
+/// does re-scans waiting.
 const RETRY_PENDING_AFTER_SECS: u64 = 60;
 
 /// How an error is presented: status, a stable slug for `type`, and a short title.
@@ -58,6 +59,9 @@ impl ApiError {
             Self::PolicyViolation(_) => kind(422, "policy-violation", "Upload breaks the policy"),
             Self::TooManyPending { .. } => {
                 kind(429, "too-many-pending", "Too many pending uploads")
+            }
+            Self::TooManyRescans { .. } => {
+                kind(429, "too-many-rescans", "Too many pending re-scans")
             }
             Self::NotDownloadable(_) => kind(409, "not-downloadable", "File not downloadable"),
             Self::NotDeletable(_) => kind(409, "not-deletable", "File not deletable"),
@@ -113,7 +117,7 @@ pub(crate) fn respond(error: &ApiError, request_id: &str) -> ApiGatewayV2httpRes
     if let ApiError::MethodNotAllowed { allow, .. } = error {
         reply = reply.header(header::ALLOW, allow.clone());
     }
-    if let ApiError::TooManyPending { .. } = error {
+    if let ApiError::TooManyPending { .. } | ApiError::TooManyRescans { .. } = error {
         reply = reply.header(header::RETRY_AFTER, RETRY_PENDING_AFTER_SECS.to_string());
     }
     reply.into_response()

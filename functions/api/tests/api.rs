@@ -194,6 +194,61 @@ async fn a_tenant_at_its_pending_limit_gets_429_with_retry_after_and_others_are_
     assert_eq!(acme_pending, 2, "the refused request created nothing");
 }
 
+/// `POST /v1/files/{id}/rescan` as the gateway delivers it.
+fn rescan_event(id: FileId) -> ApiGatewayV2httpRequest {
+    let mut request = get_event(&format!("/v1/files/{id}/rescan"));
+    set_method(&mut request, "POST");
+    request
+}
+
+#[tokio::test]
+async fn a_tenant_at_its_rescan_limit_gets_429_with_retry_after_and_others_are_unaffected() {
+    // Arrange: acme has asked for two re-scans, its limit.
+    let app = spawn_app_with(ApiSettings {
+        max_pending_rescans: 2,
+        ..ApiSettings::default()
+    });
+    for n in 1..=3 {
+        app.catalog
+            .insert(clean_record("acme", file_id(n), "a.pdf"));
+    }
+    app.catalog
+        .insert(clean_record("globex", file_id(4), "b.pdf"));
+    for n in 1..=2 {
+        assert_eq!(app.send(rescan_event(file_id(n))).await.status_code, 202);
+    }
+
+    // Act
+    let refused = app.send(rescan_event(file_id(3))).await;
+    let asked_again = app.send(rescan_event(file_id(1))).await;
+    let mut theirs = rescan_event(file_id(4));
+    set_tenant(&mut theirs, Some("globex"));
+    let other_tenant = app.send(theirs).await;
+
+    // Assert
+    let body = assert_problem(&refused, 429, "too-many-rescans");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 re-scans"),
+        "{body}"
+    );
+    assert_eq!(header(&refused, "retry-after"), Some("60"));
+    assert_eq!(
+        app.catalog
+            .record(file_id(3))
+            .and_then(|r| r.rescan_requested_at),
+        None,
+        "the refused request asked for nothing"
+    );
+    assert_eq!(
+        asked_again.status_code, 202,
+        "asking again is not a new request"
+    );
+    assert_eq!(other_tenant.status_code, 202, "{}", json(&other_tenant));
+}
+
 #[tokio::test]
 async fn a_base64_encoded_body_is_decoded_before_parsing() {
     // Arrange

@@ -61,7 +61,11 @@ pub async fn deploy() -> Deployment {
     provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
         .await
         .unwrap();
-    provision::create_bucket(&s3, &name).await.unwrap();
+    // Versioned, as the template's bucket is: calls then name versions, which S3
+    // authorizes as the *Version actions.
+    provision::create_versioned_bucket(&s3, &name)
+        .await
+        .unwrap();
     provision::create_bus(&events, &name).await.unwrap();
 
     // Bucket → queue: the S3 notifications ingest would receive.
@@ -458,7 +462,22 @@ pub fn actions_of(call: &Value) -> Vec<String> {
         ("DELETE", false) => "s3:DeleteObject",
         (method, _) => panic!("unmapped S3 call {method} {url}"),
     };
+    // A call naming a version is authorized as the action's *Version form
+    // (s3:GetObjectVersion, s3:PutObjectVersionTagging, s3:DeleteObjectVersion).
+    let versioned = query.split('&').any(|p| p.starts_with("versionId="));
+    if versioned && action != "s3:ListBucket" && action != "s3:PutObject" {
+        return vec![versioned_action(action)];
+    }
     vec![action.to_owned()]
+}
+
+/// `s3:GetObject` → `s3:GetObjectVersion`, `s3:PutObjectTagging` →
+/// `s3:PutObjectVersionTagging`, and so on.
+fn versioned_action(action: &str) -> String {
+    match action.strip_suffix("Tagging") {
+        Some(base) => format!("{base}VersionTagging"),
+        None => format!("{action}Version"),
+    }
 }
 
 /// A recorded request's body as text (the recorder base64-encodes some bodies).

@@ -143,6 +143,22 @@ impl CatalogReader for MemoryCatalog {
             next,
         })
     }
+
+    async fn rescans_requested(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<usize, CatalogError> {
+        self.check()?;
+        let state = self.state();
+        let asked = state
+            .records
+            .values()
+            .filter(|r| r.tenant == *tenant && r.status == FileStatus::Clean)
+            .filter(|r| r.rescan_requested_at.is_some())
+            .count();
+        Ok(asked.min(limit))
+    }
 }
 
 impl CatalogWriter for MemoryCatalog {
