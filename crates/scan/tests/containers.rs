@@ -316,6 +316,107 @@ fn an_ole_documents_streams_are_scanned_as_members() {
     );
 }
 
+/// MS-OVBA compression with literal tokens only (valid, if no smaller): a flag byte
+/// of zeros before every eight bytes, in chunks of 4096.
+fn ovba_compress(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x01];
+    for chunk in data.chunks(4096) {
+        let mut tokens = Vec::new();
+        for group in chunk.chunks(8) {
+            tokens.push(0x00);
+            tokens.extend_from_slice(group);
+        }
+        let header = 0xB000 | (tokens.len() as u16 + 2 - 3);
+        out.extend_from_slice(&header.to_le_bytes());
+        out.extend(tokens);
+    }
+    out
+}
+
+/// A legacy Word document's macro project as Office lays it out: `Macros/VBA/dir`
+/// (compressed records naming each module's stream and where its source starts) and
+/// `Macros/VBA/Module1` (compiled p-code, then the compressed source). `dir` replaces
+/// the real directory when given.
+fn word_document_with_macro(source: &str, dir: Option<Vec<u8>>) -> Vec<u8> {
+    let record = |id: u16, data: &[u8]| {
+        let mut bytes = id.to_le_bytes().to_vec();
+        bytes.extend((data.len() as u32).to_le_bytes());
+        bytes.extend(data);
+        bytes
+    };
+    let pcode = [0xCCu8; 37];
+    let mut listing = record(0x0001, &1u32.to_le_bytes());
+    listing.extend(record(0x0003, &1252u16.to_le_bytes()));
+    listing.extend(record(0x0004, b"Project"));
+    listing.extend([0x09, 0x00, 0x04, 0x00, 0x00, 0x00, 1, 0, 0, 0, 2, 0]);
+    listing.extend(record(0x000f, &1u16.to_le_bytes()));
+    listing.extend(record(0x0013, &0xffffu16.to_le_bytes()));
+    listing.extend(record(0x0019, b"Module1"));
+    listing.extend(record(0x001a, b"Module1"));
+    listing.extend(record(0x0031, &(pcode.len() as u32).to_le_bytes()));
+    listing.extend(record(0x0021, &[]));
+    listing.extend(record(0x002b, &[]));
+    listing.extend(record(0x0010, &[]));
+    let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    file.create_storage("/Macros").unwrap();
+    file.create_storage("/Macros/VBA").unwrap();
+    let mut stream = file.create_stream("/WordDocument").unwrap();
+    stream.write_all(b"\xec\xa5 a document").unwrap();
+    drop(stream);
+    let mut stream = file.create_stream("/Macros/VBA/dir").unwrap();
+    stream
+        .write_all(&dir.unwrap_or_else(|| ovba_compress(&listing)))
+        .unwrap();
+    drop(stream);
+    let mut module = file.create_stream("/Macros/VBA/Module1").unwrap();
+    module.write_all(&pcode).unwrap();
+    module.write_all(&ovba_compress(source.as_bytes())).unwrap();
+    drop(module);
+    file.flush().unwrap();
+    file.into_inner().into_inner()
+}
+
+#[test]
+fn a_macro_modules_source_is_decompressed_so_rules_see_the_code_not_its_compressed_form() {
+    let rules = compile(
+        &[airlock_domain::ports::RuleFile {
+            name: "macros.yar".into(),
+            source: r#"rule autoopen_shell { strings: $a = "Sub AutoOpen()" $b = "powershell -enc" condition: $a and $b and extension == ".vba" }"#.into(),
+        }],
+        "t",
+    )
+    .unwrap();
+    let document = word_document_with_macro(
+        "Attribute VB_Name = \"Module1\"\r\nSub AutoOpen()\r\n  Shell(\"powershell -enc SQBFAFgA\")\r\nEnd Sub\r\n",
+        None,
+    );
+    let report = scan_blocking(
+        &rules,
+        &Spooled::Memory(document),
+        &subject("letter.doc"),
+        ScanSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        places(&report, "macros.autoopen_shell"),
+        ["letter.doc!/Macros/VBA/Module1!/source.vba"]
+    );
+    assert!(members(&report).unscanned.is_empty(), "{report:?}");
+}
+
+#[test]
+fn a_macro_project_that_cannot_be_read_is_named_as_not_scanned() {
+    let damaged = word_document_with_macro("Sub AutoOpen()", Some(vec![0x01, 0x05, 0xB0, 0x01]));
+    let report = scan(&damaged, "letter.doc");
+    assert_eq!(
+        members(&report).unscanned,
+        vec![SkipReason::ArchiveCorrupt {
+            path: "letter.doc!/Macros/VBA/dir".into(),
+            detail: "VBA project: truncated".into(),
+        }]
+    );
+}
+
 fn pdf_with_object_stream(script: &[u8]) -> Vec<u8> {
     let mut objects = b"5 0 << /Type /Action /S ".to_vec();
     objects.extend_from_slice(script);

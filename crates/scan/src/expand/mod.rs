@@ -8,8 +8,9 @@
 //!   it at the ratio and expansion budgets.
 //! - [`walk`]: the walker, which scans each member, names it by its path through
 //!   the containers, opens it in turn when it is a container, and keeps the tally.
-//! - one module per format ([`zip`], [`tar`], [`streams`], [`pdf`], [`ole`]), each
-//!   handing the walker its members as readers.
+//! - one module per format ([`zip`], [`tar`], [`streams`], [`pdf`], [`ole`] with
+//!   [`vba`] for the macro projects in it), each handing the walker its members as
+//!   readers.
 
 pub mod detect;
 pub mod held;
@@ -18,6 +19,7 @@ pub mod pdf;
 pub mod pdf_filters;
 pub mod streams;
 pub mod tar;
+pub mod vba;
 pub mod walk;
 pub mod zip;
 
