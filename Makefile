@@ -18,8 +18,9 @@ run:
 ## a free 127.0.0.1 port and stops by PID), end to end, the crash and load tests
 ## (crates/stack/tests/promise), the fuzz corpus replayed, the README walk-through,
 ## schemathesis and the console page in headless Chromium, each against a freshly
-## started stack binary.
-test: tools lint-infra test-rust test-walkthrough test-schemathesis test-console
+## started stack binary. The Rust tests run first, so a newcomer's first failure is one
+## in the code, not in the infra linters' tool installs.
+test: tools test-rust lint-infra test-walkthrough test-schemathesis test-console
 
 test-rust:
 	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
@@ -117,8 +118,7 @@ FN ?=
 
 lambda-tools:
 	@[ -x $(TOOLS)/bin/sam ] || scripts/lint-infra.sh >/dev/null
-	@$(TOOLS)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))' $(CARGO_LAMBDA_PIN) $(ZIG_PIN) 2>/dev/null \
-		|| $(TOOLS)/bin/pip install --quiet --disable-pip-version-check $(CARGO_LAMBDA_PIN) $(ZIG_PIN)
+	@scripts/venv.sh $(TOOLS) $(CARGO_LAMBDA_PIN) $(ZIG_PIN)
 
 ## Lambda artifacts: one arm64 bootstrap per function under target/lambda/<binary>/
 ## (release profile: fat LTO, stripped; about ten minutes cold on two cores).
