@@ -10,8 +10,12 @@ STACK_BIN := target/debug/airlock-stack
 .PHONY: bench run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
+## Built with the workspace's features (`--workspace`), which are the test build's:
+## `cargo run -p airlock-stack` would unify them differently and, right after
+## `make test`, recompile most of the tree; this starts at once.
 run:
-	$(CARGO) run -p airlock-stack --bin airlock-stack -- --data-dir $(DATA) --port $(PORT)
+	$(CARGO) build --workspace --bin airlock-stack
+	exec $(STACK_BIN) --data-dir $(DATA) --port $(PORT)
 
 ## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
