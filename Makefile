@@ -10,16 +10,21 @@ STACK_BIN := target/debug/airlock-stack
 .PHONY: bench run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
+## Built with the workspace's features (`--workspace`), which are the test build's:
+## `cargo run -p airlock-stack` would unify them differently and, right after
+## `make test`, recompile most of the tree; this starts at once.
 run:
-	$(CARGO) run -p airlock-stack --bin airlock-stack -- --data-dir $(DATA) --port $(PORT)
+	$(CARGO) build --workspace --bin airlock-stack
+	exec $(STACK_BIN) --data-dir $(DATA) --port $(PORT)
 
 ## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
 ## a free 127.0.0.1 port and stops by PID), end to end, the crash and load tests
 ## (crates/stack/tests/promise), the fuzz corpus replayed, the README walk-through,
 ## schemathesis and the console page in headless Chromium, each against a freshly
-## started stack binary.
-test: tools lint-infra test-rust test-walkthrough test-schemathesis test-console
+## started stack binary. The Rust tests run first, so a newcomer's first failure is one
+## in the code, not in the infra linters' tool installs.
+test: tools test-rust lint-infra test-walkthrough test-schemathesis test-console
 
 test-rust:
 	scripts/with-moto.sh $(MAKE) --no-print-directory test-rust-inner
@@ -117,8 +122,7 @@ FN ?=
 
 lambda-tools:
 	@[ -x $(TOOLS)/bin/sam ] || scripts/lint-infra.sh >/dev/null
-	@$(TOOLS)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))' $(CARGO_LAMBDA_PIN) $(ZIG_PIN) 2>/dev/null \
-		|| $(TOOLS)/bin/pip install --quiet --disable-pip-version-check $(CARGO_LAMBDA_PIN) $(ZIG_PIN)
+	@scripts/venv.sh $(TOOLS) $(CARGO_LAMBDA_PIN) $(ZIG_PIN)
 
 ## Lambda artifacts: one arm64 bootstrap per function under target/lambda/<binary>/
 ## (release profile: fat LTO, stripped; about ten minutes cold on two cores).

@@ -23,19 +23,13 @@ apt_install() {
 [ -x /usr/bin/time ] || apt_install time
 python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 
-# The Python side — the peer's packages (reinstalled when its pinned requirements
-# change) and moto for the emulator backend — waits on downloads and the disk, while
+# The Python side — the peer's packages (installed when a pin is missing or has
+# changed) and moto for the emulator backend — waits on downloads and the disk, while
 # oha's and the workspace's builds keep both cores busy: it installs beside them.
 peer=bench/python-peer
 install_python() {
   local began; began=$(date +%s)
-  if ! cmp -s "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"; then
-    echo "bench: installing the Python peer's packages into $peer/.venv" >&2
-    rm -rf "$peer/.venv"
-    python3 -m venv "$peer/.venv"
-    "$peer/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peer/requirements.txt"
-    cp "$peer/requirements.txt" "$peer/.venv/installed-requirements.txt"
-  fi
+  scripts/venv.sh "$peer/.venv" -r "$peer/requirements.txt"
   scripts/with-moto.sh true 2>/dev/null  # installs moto into .venv when missing
   echo "bench: the Python installs (beside the builds) took $(( $(date +%s) - began )) s" >&2
 }

@@ -30,28 +30,6 @@ version() { "$1/bin/python" -c 'import importlib.metadata as m, sys
 try: print(m.version(sys.argv[1]))
 except m.PackageNotFoundError: pass' "$2"; }
 
-# Creates or updates a virtualenv unless every pin is already installed as pinned:
-# asking importlib.metadata takes milliseconds, pip takes seconds even with nothing
-# to do.
-ensure_venv() {
-  local venv=$1; shift
-  local pin stale=()
-  for pin in "$@"; do
-    if [ ! -x "$venv/bin/python" ] || [ "$(version "$venv" "${pin%%==*}")" != "${pin#*==}" ]; then
-      stale+=("$pin")
-    fi
-  done
-  if [ ${#stale[@]} -eq 0 ]; then
-    echo "tools $venv: up to date ($*)"
-    return
-  fi
-  echo "tools $venv: installing ${stale[*]}"
-  local t=$SECONDS
-  [ -x "$venv/bin/python" ] || python3 -m venv --clear "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
-  echo "tools $venv: installed in $((SECONDS - t))s"
-}
-
 failed=0
 # Runs one check; prints one line, and the tool's output only when it fails.
 check() {
@@ -122,8 +100,8 @@ for f in findings:
 sys.exit(bool(findings))'
 }
 
-ensure_venv "$INFRA_VENV" "${INFRA_PINS[@]}"
-ensure_venv "$CHECKOV_VENV" "${CHECKOV_PINS[@]}"
+scripts/venv.sh "$INFRA_VENV" "${INFRA_PINS[@]}"
+scripts/venv.sh "$CHECKOV_VENV" "${CHECKOV_PINS[@]}"
 
 cfn_lint="cfn-lint $(version "$INFRA_VENV" cfn-lint)"
 check "sam validate --lint (SAM CLI $(version "$INFRA_VENV" aws-sam-cli), $cfn_lint)" \

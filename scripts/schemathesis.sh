@@ -11,11 +11,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv-schemathesis"
 VERSION=4.32.5
 
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$VERSION')" 2>/dev/null; then
-  echo "schemathesis: installing schemathesis==$VERSION into .venv-schemathesis" >&2
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
-fi
+
+"$root/scripts/venv.sh" "$venv" "schemathesis==$VERSION"
 
 report=$(mktemp -d)
 trap 'rm -rf "$report"' EXIT

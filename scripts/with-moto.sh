@@ -8,11 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
 MOTO_VERSION=5.2.5
 
-if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-  echo "with-moto: installing moto[server]==$MOTO_VERSION into .venv" >&2
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
+
+"$root/scripts/venv.sh" "$venv" "moto[server]==$MOTO_VERSION"
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 scratch=$(mktemp -d)

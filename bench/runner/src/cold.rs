@@ -9,9 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use airlock_aws::lambda::INIT_STEP_MESSAGE;
 use airlock_lambda_emulator::{Function, InvokeError};
 use airlock_scan::live::RULES_COMPILED_MESSAGE;
+use airlock_telemetry::INIT_STEP_MESSAGE;
 
 use crate::{
     BenchError,
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn init_steps_are_read_from_the_flat_json_the_functions_log() {
-        let line = r#"{"timestamp":"t","level":"INFO","target":"airlock_aws::lambda","message":"init step","step":"sdk_config","micros":5365}"#;
+        let line = r#"{"timestamp":"t","level":"INFO","target":"airlock_telemetry::init_step","message":"init step","step":"sdk_config","micros":5365}"#;
         assert_eq!(init_step(line), Some(("sdk_config".into(), 5365.0)));
     }
 

@@ -8,11 +8,8 @@
 //! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
 //!   the entries EventBridge reports as failed.
 //! - [`S3RuleSource`]: the deployment's scanning rules under a bucket prefix.
-//! - [`lambda`]: what every Lambda binary does around its handler: logging set-up,
-//!   invocation spans, the cold-start metric, error reporting.
-//! - [`logging`]: flat JSON log lines with the invocation's context, and the sink
-//!   that writes metric events as EMF.
-//! - [`metrics`]: the metric catalogue and the EMF formatter.
+//! - [`lambda`]: a handler error as the Lambda runtime reports it (logs, metrics and
+//!   invocation spans are `airlock_telemetry`'s, which needs no SDK).
 //! - [`config`]: the typed settings each function reads once at cold start.
 //! - [`tls`]: the roots of trust for AWS endpoints (Amazon's, compiled in, by
 //!   default).
@@ -26,8 +23,6 @@ mod dynamo;
 mod error;
 mod eventbridge;
 pub mod lambda;
-pub mod logging;
-pub mod metrics;
 pub mod provision;
 mod rules;
 mod s3;

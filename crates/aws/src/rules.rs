@@ -170,7 +170,7 @@ mod tests {
     use airlock_domain::ports::{RuleFile, RuleSource, StoreError};
     use airlock_scan::LiveRules;
 
-    use crate::{logging::LogBuffer, metrics::Metric};
+    use airlock_telemetry::{logging::LogBuffer, metrics::Metric};
 
     /// One rule file that compiles and one that does not.
     struct OneGoodOneBroken;
@@ -204,7 +204,7 @@ mod tests {
         );
         assert_eq!(
             airlock_scan::live::METRICS_TARGET,
-            crate::metrics::METRICS_TARGET
+            airlock_telemetry::metrics::METRICS_TARGET
         );
     }
 

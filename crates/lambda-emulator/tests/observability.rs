@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use airlock_aws::metrics::{FUNCTION_DIMENSION, Metric, NAMESPACE};
+use airlock_telemetry::metrics::{FUNCTION_DIMENSION, Metric, NAMESPACE};
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
 

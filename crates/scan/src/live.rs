@@ -37,11 +37,11 @@ use crate::{
 /// The version used for a source with no rule files.
 pub const NO_CUSTOM_RULES: &str = "none";
 
-/// The `tracing` target the log layer turns into EMF metrics (`airlock-aws`'s
+/// The `tracing` target the log layer turns into EMF metrics (`airlock-telemetry`'s
 /// `METRICS_TARGET`; this crate does not depend on it).
 pub const METRICS_TARGET: &str = "airlock_metrics";
 
-/// The metric counting rule files left out of a loaded ruleset (`airlock-aws`'s
+/// The metric counting rule files left out of a loaded ruleset (`airlock-telemetry`'s
 /// `Metric::RuleFilesLeftOut`).
 pub const RULE_FILES_LEFT_OUT: &str = "RuleFilesLeftOut";
 

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use airlock_aws::lambda::Invocations;
+use airlock_telemetry::Invocations;
 
 /// The api function.
 pub static API: LazyLock<Invocations> = LazyLock::new(|| Invocations::start("airlock-api"));

@@ -1,12 +1,10 @@
 //! The embedded local stack: one process on 127.0.0.1 that behaves like the deployed
 //! Airlock and runs the same four handlers, fed with synthesized AWS events.
 //!
-//! - [`console`]: the page at `/` (upload, files, usage, live event log) and its
-//!   local-only, read-only `/local/events`.
-//! - [`gateway`]: the HTTP API. Checks the dev token (standing in for API Gateway's
-//!   JWT authorizer), turns requests into HTTP API v2 events for the api handler.
-//! - [`objects`]: the presigned PUT and GET endpoints, checked like S3 checks them; a
-//!   completed PUT emits an S3 `ObjectCreated` event to ingest.
+//! - [`http`]: everything served over HTTP, one router: the API gateway (dev token
+//!   in place of API Gateway's JWT authorizer, requests as HTTP API v2 events for the
+//!   api handler), the presigned object endpoints S3 would serve (a completed PUT
+//!   emits an S3 `ObjectCreated` event to ingest), and the console page at `/`.
 //! - [`notifications`]: delivers those S3 events to ingest with Lambda's async retries,
 //!   then a dead-letter file.
 //! - [`pump`]: delivers the catalog's change log, in order and in batches, to publish as
@@ -17,11 +15,9 @@
 //! - [`invocations`]: each function's invocation context (request id, cold start).
 
 pub mod config;
-pub mod console;
-pub mod gateway;
+pub mod http;
 pub mod invocations;
 pub mod notifications;
-pub mod objects;
 pub mod pump;
 pub mod schedule;
 pub mod token;

@@ -13,7 +13,7 @@ use airlock_stack::{StackConfig, start};
 fn main() -> ExitCode {
     // The same JSON lines as on Lambda, metric (EMF) lines included, on stderr: stdout
     // is for the URL and token that people and scripts read.
-    airlock_aws::lambda::init_tracing_to("airlock-stack", std::io::stderr);
+    airlock_telemetry::init_tracing_to("airlock-stack", std::io::stderr);
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(config) => config,
         Err(message) => {

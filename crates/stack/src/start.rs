@@ -17,16 +17,14 @@ use airlock_local::{
 use airlock_publish::Publish;
 use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
-use axum::{Router, routing::get};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::StackConfig,
-    console, gateway,
+    http::{self, AppState},
     notifications::{self, Notifier},
-    objects,
     pump::Pump,
     schedule,
     token::DevTokens,
@@ -34,20 +32,6 @@ use crate::{
 
 /// PENDING uploads a tenant may hold on the local stack.
 const LOCAL_MAX_PENDING_UPLOADS: usize = 100_000;
-
-/// The api handler as the local stack wires it.
-pub type LocalApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, SystemClock>;
-
-/// What the HTTP handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub(crate) api: Arc<LocalApi>,
-    pub(crate) store: FsObjectStore,
-    pub(crate) tokens: DevTokens,
-    pub(crate) notifier: Notifier,
-    /// The local bus's JSON-lines file (read by the console's event log).
-    pub(crate) events: PathBuf,
-}
 
 /// The scanner for ingest or sweep: the default rules plus the folder's, whose
 /// version is checked before every file (reading a few small files is cheap here).
@@ -230,23 +214,13 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     crate::invocations::ready();
     redeliver_unverified_uploads(&catalog, &store, &notifier).await;
 
-    let app = Router::new()
-        .route("/", get(console::page))
-        .route("/local/events", get(console::events))
-        .route("/v1", axum::routing::any(gateway::api))
-        .route("/v1/{*rest}", axum::routing::any(gateway::api))
-        .route(
-            "/objects/{*key}",
-            get(objects::get_object).put(objects::put_object),
-        )
-        .fallback(gateway::not_found)
-        .with_state(AppState {
-            api: Arc::new(api),
-            store,
-            tokens: tokens.clone(),
-            notifier,
-            events: events_path(&data_dir),
-        });
+    let app = http::router(AppState::new(
+        api,
+        store,
+        tokens.clone(),
+        notifier,
+        events_path(&data_dir),
+    ));
     let mut server_shutdown = shutdown_rx;
     tasks.spawn(async move {
         let stopped = async move {

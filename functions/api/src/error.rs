@@ -12,7 +12,7 @@ use airlock_domain::{
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
     /// No route has this path.
-    #[error("there is no such route")]
+    #[error("{}", crate::problem::NO_ROUTE_DETAIL)]
     NoRoute,
     /// A route has this path, but not with this method.
     #[error("{method} is not allowed on this path; allowed: {allow}")]

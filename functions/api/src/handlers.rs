@@ -1,7 +1,6 @@
 //! One function per route: validate, drive the ports, shape the reply. Routing,
 //! the tenant and body parsing are done before these run (see `Api::dispatch`).
 
-use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
     ports::{
@@ -9,6 +8,7 @@ use airlock_domain::{
         ObjectRemover, UsageReader,
     },
 };
+use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::http::header;
 
 use crate::{

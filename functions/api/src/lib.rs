@@ -24,6 +24,7 @@ use airlock_domain::{
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use tracing::Instrument;
 
+pub use crate::problem::{NO_ROUTE_DETAIL, NO_ROUTE_TITLE};
 use crate::{error::ApiError, reply::Reply, routes::Route};
 
 /// Every route the API serves, as `(method, path template)`. The OpenAPI document

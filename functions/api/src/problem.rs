@@ -16,6 +16,13 @@ use crate::{error::ApiError, reply::Reply};
 /// Where problem types live; a slug is appended.
 const PROBLEM_BASE: &str = "https://airlock.dev/problems/";
 
+/// The title of the 404 for a path no route serves. The local stack answers the paths
+/// outside the API with the same words, so a client meets one 404 wherever it asks.
+pub const NO_ROUTE_TITLE: &str = "Not found";
+
+/// The detail of that 404.
+pub const NO_ROUTE_DETAIL: &str = "there is no such route";
+
 /// When a tenant at one of its limits should ask again: uploads in flight usually
 /// finish within a minute (and the rest expire at their deadline); sweep's next run
 /// does re-scans waiting.
@@ -40,7 +47,7 @@ impl ApiError {
     /// The only mapping from errors to HTTP statuses.
     fn kind(&self) -> Kind {
         match self {
-            Self::NoRoute => kind(404, "not-found", "Not found"),
+            Self::NoRoute => kind(404, "not-found", NO_ROUTE_TITLE),
             Self::FileNotFound => kind(404, "file-not-found", "File not found"),
             Self::MethodNotAllowed { .. } => kind(405, "method-not-allowed", "Method not allowed"),
             Self::MissingTenant { .. } | Self::InvalidTenant { .. } => {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{FileRecord, FileStatus};
+use airlock_telemetry::metrics::{Measurements, Metric};
 
 /// The measurements for a file that just got its verdict: which outcome, how many
 /// bytes were verified, and how long the scan and the whole ingest took. The reason

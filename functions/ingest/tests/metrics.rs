@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-use airlock_aws::logging::LogBuffer;
 use airlock_domain::ScanLimits;
 use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, Policy, TenantId, Timestamp, UploadRequest,
@@ -12,6 +11,7 @@ use airlock_domain::{
 use airlock_ingest::Ingest;
 use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
 use airlock_scan::{ScanSettings, Scanning};
+use airlock_telemetry::logging::LogBuffer;
 use serde_json::Value;
 
 const PUT: &str = include_str!("fixtures/example-s3-event-put.json");

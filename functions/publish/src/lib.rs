@@ -8,11 +8,11 @@
 //! whose event was published but whose ledger entry was not (a crash in between) is
 //! published again with the same event id, which consumers and the local bus drop.
 
-use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainEvent, FileItem, FileRecord, ItemError, UsageDelta, error_chain,
     ports::{EventPublisher, LedgerError, PublishError, UsageLedger},
 };
+use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::{
     dynamodb::{Event, EventRecord},
     streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},

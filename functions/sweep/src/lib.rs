@@ -15,7 +15,6 @@
 //! is a conditional write, so a sweep racing ingest or a user's delete never
 //! overwrites their result. Each run ends with one structured log line.
 
-use airlock_aws::metrics::{Measurements, Metric};
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, error_chain,
     ports::{
@@ -24,6 +23,7 @@ use airlock_domain::{
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
+use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 

@@ -9,9 +9,9 @@ use airlock_api::{Api, ApiSettings};
 use airlock_aws::{
     DynamoCatalog, S3Store,
     config::{ApiConfig, Env},
-    lambda::{Invocations, function_name, init_step, init_step_async, init_tracing},
 };
 use airlock_domain::ports::SystemClock;
+use airlock_telemetry::{Invocations, function_name, init_step, init_step_async, init_tracing};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;

@@ -14,14 +14,21 @@
 use airlock_domain::{FileName, FileStatus, ObjectKey, ports::ChunkStream};
 use airlock_local::{Grant, GrantError, LocalError};
 use axum::{
+    Router,
     body::Body,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
+    routing::get,
 };
 use futures_util::StreamExt;
 
-use crate::{gateway::problem, start::AppState};
+use super::{AppState, problem::problem};
+
+/// The object paths presigned URLs point at.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/objects/{*key}", get(get_object).put(put_object))
+}
 
 /// `PUT /objects/{*key}`.
 pub async fn put_object(

@@ -12,15 +12,25 @@ use std::path::PathBuf;
 
 use airlock_local::read_bus_file;
 use axum::{
+    Router,
     extract::{Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
+    routing::get,
 };
 use serde::Deserialize;
 
-use crate::{gateway, start::AppState, token::TENANT_CLAIM};
+use super::{AppState, auth, problem::problem};
+use crate::token::TENANT_CLAIM;
 
 const PAGE: &str = include_str!("console.html");
+
+/// The page and its event log.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/local/events", get(events))
+}
 
 /// `GET /`: the console.
 pub async fn page() -> Response {
@@ -52,12 +62,12 @@ pub async fn events(
     Query(After { after }): Query<After>,
     request: axum::extract::Request,
 ) -> Response {
-    let claims = match gateway::verify(&app, &request) {
+    let claims = match auth::verify(&app, &request) {
         Ok(claims) => claims,
         Err(response) => return *response,
     };
     let Some(tenant) = claims.get(TENANT_CLAIM).cloned() else {
-        return gateway::problem(
+        return problem(
             StatusCode::FORBIDDEN,
             "Forbidden",
             "the token names no tenant",
@@ -67,7 +77,7 @@ pub async fn events(
     let entries = match tokio::task::spawn_blocking(move || read_bus_file(&path)).await {
         Ok(Ok(entries)) => entries,
         _ => {
-            return gateway::problem(
+            return problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
                 "the event log could not be read",

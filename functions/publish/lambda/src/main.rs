@@ -8,9 +8,10 @@
 use airlock_aws::{
     DynamoCatalog, EventBridgePublisher,
     config::{Env, PublishConfig},
-    lambda::{Invocations, diagnostic, function_name, init_step, init_step_async, init_tracing},
+    lambda::diagnostic,
 };
 use airlock_publish::Publish;
+use airlock_telemetry::{Invocations, function_name, init_step, init_step_async, init_tracing};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
 

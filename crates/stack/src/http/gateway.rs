@@ -11,36 +11,25 @@ use aws_lambda_events::{
     encodings::Body as LambdaBody,
 };
 use axum::{
+    Router,
     body::Body,
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
+    routing::any,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use crate::start::AppState;
+use super::{AppState, auth::verify, problem::problem};
 
 /// API Gateway's payload limit for HTTP APIs.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
-/// A `application/problem+json` response (RFC 9457).
-pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": format!("https://airlock.dev/problems/{}", slug(title)),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn slug(title: &str) -> String {
-    title.to_ascii_lowercase().replace(' ', "-")
+/// The API's paths: everything under `/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1", any(api))
+        .route("/v1/{*rest}", any(api))
 }
 
 /// Every `/v1/...` request.
@@ -71,35 +60,6 @@ pub async fn api(State(app): State<AppState>, request: Request) -> Response {
     let request_id = event.request_context.request_id.clone().unwrap_or_default();
     let span = crate::invocations::API.span(&request_id);
     into_response(app.api.handle(event).instrument(span).await)
-}
-
-/// The verified claims of the request's bearer token, or the 401 to answer.
-pub fn verify(
-    app: &AppState,
-    request: &Request,
-) -> Result<std::collections::HashMap<String, String>, Box<Response>> {
-    match bearer(request).map(|token| app.tokens.verify(token, chrono::Utc::now().timestamp())) {
-        Some(Ok(claims)) => Ok(claims),
-        Some(Err(e)) => Err(Box::new(unauthorized(&e.to_string()))),
-        None => Err(Box::new(unauthorized("send Authorization: Bearer <token>"))),
-    }
-}
-
-fn bearer(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-}
-
-fn unauthorized(detail: &str) -> Response {
-    let mut response = problem(StatusCode::UNAUTHORIZED, "Unauthorized", detail);
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 /// The HTTP API v2 event for a request, built as JSON and parsed by the library's
@@ -215,9 +175,4 @@ fn into_response(reply: ApiGatewayV2httpResponse) -> Response {
         }
     }
     response
-}
-
-/// Anything else.
-pub async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "Not Found", "no such route")
 }
