@@ -93,6 +93,19 @@ impl Deployment {
         Ok(record)
     }
 
+    /// Stores `bytes` under `key` (the deployment's rule files, say).
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BenchError> {
+        self.s3
+            .put_object()
+            .bucket(&self.names.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| BenchError::Setup("storing an object", format!("{e:?}")))?;
+        Ok(())
+    }
+
     /// Makes `record` PENDING again, so the next ingest does all its work.
     pub async fn reset(&self, record: &FileRecord) -> Result<(), BenchError> {
         self.dynamodb

@@ -16,6 +16,7 @@ mod cold;
 mod cpu_share;
 mod deployment;
 mod e2e;
+mod first_verdict;
 mod lambda_memory;
 mod report;
 mod rules;
@@ -110,6 +111,8 @@ async fn run_all() -> Result<(), BenchError> {
         let subjects = settings::subjects(&settings, &d.names);
         let outcome = cold::run(&subjects, settings.spawns, &logs, &mut report).await;
         record(&mut report, "cold start", outcome);
+        let outcome = first_verdict::run(&settings, &mut report).await;
+        record(&mut report, "cold start with 5,000 rules", outcome);
     }
     let mut measured = bill::Measured::default();
     if let (true, Some(d)) = (wanted("ingest"), &deployment) {
