@@ -86,10 +86,8 @@ rule PDF_With_Active_Content {
         $javascript = "/JavaScript"
         $js = /\/JS[\s\(<\[\/]/
         $launch = "/Launch"
-        // Names may hide letters as #xx escapes: /J#61vaScript, /L#61unch. Only the
-        // first letters are matched: a tail of any length would let an uploader make
-        // every match as long as the file.
-        $escaped = /\/((J|#[46][aA])(a|#[46]1)(v|#[57]6)|(L|#[46][cC])(a|#[46]1)(u|#[57]5)n)/
+        // Names may hide letters as #xx escapes (/J#61vaScript): the scanner decodes
+        // them and scans the document again as a member, so these strings see them.
     condition:
         // The header within the first KiB, read directly rather than searched for:
         // a string would be matched (and its matches kept) all through the file. A

@@ -88,6 +88,16 @@ pub fn inputs(len: usize) -> Vec<Adversary> {
             bytes: repeated(b"%PDF-1.7\n", b"/#4a#61#7/#4c#61#75", len),
         },
         Adversary {
+            name: "escapes outside any name",
+            target: "PDF_With_Active_Content",
+            bytes: repeated(b"%PDF-1.7\n(", b"#41", len),
+        },
+        Adversary {
+            name: "one name of escapes",
+            target: "PDF_With_Active_Content",
+            bytes: repeated(b"%PDF-1.7\n/", b"#4a#61#76", len),
+        },
+        Adversary {
             name: "repeated zip VBA names",
             target: "Office_Document_With_Macros",
             bytes: repeated(b"PK\x03\x04", b"vbaProject.bin VBAPROJECT.BIN ", len),

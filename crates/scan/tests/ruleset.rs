@@ -219,7 +219,15 @@ fn pdfs_with_javascript_or_a_launch_action_are_detected() {
     let js = b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n";
     let launch = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /Launch /F (cmd.exe) >> >>\n";
     let escaped = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /J#61vaScript >> >>\n";
-    for pdf in [&js[..], &launch[..], &escaped[..]] {
+    let all_escaped = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /#4a#61#76aScript >> >>\n";
+    let escaped_launch = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /#4Ca#75nch >> >>\n";
+    for pdf in [
+        &js[..],
+        &launch[..],
+        &escaped[..],
+        &all_escaped[..],
+        &escaped_launch[..],
+    ] {
         assert!(
             hits("PDF_With_Active_Content", pdf, "application/pdf", "a.pdf"),
             "{}",

@@ -17,6 +17,7 @@ pub mod held;
 pub mod ole;
 pub mod pdf;
 pub mod pdf_filters;
+pub mod pdf_names;
 pub mod streams;
 pub mod tar;
 pub mod vba;

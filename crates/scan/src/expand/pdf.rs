@@ -2,7 +2,8 @@
 //! decode (FlateDecode, ASCIIHexDecode, ASCII85Decode, in any chain) is decoded and
 //! scanned as a member named by its object (`doc.pdf!/obj/12`), so the rules see
 //! what a reader would run, including the objects packed in `/Type /ObjStm` streams
-//! (which are Flate streams of PDF objects).
+//! (which are Flate streams of PDF objects). A document with `#xx` escapes in its
+//! names is scanned once more with them decoded ([`super::pdf_names`]).
 //!
 //! A small scanner over the bytes rather than a PDF library: lopdf, the maintained
 //! one, parses the whole document into memory, which breaks the memory budget for a
@@ -15,7 +16,7 @@ use std::{io::Read, ops::ControlFlow};
 
 use memchr::memmem;
 
-use super::{Level, Member, Walker, pdf_filters};
+use super::{Level, Member, Walker, pdf_filters, pdf_names};
 use crate::ScanError;
 
 /// How far before `stream` its dictionary may start.
@@ -32,6 +33,17 @@ pub fn walk(walker: &mut Walker<'_, '_>, bytes: &[u8], level: &Level<'_>) -> Res
             path: level.path.to_owned(),
         });
         return Ok(());
+    }
+    if pdf_names::has_escaped_name(bytes) {
+        let member = Member {
+            name: pdf_names::DECODED_MEMBER,
+            compressed: None,
+            filetype: Some(PDF_TYPE),
+        };
+        let decoded = pdf_names::NameDecoder::new(bytes);
+        if walker.member(level, member, decoded)? == ControlFlow::Break(()) {
+            return Ok(());
+        }
     }
     let keyword = memmem::Finder::new(b"stream");
     let end_keyword = memmem::Finder::new(b"endstream");
