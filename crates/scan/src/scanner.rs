@@ -153,7 +153,7 @@ fn scan_with(
         &mut scanner,
         reach.archives,
         reach.member_limit,
-        settings.timeout.as_secs(),
+        settings.timeout,
     );
     let walk = |walker: &mut Walker<'_, '_>, bytes: &[u8], in_memory: usize| {
         if !walker.scan_item(bytes, subject.root(), None, None)? {

@@ -316,6 +316,32 @@ fn an_ole_documents_streams_are_scanned_as_members() {
     );
 }
 
+#[test]
+fn one_scan_timeout_covers_every_member_so_a_walk_past_it_stops_and_says_so() {
+    let names: Vec<String> = (0..50).map(|n| format!("part-{n}.txt")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"text"[..])).collect();
+    let archive = zip(&entries, CompressionMethod::Stored);
+    let rules = compile(&[], "none").unwrap();
+    // The walk's whole budget is gone by the time the first member comes up.
+    let settings = ScanSettings {
+        timeout: std::time::Duration::from_nanos(1),
+        ..ScanSettings::default()
+    };
+    let report = scan_blocking(
+        &rules,
+        &Spooled::Memory(archive),
+        &subject("many.zip"),
+        settings,
+    )
+    .unwrap();
+    let members = members(&report);
+    assert_eq!(members.scanned, 0, "{report:?}");
+    assert_eq!(
+        members.unscanned,
+        vec![SkipReason::ScanTimedOut { after_secs: 0 }]
+    );
+}
+
 /// MS-OVBA compression with literal tokens only (valid, if no smaller): a flag byte
 /// of zeros before every eight bytes, in chunks of 4096.
 fn ovba_compress(data: &[u8]) -> Vec<u8> {

@@ -39,7 +39,10 @@ pub struct Walker<'s, 'r> {
     scanner: &'s mut yara_x::Scanner<'r>,
     limits: ArchiveLimits,
     member_limit: u64,
-    timeout_secs: u64,
+    timeout: std::time::Duration,
+    /// One scan timeout for the whole walk: each member gets what is left of it, so a
+    /// container of many slow members costs one timeout, not one per member.
+    deadline: std::time::Instant,
     /// Every rule match, upload first.
     pub hits: Vec<Hit>,
     /// Members scanned.
@@ -54,18 +57,20 @@ pub struct Walker<'s, 'r> {
 
 impl<'s, 'r> Walker<'s, 'r> {
     /// A walker over `scanner`, whose constant externals (`declared_type`, `owner`)
-    /// are already set. `member_limit` caps any one member (the scan limit).
+    /// are already set. `member_limit` caps any one member (the scan limit);
+    /// `timeout` is the whole walk's, from now.
     pub fn new(
         scanner: &'s mut yara_x::Scanner<'r>,
         limits: ArchiveLimits,
         member_limit: u64,
-        timeout_secs: u64,
+        timeout: std::time::Duration,
     ) -> Self {
         Self {
             scanner,
             limits,
             member_limit,
-            timeout_secs,
+            timeout,
+            deadline: std::time::Instant::now() + timeout,
             hits: Vec::new(),
             scanned: 0,
             unscanned: Vec::new(),
@@ -85,6 +90,12 @@ impl<'s, 'r> Walker<'s, 'r> {
         filetype: Option<&str>,
     ) -> Result<bool, ScanError> {
         self.set_externals(bytes, path, filetype);
+        // YARA-X counts its timeout in whole seconds, rounding up.
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        self.scanner
+            .set_timeout(left.max(std::time::Duration::from_millis(1)));
         match self.scanner.scan(bytes) {
             Ok(results) => {
                 for rule in results.matching_rules() {
@@ -175,6 +186,13 @@ impl<'s, 'r> Walker<'s, 'r> {
         if self.exhausted {
             return Ok(ControlFlow::Break(()));
         }
+        if std::time::Instant::now() >= self.deadline {
+            self.unscanned.push(SkipReason::ScanTimedOut {
+                after_secs: self.timeout.as_secs(),
+            });
+            self.exhausted = true;
+            return Ok(ControlFlow::Break(()));
+        }
         let path = level.path_of(member.name);
         if self.scanned >= self.limits.max_members {
             self.unscanned.push(SkipReason::ArchiveTooManyMembers {
@@ -204,8 +222,11 @@ impl<'s, 'r> Walker<'s, 'r> {
         held.with_bytes(|bytes| {
             if !self.scan_item(bytes, &path, Some(&path), member.filetype)? {
                 self.unscanned.push(SkipReason::ScanTimedOut {
-                    after_secs: self.timeout_secs,
+                    after_secs: self.timeout.as_secs(),
                 });
+                // It had all the walk's time that was left: none is left for more.
+                self.exhausted = true;
+                return Ok::<_, ScanError>(());
             }
             if complete {
                 self.open(bytes, &path, level.depth, below)?;
