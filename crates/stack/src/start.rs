@@ -55,9 +55,9 @@ pub enum StackError {
     /// The data folder or a file in it could not be used.
     #[error("data folder {path}")]
     DataDir {
-        /// The path.
+        /// The folder or file that could not be created, opened or written.
         path: PathBuf,
-        /// Why.
+        /// The I/O error the operating system gave.
         #[source]
         source: std::io::Error,
     },
@@ -70,9 +70,9 @@ pub enum StackError {
     /// The port could not be bound.
     #[error("binding 127.0.0.1:{port}")]
     Bind {
-        /// The port.
+        /// The port asked for on 127.0.0.1 (0 would have let the system choose).
         port: u16,
-        /// Why.
+        /// The I/O error the operating system gave (most often: the port is taken).
         #[source]
         source: std::io::Error,
     },
@@ -101,7 +101,8 @@ impl RunningStack {
             .issue(tenant, chrono::Utc::now().timestamp(), 24 * 3600)
     }
 
-    /// The event log.
+    /// `events.jsonl` in the data folder, the local event bus: one EventBridge-shaped
+    /// line per event published, appended as they happen.
     pub fn events_path(&self) -> PathBuf {
         events_path(&self.data_dir)
     }

@@ -1,9 +1,10 @@
 //! Test helpers: in-memory fakes of the ports the api needs, the API Gateway event
 //! fixtures, and small readers for responses.
 //!
-//! The fakes stand in until `airlock-local` exports its embedded adapters; they keep
-//! just enough behaviour (tenant scoping, conditional writes, newest-first paging) to
-//! hold the handler to the ports' contracts, plus switches to make a port fail.
+//! The fakes keep just enough behaviour (tenant scoping, conditional writes,
+//! newest-first paging) to hold the handler to the ports' contracts, plus switches to
+//! make a port fail, which the real adapters cannot be told to do; `tests/local.rs`
+//! runs the handler over `airlock-local`'s embedded adapters instead.
 
 #![allow(dead_code)]
 
