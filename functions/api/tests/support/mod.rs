@@ -34,6 +34,14 @@ pub fn now() -> Timestamp {
         .to_utc()
 }
 
+/// The id the get, download and delete fixtures name.
+pub const FIXTURE_FILE_ID: &str = "01JGZ3N4P5Q6R7S8T9V0W1X2Y3";
+
+/// [`FIXTURE_FILE_ID`], parsed.
+pub fn fixture_id() -> FileId {
+    FileId::parse(FIXTURE_FILE_ID).expect("the fixtures name a valid id")
+}
+
 /// A tenant id that is known to be valid.
 pub fn tenant(raw: &str) -> TenantId {
     TenantId::parse(raw).expect("a valid tenant")
