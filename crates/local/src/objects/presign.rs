@@ -154,6 +154,9 @@ impl FsObjectStore {
     }
 }
 
+// Stricter than `airlock_domain::form`: a pair without `=` or with a value that is
+// not UTF-8 is dropped rather than kept lossily, so `verify` reports that parameter
+// as missing, the error the stack's object server has always given.
 fn parse_query(query: &str) -> BTreeMap<String, String> {
     query
         .split('&')
