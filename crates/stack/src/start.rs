@@ -17,8 +17,7 @@ use airlock_local::{
 use airlock_publish::Publish;
 use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
@@ -313,8 +312,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A key for one purpose, derived from the secret, so a token key never signs URLs.
 fn derive(secret: &[u8], purpose: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
+    let mut mac = airlock_local::hmac_sha256(secret);
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }

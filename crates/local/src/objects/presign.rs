@@ -61,9 +61,7 @@ impl FsObjectStore {
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        Hmac::<Sha256>::new_from_slice(&self.inner.signing_key)
-            .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"))
+        crate::hmac_sha256(&self.inner.signing_key)
     }
 
     /// Checks a presigned request as the local server receives it: method, key (still
