@@ -13,7 +13,7 @@ pub struct Row {
     pub section: &'static str,
     /// What was measured.
     pub figure: String,
-    /// The measurement.
+    /// The measured value as shown, with its unit.
     pub value: String,
     /// The target, or empty for a figure shown for comparison.
     pub target: String,

@@ -13,7 +13,8 @@ pub fn quantile(samples: &[f64], q: f64) -> Option<f64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-/// The median.
+/// The 0.5-quantile by nearest rank: the lower middle of an even count, not the
+/// mean of the two; `None` without samples.
 pub fn median(samples: &[f64]) -> Option<f64> {
     quantile(samples, 0.5)
 }

@@ -72,6 +72,33 @@ const SHA256SUM: Anchor = Anchor {
     expect: " ",
 };
 
+/// ingest always scans (its default rules are compiled in), so the memory target is
+/// the one with scanning on.
+const MEMORY_LIMIT_MIB: u64 = 128;
+
+/// What the section's figures mean, printed under them.
+const NOTE: &str = "ingest: local backend = the ingest handler on FsObjectStore + SqliteCatalog in a process of its own (`airlock-bench ingest-local`), \
+         timed from spawn to exit, peak memory from `/usr/bin/time -f %M`; `openssl dgst -sha256` and sha256sum likewise, on the same file, interleaved with it (page cache warm for all three). \
+         The ratio rows leave each process's start-up out (ingest: the handler's own time, measured in the child; a hasher: its time less its median on an empty file), \
+         which is what a warm function spends on one object; the whole-process ratio is shown beside it. \
+         Emulator backend = the bench-release `airlock-ingest` under the Runtime API emulator against moto, timed from invoke to answer after a warm-up invocation, \
+         peak memory from /proc/PID/status VmHWM; moto (Python) serves the bytes, so these figures are bounded by it.";
+
+/// Each hasher's median time on an empty file: its start-up, left out of the
+/// throughput ratios.
+struct StartUps {
+    openssl: f64,
+    sha256sum: f64,
+}
+
+/// One object size: the file measured and how the report names it.
+struct Object<'a> {
+    source: &'a Path,
+    size_mib: u64,
+    size: u64,
+    label: &'a str,
+}
+
 /// Measures every size; returns ingest's median handler time on the local backend
 /// by object size in bytes (for the bill).
 pub async fn run(
@@ -79,19 +106,18 @@ pub async fn run(
     deployment: &Deployment,
     report: &mut Report,
 ) -> Result<Vec<(u64, f64)>, BenchError> {
-    // ingest always scans (its default rules are compiled in), so the target is the
-    // one with scanning on.
-    let memory_limit_mib = 128;
     report.info(SECTION, "SHA instructions (sha_ni)", sha_instructions());
-    let openssl_start = start_up(settings, OPENSSL)?;
-    let sha256sum_start = start_up(settings, SHA256SUM)?;
+    let starts = StartUps {
+        openssl: start_up(settings, OPENSSL)?,
+        sha256sum: start_up(settings, SHA256SUM)?,
+    };
     report.info(
         SECTION,
         "openssl / sha256sum of an empty file (their start-up)",
         format!(
             "{:.2} ms / {:.2} ms",
-            openssl_start * 1000.0,
-            sha256sum_start * 1000.0
+            starts.openssl * 1000.0,
+            starts.sha256sum * 1000.0
         ),
     );
     let mut handler_times = Vec::new();
@@ -104,115 +130,143 @@ pub async fn run(
         };
         let source = settings.scratch.join(format!("object-{size_mib}MiB.png"));
         write_source(&source, size)?;
-
-        // Local backend and the two hashers, interleaved, `repeats` times each.
-        let mut local = Vec::new();
-        let mut openssl = Vec::new();
-        let mut sums = Vec::new();
-        for round in 0..settings.repeats.max(1) {
-            let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
-            let key = prepare_local(&data, &source, size).await?;
-            openssl.push(hash(OPENSSL, &source, openssl_start)?);
-            sums.push(hash(SHA256SUM, &source, sha256sum_start)?);
-            local.push(ingest_local(&data, &key, settings.max_scan_bytes, None)?);
-            let _ = std::fs::remove_dir_all(&data);
-        }
-        let ours = summary(&local);
-        handler_times.push((size, ours.work_seconds));
-        report.info(
-            SECTION,
-            format!("ingest local backend, {label}"),
-            rate(size, ours),
-        );
-        report.info(
-            SECTION,
-            format!("ingest local ÷ sha256sum, whole processes, {label}"),
-            format!("{:.2}×", median_ratio(&sums, &local, |r| r.seconds)),
-        );
-        for (anchor, runs, target) in [(OPENSSL, &openssl, true), (SHA256SUM, &sums, false)] {
-            let theirs = summary(runs);
-            report.info(
-                SECTION,
-                format!("{}, {label}", anchor.name),
-                rate(size, theirs),
-            );
-            let ratio = median_ratio(runs, &local, |r| r.work_seconds);
-            let figure = format!(
-                "ingest local ÷ {} throughput, start-up left out, {label}",
-                anchor.name
-            );
-            let value = format!(
-                "{ratio:.2}× (ingest handler {:.1} ms, {} {:.1} ms less its start)",
-                ours.work_seconds * 1000.0,
-                anchor.program,
-                theirs.work_seconds * 1000.0
-            );
-            if target {
-                report.check(SECTION, figure, value, "≥ 0.8×", Some(ratio >= 0.8));
-            } else {
-                report.info(SECTION, figure, value);
-            }
-        }
-        if size_mib >= 1024 {
-            report.check(
-                SECTION,
-                format!("ingest local peak memory, {label}"),
-                format!("{:.1} MiB", ours.peak_kib as f64 / 1024.0),
-                format!("≤ {memory_limit_mib} MiB"),
-                Some(ours.peak_kib <= memory_limit_mib * 1024),
-            );
-        }
-
-        // The AWS emulator: the release binary and the Python peer on the same object.
-        let record = deployment.upload(&source, size).await?;
-        let rust = emulator_ingest(
-            settings,
-            deployment,
-            &record,
-            &settings.bin_dir.join("airlock-ingest"),
-        )
-        .await?;
-        deployment.reset(&record).await?;
-        let peer = emulator_ingest(settings, deployment, &record, &settings.python_peer).await?;
-        report.info(
-            SECTION,
-            format!("ingest on the AWS emulator, {label}"),
-            rate(size, rust),
-        );
-        report.info(
-            SECTION,
-            format!("python peer on the AWS emulator, {label}"),
-            rate(size, peer),
-        );
-        report.info(
-            SECTION,
-            format!("python peer ÷ ingest time on the AWS emulator, {label}"),
-            format!("{:.2}×", peer.seconds / rust.seconds),
-        );
-        if size_mib >= 1024 {
-            report.check(
-                SECTION,
-                format!("ingest peak memory on the AWS emulator, {label}"),
-                format!(
-                    "{:.1} MiB (python peer {:.1} MiB)",
-                    rust.peak_kib as f64 / 1024.0,
-                    peer.peak_kib as f64 / 1024.0
-                ),
-                format!("≤ {memory_limit_mib} MiB"),
-                Some(rust.peak_kib <= memory_limit_mib * 1024),
-            );
-        }
+        let object = Object {
+            source: &source,
+            size_mib,
+            size,
+            label: &label,
+        };
+        let handler_seconds = local_backend(settings, report, &starts, &object).await?;
+        handler_times.push((size, handler_seconds));
+        emulator_backend(settings, deployment, report, &object).await?;
         let _ = std::fs::remove_file(&source);
     }
-    report.note(
-        "ingest: local backend = the ingest handler on FsObjectStore + SqliteCatalog in a process of its own (`airlock-bench ingest-local`), \
-         timed from spawn to exit, peak memory from `/usr/bin/time -f %M`; `openssl dgst -sha256` and sha256sum likewise, on the same file, interleaved with it (page cache warm for all three). \
-         The ratio rows leave each process's start-up out (ingest: the handler's own time, measured in the child; a hasher: its time less its median on an empty file), \
-         which is what a warm function spends on one object; the whole-process ratio is shown beside it. \
-         Emulator backend = the bench-release `airlock-ingest` under the Runtime API emulator against moto, timed from invoke to answer after a warm-up invocation, \
-         peak memory from /proc/PID/status VmHWM; moto (Python) serves the bytes, so these figures are bounded by it.",
-    );
+    report.note(NOTE);
     Ok(handler_times)
+}
+
+/// The local backend and the two hashers on one object, interleaved, and their
+/// figures; returns ingest's median handler time.
+async fn local_backend(
+    settings: &Settings,
+    report: &mut Report,
+    starts: &StartUps,
+    object: &Object<'_>,
+) -> Result<f64, BenchError> {
+    let Object {
+        source,
+        size_mib,
+        size,
+        label,
+    } = *object;
+    // Local backend and the two hashers, interleaved, `repeats` times each.
+    let mut local = Vec::new();
+    let mut openssl = Vec::new();
+    let mut sums = Vec::new();
+    for round in 0..settings.repeats.max(1) {
+        let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
+        let key = prepare_local(&data, source, size).await?;
+        openssl.push(hash(OPENSSL, source, starts.openssl)?);
+        sums.push(hash(SHA256SUM, source, starts.sha256sum)?);
+        local.push(ingest_local(&data, &key, settings.max_scan_bytes, None)?);
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    let ours = summary(&local);
+    report.info(
+        SECTION,
+        format!("ingest local backend, {label}"),
+        rate(size, ours),
+    );
+    report.info(
+        SECTION,
+        format!("ingest local ÷ sha256sum, whole processes, {label}"),
+        format!("{:.2}×", median_ratio(&sums, &local, |r| r.seconds)),
+    );
+    for (anchor, runs, target) in [(OPENSSL, &openssl, true), (SHA256SUM, &sums, false)] {
+        let theirs = summary(runs);
+        report.info(
+            SECTION,
+            format!("{}, {label}", anchor.name),
+            rate(size, theirs),
+        );
+        let ratio = median_ratio(runs, &local, |r| r.work_seconds);
+        let figure = format!(
+            "ingest local ÷ {} throughput, start-up left out, {label}",
+            anchor.name
+        );
+        let value = format!(
+            "{ratio:.2}× (ingest handler {:.1} ms, {} {:.1} ms less its start)",
+            ours.work_seconds * 1000.0,
+            anchor.program,
+            theirs.work_seconds * 1000.0
+        );
+        if target {
+            report.check(SECTION, figure, value, "≥ 0.8×", Some(ratio >= 0.8));
+        } else {
+            report.info(SECTION, figure, value);
+        }
+    }
+    if size_mib >= 1024 {
+        report.check(
+            SECTION,
+            format!("ingest local peak memory, {label}"),
+            format!("{:.1} MiB", ours.peak_kib as f64 / 1024.0),
+            format!("≤ {MEMORY_LIMIT_MIB} MiB"),
+            Some(ours.peak_kib <= MEMORY_LIMIT_MIB * 1024),
+        );
+    }
+    Ok(ours.work_seconds)
+}
+
+/// The AWS emulator on one object: the release binary, then the Python peer, and
+/// their figures.
+async fn emulator_backend(
+    settings: &Settings,
+    deployment: &Deployment,
+    report: &mut Report,
+    object: &Object<'_>,
+) -> Result<(), BenchError> {
+    let (source, size, label) = (object.source, object.size, object.label);
+    // The AWS emulator: the release binary and the Python peer on the same object.
+    let record = deployment.upload(source, size).await?;
+    let rust = emulator_ingest(
+        settings,
+        deployment,
+        &record,
+        &settings.bin_dir.join("airlock-ingest"),
+    )
+    .await?;
+    deployment.reset(&record).await?;
+    let peer = emulator_ingest(settings, deployment, &record, &settings.python_peer).await?;
+    report.info(
+        SECTION,
+        format!("ingest on the AWS emulator, {label}"),
+        rate(size, rust),
+    );
+    report.info(
+        SECTION,
+        format!("python peer on the AWS emulator, {label}"),
+        rate(size, peer),
+    );
+    report.info(
+        SECTION,
+        format!("python peer ÷ ingest time on the AWS emulator, {label}"),
+        format!("{:.2}×", peer.seconds / rust.seconds),
+    );
+    if object.size_mib >= 1024 {
+        report.check(
+            SECTION,
+            format!("ingest peak memory on the AWS emulator, {label}"),
+            format!(
+                "{:.1} MiB (python peer {:.1} MiB)",
+                rust.peak_kib as f64 / 1024.0,
+                peer.peak_kib as f64 / 1024.0
+            ),
+            format!("≤ {MEMORY_LIMIT_MIB} MiB"),
+            Some(rust.peak_kib <= MEMORY_LIMIT_MIB * 1024),
+        );
+    }
+    Ok(())
 }
 
 fn rate(size: u64, run: Run) -> String {

@@ -14,7 +14,7 @@ pub enum ConfigError {
     /// A variable does not parse.
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
     Malformed {
-        /// The variable.
+        /// The environment variable's name, as the deployment sets it.
         name: &'static str,
         /// What it held.
         value: String,
@@ -489,12 +489,29 @@ mod tests {
 
     #[test]
     fn absent_optional_variables_take_their_default() {
-        let env = env(&[("AIRLOCK_UPLOAD_WINDOW_SECS", "60")]);
+        // Defaults that are neither zero nor the type's `Default`, so a lookup that
+        // ignores the default (or swaps it for `T::default()`) is caught.
+        let env = env(&[
+            ("AIRLOCK_UPLOAD_WINDOW_SECS", "60"),
+            ("AIRLOCK_SCAN_TIMEOUT_SECS", "  "),
+        ]);
         assert_eq!(
-            env.seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::ZERO)
+            env.seconds_or("AIRLOCK_UPLOAD_WINDOW_SECS", Duration::from_secs(7))
                 .unwrap(),
-            Duration::from_secs(60)
+            Duration::from_secs(60),
+            "a set variable wins over the default"
         );
-        assert_eq!(env.parsed_or("AIRLOCK_RETENTION_DAYS", 0u32).unwrap(), 0);
+        assert_eq!(env.parsed_or("AIRLOCK_RETENTION_DAYS", 30u32).unwrap(), 30);
+        assert_eq!(
+            env.seconds_or("AIRLOCK_SWEEP_EVERY_SECS", Duration::from_secs(300))
+                .unwrap(),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            env.seconds_or("AIRLOCK_SCAN_TIMEOUT_SECS", Duration::from_secs(9))
+                .unwrap(),
+            Duration::from_secs(9),
+            "a blank value counts as absent"
+        );
     }
 }

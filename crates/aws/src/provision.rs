@@ -67,7 +67,8 @@ pub async fn create_table(
     Ok(())
 }
 
-/// The upload bucket.
+/// A plain bucket, versioning off, for tests and benches that need no versions;
+/// [`create_versioned_bucket`] makes the one the template declares.
 pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProvisionError> {
     client.create_bucket().bucket(name).send().await?;
     Ok(())
@@ -94,7 +95,7 @@ pub async fn create_versioned_bucket(
     Ok(())
 }
 
-/// The event bus.
+/// A custom EventBridge bus named `name`, where publish puts Airlock's events.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,
     name: &str,

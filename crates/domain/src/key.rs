@@ -44,7 +44,7 @@ impl ObjectKey {
         &self.tenant
     }
 
-    /// The file.
+    /// The file's id, the last segment of the key.
     pub fn file_id(&self) -> FileId {
         self.file_id
     }

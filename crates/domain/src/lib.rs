@@ -9,6 +9,7 @@
 mod content_type;
 mod error;
 mod event;
+pub mod form;
 mod ids;
 mod inspect;
 mod item;

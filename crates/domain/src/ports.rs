@@ -16,7 +16,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The time. A port so tests can stand still or jump ahead.
 pub trait Clock: Send + Sync {
-    /// Now.
+    /// The current instant, in the UTC the records and expiries are written in.
     fn now(&self) -> Timestamp;
 }
 
@@ -78,7 +78,7 @@ pub trait ChunkStream: Send {
 
 /// Reads objects (ingest).
 pub trait ObjectReader: Send + Sync {
-    /// The stream type.
+    /// How the object's bytes arrive, in chunks, so none needs it whole in memory.
     type Stream: ChunkStream;
     /// Opens an object, at `version` when one is given (a store that keeps no
     /// versions has only the current one); [`StoreError::NotFound`] when there is none.
@@ -122,7 +122,7 @@ pub const UNSCANNED: &str = "unscanned";
 pub struct RuleFile {
     /// Its name in the source (a file name or an object key).
     pub name: String,
-    /// The rule source.
+    /// The rules as YARA source text, not yet compiled.
     pub source: String,
 }
 

@@ -80,7 +80,7 @@ impl Finding {
 /// change to a record is a move of the state machine applied by a conditional write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
-    /// The owner.
+    /// The tenant that created the upload; every read is scoped to it.
     pub tenant: TenantId,
     /// The file's id.
     pub id: FileId,

@@ -138,14 +138,14 @@ pub enum SkipReason {
     },
     /// The member expanded past the compression-ratio budget (a decompression bomb).
     ArchiveRatioLimit {
-        /// The member.
+        /// The member that expanded too far, through its parents.
         path: String,
         /// The ratio budget (expanded bytes per compressed byte).
         limit: u64,
     },
     /// The member is encrypted and could not be read.
     ArchiveEncrypted {
-        /// The member.
+        /// The encrypted member, through its parents.
         path: String,
     },
     /// The container or member is damaged (truncated, bad checksum, bad header).

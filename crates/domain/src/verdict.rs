@@ -213,7 +213,7 @@ impl Outcome {
 /// The outcome and all reasons behind it (empty for a clean file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    /// The decision.
+    /// Clean, rejected by the policy or infected; the reasons below say why when not clean.
     pub outcome: Outcome,
     /// Every reason the file failed, in the order the checks ran.
     pub reasons: Vec<Reason>,

@@ -7,6 +7,7 @@
 //! - [`JsonlEventBus`]: the event bus as an append-only JSON-lines file.
 //! - [`DirRuleSource`]: scanning rules from a folder, re-read on every check.
 //! - [`SystemClock`] and [`FixedClock`].
+//! - [`hmac_sha256`]: the one HMAC key set-up the store's URLs and the stack's tokens share.
 //!
 //! Nothing here is linked into the Lambda binaries.
 
@@ -16,6 +17,7 @@ mod clock;
 mod error;
 mod objects;
 mod rules;
+mod signing;
 
 pub use airlock_domain::ports::SystemClock;
 pub use bus::{JsonlEventBus, read_bus_file};
@@ -24,3 +26,4 @@ pub use clock::FixedClock;
 pub use error::{GrantError, LocalError};
 pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter};
 pub use rules::DirRuleSource;
+pub use signing::hmac_sha256;

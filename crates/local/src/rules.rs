@@ -20,7 +20,7 @@ impl DirRuleSource {
         Self { dir: dir.into() }
     }
 
-    /// The folder.
+    /// The folder rules are read from; it may not exist.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }

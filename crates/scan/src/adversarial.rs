@@ -14,7 +14,7 @@ pub struct Adversary {
     pub name: &'static str,
     /// The default rule it aims at.
     pub target: &'static str,
-    /// The bytes.
+    /// The input itself, `len` bytes long as asked of [`inputs`].
     pub bytes: Vec<u8>,
 }
 

@@ -48,7 +48,7 @@ pub enum RulesError {
     BadName {
         /// The file's name in its source.
         file: String,
-        /// Why.
+        /// What is wrong with the name, shown to whoever wrote the rule file.
         why: &'static str,
     },
     /// The task compiling a cold start's rules was lost (it panicked).

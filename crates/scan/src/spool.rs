@@ -15,9 +15,9 @@ pub enum Spooled {
     Disk(TempPath),
     /// The object passed the scan limit; its bytes were not kept.
     TooLarge {
-        /// Bytes seen.
+        /// Bytes read before the scan limit was passed (a lower bound of the object's size).
         size: u64,
-        /// The limit.
+        /// The scan limit in bytes that was passed.
         limit: u64,
     },
 }

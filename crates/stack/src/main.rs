@@ -3,8 +3,8 @@
 //! Flags: `--data-dir DIR` (default `.airlock`), `--port N` (default 8080, 0 = any),
 //! `--sweep-every SECS` (default 300), `--upload-window SECS` (default 3600),
 //! `--rules-dir DIR` (default `DIR/rules` of the data folder: `*.yar` files, picked
-//! up by the next ingest without a restart), `--token TENANT` (print a dev token for
-//! TENANT and exit).
+//! up by the next ingest without a restart). On start it prints the URL and a 24 h dev
+//! token for tenant `demo` on stdout; there is no flag for another tenant's token.
 
 use std::{process::ExitCode, time::Duration};
 

@@ -17,8 +17,7 @@ use airlock_local::{
 use airlock_publish::Publish;
 use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
@@ -55,9 +54,9 @@ pub enum StackError {
     /// The data folder or a file in it could not be used.
     #[error("data folder {path}")]
     DataDir {
-        /// The path.
+        /// The folder or file that could not be created, opened or written.
         path: PathBuf,
-        /// Why.
+        /// The I/O error the operating system gave.
         #[source]
         source: std::io::Error,
     },
@@ -70,9 +69,9 @@ pub enum StackError {
     /// The port could not be bound.
     #[error("binding 127.0.0.1:{port}")]
     Bind {
-        /// The port.
+        /// The port asked for on 127.0.0.1 (0 would have let the system choose).
         port: u16,
-        /// Why.
+        /// The I/O error the operating system gave (most often: the port is taken).
         #[source]
         source: std::io::Error,
     },
@@ -101,7 +100,8 @@ impl RunningStack {
             .issue(tenant, chrono::Utc::now().timestamp(), 24 * 3600)
     }
 
-    /// The event log.
+    /// `events.jsonl` in the data folder, the local event bus: one EventBridge-shaped
+    /// line per event published, appended as they happen.
     pub fn events_path(&self) -> PathBuf {
         events_path(&self.data_dir)
     }
@@ -312,8 +312,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A key for one purpose, derived from the secret, so a token key never signs URLs.
 fn derive(secret: &[u8], purpose: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
+    let mut mac = airlock_local::hmac_sha256(secret);
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }

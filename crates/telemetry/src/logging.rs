@@ -388,15 +388,23 @@ mod tests {
     #[test]
     fn a_quiet_level_still_writes_metrics() {
         use tracing_subscriber::layer::SubscriberExt;
-        let logs = LogBuffer::new();
-        let subscriber = tracing_subscriber::registry()
-            .with(JsonLines::new(logs.clone(), "f").with_filter(env_filter(None, Some("ERROR"))));
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::info!("not written");
-            Measurements::new().count(Metric::FilesExpired, 1).emit();
-        });
-        let lines = logs.lines();
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert_eq!(lines[0]["FilesExpired"], 1.0);
+        // Both ways a deployment makes the log quiet: Lambda's level, and a developer's
+        // RUST_LOG (which replaces that level, so it must not replace the metrics too).
+        for (rust_log, lambda) in [(None, Some("ERROR")), (Some("error"), Some("DEBUG"))] {
+            let logs = LogBuffer::new();
+            let subscriber = tracing_subscriber::registry()
+                .with(JsonLines::new(logs.clone(), "f").with_filter(env_filter(rust_log, lambda)));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info!("not written");
+                tracing::warn!("not written either");
+                tracing::error!("written");
+                Measurements::new().count(Metric::FilesExpired, 1).emit();
+            });
+            let lines = logs.lines();
+            let case = format!("RUST_LOG={rust_log:?} AWS_LAMBDA_LOG_LEVEL={lambda:?}: {lines:?}");
+            assert_eq!(lines.len(), 2, "{case}");
+            assert_eq!(lines[0]["message"], "written", "{case}");
+            assert_eq!(lines[1]["FilesExpired"], 1.0, "{case}");
+        }
     }
 }

@@ -38,9 +38,9 @@ pub const MAX_PER_DOCUMENT: usize = 100;
 pub enum Unit {
     /// A number of things.
     Count,
-    /// A size.
+    /// A size in bytes (CloudWatch `Bytes`, not kibibytes).
     Bytes,
-    /// A duration.
+    /// A duration in whole milliseconds (CloudWatch `Milliseconds`).
     Milliseconds,
 }
 

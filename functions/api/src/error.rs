@@ -42,7 +42,7 @@ pub(crate) enum ApiError {
     BodyTooLarge {
         /// Bytes sent (after base64 decoding).
         size: usize,
-        /// The limit.
+        /// The largest body accepted, in bytes (`Settings::max_body_bytes`).
         max: usize,
     },
     /// The gateway said the body was base64, and it was not.
@@ -83,7 +83,7 @@ pub(crate) enum ApiError {
         "this tenant already has {max} uploads waiting for their bytes; send those, or wait for them to expire, then retry"
     )]
     TooManyPending {
-        /// The limit.
+        /// How many PENDING uploads a tenant may hold (`Settings::max_pending_uploads`).
         max: usize,
     },
     /// The tenant has as many re-scans asked for and not yet done as it may.
@@ -91,7 +91,7 @@ pub(crate) enum ApiError {
         "this tenant already has {max} re-scans waiting to be done; retry once sweep has done some"
     )]
     TooManyRescans {
-        /// The limit.
+        /// How many re-scans a tenant may have waiting (`Settings::max_pending_rescans`).
         max: usize,
     },
     /// Only CLEAN files may be downloaded.

@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 
-use airlock_domain::{FileStatus, TenantId};
+use airlock_domain::{FileStatus, TenantId, form};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::{Engine, engine::general_purpose::STANDARD};
-use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -106,30 +105,12 @@ pub(crate) fn list_params(request: &ApiGatewayV2httpRequest) -> Result<ListParam
 /// fallback for events that carry only it.
 fn query_pairs(request: &ApiGatewayV2httpRequest) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     match request.raw_query_string.as_deref() {
-        Some(raw) if !raw.is_empty() => raw
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (form_decode(name), form_decode(value))
-            })
-            .collect(),
+        Some(raw) if !raw.is_empty() => form::pairs(raw).collect(),
         _ => request
             .query_string_parameters
             .iter()
             .map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value)))
             .collect(),
-    }
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
-/// Invalid UTF-8 becomes U+FFFD, which no parameter accepts, so it is still refused.
-fn form_decode(raw: &str) -> Cow<'_, str> {
-    if raw.contains('+') {
-        let spaced = raw.replace('+', " ");
-        Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
-    } else {
-        percent_decode_str(raw).decode_utf8_lossy()
     }
 }
 

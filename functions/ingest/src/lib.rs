@@ -91,7 +91,7 @@ pub enum RecordOutcome {
     Skipped {
         /// The key as sent.
         key: String,
-        /// Why.
+        /// Why nothing was done, as logged (a fixed phrase, so it can be counted).
         why: &'static str,
     },
 }

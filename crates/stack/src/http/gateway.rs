@@ -88,7 +88,8 @@ fn v2_event(
     }
     let raw_query = parts.uri.query().unwrap_or_default();
     let mut query: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in form_pairs(raw_query) {
+    for (k, v) in airlock_domain::form::pairs(raw_query) {
+        let (k, v) = (k.into_owned(), v.into_owned());
         query
             .entry(k)
             .and_modify(|joined| {
@@ -133,20 +134,6 @@ fn v2_event(
         "body": body,
         "isBase64Encoded": is_base64,
     }))
-}
-
-fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_component(k), decode_component(v))
-    })
-}
-
-fn decode_component(part: &str) -> String {
-    let spaced = part.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// The HTTP response for a handler's v2 response.

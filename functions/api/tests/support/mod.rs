@@ -1,9 +1,10 @@
 //! Test helpers: in-memory fakes of the ports the api needs, the API Gateway event
 //! fixtures, and small readers for responses.
 //!
-//! The fakes stand in until `airlock-local` exports its embedded adapters; they keep
-//! just enough behaviour (tenant scoping, conditional writes, newest-first paging) to
-//! hold the handler to the ports' contracts, plus switches to make a port fail.
+//! The fakes keep just enough behaviour (tenant scoping, conditional writes,
+//! newest-first paging) to hold the handler to the ports' contracts, plus switches to
+//! make a port fail, which the real adapters cannot be told to do; `tests/local.rs`
+//! runs the handler over `airlock-local`'s embedded adapters instead.
 
 #![allow(dead_code)]
 
@@ -31,6 +32,14 @@ pub fn now() -> Timestamp {
     chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
         .expect("a valid instant")
         .to_utc()
+}
+
+/// The id the get, download and delete fixtures name.
+pub const FIXTURE_FILE_ID: &str = "01JGZ3N4P5Q6R7S8T9V0W1X2Y3";
+
+/// [`FIXTURE_FILE_ID`], parsed.
+pub fn fixture_id() -> FileId {
+    FileId::parse(FIXTURE_FILE_ID).expect("the fixtures name a valid id")
 }
 
 /// A tenant id that is known to be valid.
