@@ -137,3 +137,97 @@ fn expanding_a_large_archive_keeps_resident_memory_far_below_its_expanded_size()
         "peak resident memory grew by {growth:.0} MiB while expanding 96 MiB twice"
     );
 }
+
+/// An object of `size` varied bytes, streamed a MiB at a time as a store would.
+struct Generated {
+    left: usize,
+    state: u64,
+    stored: airlock_domain::StoredObject,
+}
+
+impl airlock_domain::ports::ChunkStream for Generated {
+    fn stored(&self) -> &airlock_domain::StoredObject {
+        &self.stored
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, airlock_domain::ports::StoreError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut chunk = vec![0u8; self.left.min(MIB)];
+        for word in chunk.chunks_exact_mut(8) {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            word.copy_from_slice(&self.state.to_le_bytes());
+        }
+        self.left -= chunk.len();
+        Ok(Some(chunk))
+    }
+}
+
+struct GeneratedStore(usize);
+
+impl airlock_domain::ports::ObjectReader for GeneratedStore {
+    type Stream = Generated;
+
+    async fn open(
+        &self,
+        _key: &airlock_domain::ObjectKey,
+        _version: Option<&str>,
+    ) -> Result<Generated, airlock_domain::ports::StoreError> {
+        Ok(Generated {
+            left: self.0,
+            state: 0x2545_F491_4F6C_DD1D,
+            stored: airlock_domain::StoredObject::default(),
+        })
+    }
+}
+
+/// No deployment rules: the defaults alone.
+struct NoRules;
+
+impl airlock_domain::ports::RuleSource for NoRules {
+    async fn version(&self) -> Result<String, airlock_domain::ports::StoreError> {
+        Ok("none".into())
+    }
+
+    async fn load(
+        &self,
+    ) -> Result<(String, Vec<airlock_domain::ports::RuleFile>), airlock_domain::ports::StoreError>
+    {
+        Ok(("none".into(), Vec::new()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_pass_over_a_large_object_keeps_resident_memory_far_below_its_size() {
+    let scanning = airlock_scan::Scanning::start(
+        NoRules,
+        std::time::Duration::ZERO,
+        ScanSettings::default(),
+        airlock_domain::ScanLimits {
+            max_scan_bytes: u64::MAX,
+            ..airlock_domain::ScanLimits::default()
+        },
+    )
+    .await
+    .unwrap();
+    let key = airlock_domain::ObjectKey::new(
+        airlock_domain::TenantId::parse("acme").unwrap(),
+        airlock_domain::FileId::generate(),
+    );
+    let before = peak_resident_mib();
+
+    let pass = scanning
+        .pass(&GeneratedStore(192 * MIB), &key, None, Subject::default())
+        .await
+        .unwrap();
+
+    let growth = peak_resident_mib() - before;
+    assert_eq!(pass.found.size, 192 * MIB as u64);
+    assert!(
+        growth < 64.0,
+        "peak resident memory grew by {growth:.0} MiB over a pass of a 192 MiB object"
+    );
+}
