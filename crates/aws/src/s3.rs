@@ -81,47 +81,29 @@ impl S3Store {
 
     /// The status tag of the object under a raw key (a quarantined copy's), if any.
     pub async fn status_tag_at(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let output = self
-            .client
-            .get_object_tagging()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
-                    StoreError::NotFound(key.to_owned())
-                } else {
-                    backend(e)
-                }
-            })?;
-        Ok(output
-            .tag_set()
-            .iter()
-            .find(|t| t.key() == STATUS_TAG)
-            .map(|t| t.value().to_owned()))
+        Ok(status_of(self.tags_at(key, None).await?))
     }
 
     /// Every tag of an object, as `(key, value)` pairs.
     pub async fn tags(&self, key: &ObjectKey) -> Result<Vec<(String, String)>, StoreError> {
-        self.tags_of(key, None).await
+        self.tags_at(&key.to_string(), None).await
     }
 
-    /// Every tag of an object (of `version` of it, when given).
-    async fn tags_of(
+    /// Every tag of the object under a raw key (of `version` of it, when given).
+    async fn tags_at(
         &self,
-        key: &ObjectKey,
+        key: &str,
         version: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let output = self
             .client
             .get_object_tagging()
             .bucket(&self.bucket)
-            .key(key.to_string())
+            .key(key)
             .set_version_id(version.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| not_found_or_backend(e, key))?;
+            .map_err(|e| not_found_at_or_backend(e, key))?;
         Ok(output
             .tag_set()
             .iter()
@@ -161,10 +143,9 @@ impl S3Store {
         key: &ObjectKey,
         version: &str,
     ) -> Result<Option<String>, StoreError> {
-        let tags = self.tags_of(key, Some(version)).await?;
-        Ok(tags
-            .into_iter()
-            .find_map(|(name, value)| (name == STATUS_TAG).then_some(value)))
+        Ok(status_of(
+            self.tags_at(&key.to_string(), Some(version)).await?,
+        ))
     }
 
     /// The ids of every version kept of an object, newest first.
@@ -219,12 +200,25 @@ fn not_found_or_backend<E>(e: aws_sdk_s3::error::SdkError<E>, key: &ObjectKey) -
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    not_found_at_or_backend(e, &key.to_string())
+}
+
+fn not_found_at_or_backend<E>(e: aws_sdk_s3::error::SdkError<E>, key: &str) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     let is_404 = e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
     if is_404 {
-        StoreError::NotFound(key.to_string())
+        StoreError::NotFound(key.to_owned())
     } else {
         StoreError::Backend(Box::new(e))
     }
+}
+
+/// The value of the status tag among `tags`, if there is one.
+fn status_of(tags: Vec<(String, String)>) -> Option<String> {
+    tags.into_iter()
+        .find_map(|(name, value)| (name == STATUS_TAG).then_some(value))
 }
 
 /// An object's body, read a chunk at a time as the network delivers it.
