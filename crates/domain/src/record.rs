@@ -237,6 +237,12 @@ impl FileRecord {
         self.moved_to(FileStatus::Deleted, now)
     }
 
+    /// The object version the verdict was given on, when the store keeps versions:
+    /// the one to tag, serve and re-scan.
+    pub fn verified_version(&self) -> Option<&str> {
+        self.finding.as_ref().and_then(Finding::version)
+    }
+
     /// The verdict, if ingest has given one.
     pub fn verdict(&self) -> Option<&Verdict> {
         self.finding.as_ref().map(|f| &f.verdict)

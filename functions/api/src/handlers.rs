@@ -145,7 +145,7 @@ where
             .presign_download(
                 &record.key(),
                 // The version verified: a later version under the key is never served.
-                record.finding.as_ref().and_then(|f| f.version()),
+                record.verified_version(),
                 &record.name,
                 &record.declared_type,
                 expires_at,

@@ -386,7 +386,7 @@ where
     /// Tags the object with the record's status, and a file accepted without a scan
     /// also as unscanned, so the object says so to whoever reads it.
     async fn tag(&self, key: &ObjectKey, file: &FileRecord) -> Result<(), RecordError> {
-        let version = file.finding.as_ref().and_then(Finding::version);
+        let version = file.verified_version();
         let tagged = if file.status == FileStatus::Clean && accepted_unscanned(file) {
             self.store.tag_clean_unscanned(key, version).await
         } else {
@@ -404,7 +404,7 @@ where
 /// verdict was given on. Unknown on either side (a store without versions, a record
 /// from before versions were kept) is not another version.
 fn is_other_version(file: &FileRecord, event_version: Option<&str>) -> bool {
-    let verified = file.finding.as_ref().and_then(Finding::version);
+    let verified = file.verified_version();
     matches!((verified, event_version), (Some(a), Some(b)) if a != b)
 }
 

@@ -254,7 +254,7 @@ where
         };
         // The version that was verified, when the store keeps versions: a re-scan
         // judges those bytes, and their hash must still be the one recorded.
-        let version = record.finding.as_ref().and_then(|f| f.version());
+        let version = record.verified_version();
         let pass = match self
             .scanning
             .pass(&self.store, &key, version, subject)
