@@ -3,7 +3,9 @@
 // Drops a clean CSV and a disguised executable (ELF bytes named .png, declared
 // image/png) on the page, waits for CLEAN and REJECTED (with the reason), checks the
 // event log and the usage counters, downloads the clean file and compares its bytes,
-// and saves a screenshot to target/artifacts/console.png.
+// then drops a 12 MiB file that goes in parts (the stack is started with an 8 MiB
+// threshold) and checks its progress bar reaches 100 % and it turns CLEAN; saves a
+// screenshot to target/artifacts/console.png.
 "use strict";
 const fs = require("node:fs");
 const os = require("node:os");
@@ -117,6 +119,23 @@ async function run(page, problems) {
     if (download.suggestedFilename() !== "people.csv") {
       throw new Error(`suggested name ${download.suggestedFilename()}`);
     }
+  });
+
+  await check("a file past the threshold goes in parts with a progress bar to 100 %", async () => {
+    await page.evaluate(() => {
+      const line = "id,reading\n1,42\n";
+      const text = line.repeat(Math.ceil((12 * 1048576) / line.length)).slice(0, 12 * 1048576);
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], "readings.csv", { type: "text/csv" }));
+      document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    const row = page.locator('tr[data-name="readings.csv"]');
+    await row.locator("td.progress .percent", { hasText: "100 %" }).waitFor({ timeout: TIMEOUT });
+    await row.locator(".status.CLEAN").waitFor({ timeout: TIMEOUT });
+    const message = await page.locator("#message").innerText();
+    if (!message.includes("in 3 parts")) throw new Error(`message shown: ${JSON.stringify(message)}`);
+    const shown = await row.locator("td.progress").innerText();
+    if (!shown.includes("12.0 MiB of 12.0 MiB")) throw new Error(`progress shown: ${JSON.stringify(shown)}`);
   });
 
   await check("the page raised no script errors", async () => {

@@ -15,7 +15,9 @@ port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 scratch=$(mktemp -d)
 log="$scratch/moto.log"
 # The request recorder (used by the least-privilege test) writes here, not into the repo.
-MOTO_RECORDER_FILEPATH="$scratch/recording" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto-server.py is moto's server with one named fix (see the file).
+MOTO_RECORDER_FILEPATH="$scratch/recording" "$venv/bin/python" "$root/scripts/moto-server.py" \
+  -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
 stop() {
   kill "$pid" 2>/dev/null || true

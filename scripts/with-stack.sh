@@ -2,11 +2,13 @@
 # Starts the stack binary on a free 127.0.0.1 port with a throw-away data folder, runs
 # the given command with AIRLOCK and TOKEN set, then stops the stack by its PID — also
 # when the command fails. Usage: scripts/with-stack.sh BINARY COMMAND...
+# AIRLOCK_STACK_ARGS, when set, adds flags to the stack's command line.
 set -euo pipefail
 binary=$1; shift
 data=$(mktemp -d)
 out="$data/stdout"
-"$binary" --data-dir "$data/airlock" --port 0 >"$out" 2>"$data/stderr" &
+# shellcheck disable=SC2086 # the extra flags are meant to split into words
+"$binary" --data-dir "$data/airlock" --port 0 ${AIRLOCK_STACK_ARGS:-} >"$out" 2>"$data/stderr" &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true

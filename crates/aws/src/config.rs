@@ -50,6 +50,25 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .ok_or(ConfigError::Missing(name))
     }
 
+    /// An optional byte count, `default` when absent, refused outside `range` (S3's
+    /// bounds, which a deployment cannot move).
+    pub fn bytes_within(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        let bytes = self.parsed_or(name, default)?;
+        if range.contains(&bytes) {
+            return Ok(bytes);
+        }
+        Err(ConfigError::Malformed {
+            name,
+            value: bytes.to_string(),
+            reason: format!("expected {} to {} bytes", range.start(), range.end()),
+        })
+    }
+
     /// An optional variable parsed as `T`, `default` when absent.
     pub fn parsed_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
@@ -273,6 +292,14 @@ pub struct ApiConfig {
     /// `AIRLOCK_MAX_PENDING_RESCANS` (default 100): re-scans a tenant may have asked
     /// for and not yet had done.
     pub max_pending_rescans: usize,
+    /// `AIRLOCK_MULTIPART_THRESHOLD` (default 64 MiB, 5 MiB to 5 GiB): files larger
+    /// than this are sent in parts.
+    pub multipart_threshold: u64,
+    /// `AIRLOCK_PART_SIZE` (default 16 MiB, 5 MiB to 5 GiB): where part sizes start.
+    pub part_size: u64,
+    /// `AIRLOCK_MULTIPART_WINDOW_SECS` (default a day): how long a client has to
+    /// send a file in parts.
+    pub multipart_window: Duration,
 }
 
 impl ApiConfig {
@@ -287,13 +314,29 @@ impl ApiConfig {
         "AIRLOCK_TLS_ROOTS",
         "AIRLOCK_MAX_PENDING_UPLOADS",
         "AIRLOCK_MAX_PENDING_RESCANS",
+        "AIRLOCK_MULTIPART_THRESHOLD",
+        "AIRLOCK_PART_SIZE",
+        "AIRLOCK_MULTIPART_WINDOW_SECS",
     ];
 
     /// Reads and checks every variable.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        use airlock_domain::multipart::{MAX_PART_SIZE, MAX_SINGLE_PUT, MIN_PART_SIZE};
         Ok(Self {
             table: env.required("AIRLOCK_TABLE")?,
             bucket: env.required("AIRLOCK_BUCKET")?,
+            multipart_threshold: env.bytes_within(
+                "AIRLOCK_MULTIPART_THRESHOLD",
+                64 * 1024 * 1024,
+                MIN_PART_SIZE..=MAX_SINGLE_PUT,
+            )?,
+            part_size: env.bytes_within(
+                "AIRLOCK_PART_SIZE",
+                16 * 1024 * 1024,
+                MIN_PART_SIZE..=MAX_PART_SIZE,
+            )?,
+            multipart_window: env
+                .seconds_or("AIRLOCK_MULTIPART_WINDOW_SECS", Duration::from_secs(86_400))?,
             max_pending_uploads: env.parsed_or("AIRLOCK_MAX_PENDING_UPLOADS", 100)?,
             max_pending_rescans: env.parsed_or("AIRLOCK_MAX_PENDING_RESCANS", 100)?,
             tenant_claim: env.parsed_or("AIRLOCK_TENANT_CLAIM", "tenant_id".to_owned())?,
@@ -437,12 +480,14 @@ mod tests {
         let record = std::rc::Rc::clone(&seen);
         let env: Recording = Env::from_fn(Box::new(move |name: &str| {
             record.borrow_mut().push(name.to_owned());
-            // Every variable takes a number but three, which take a word.
+            // Every variable takes a number but three, which take a word; the part
+            // sizes take one S3 accepts.
             Some(
                 match name {
                     "AIRLOCK_UNSCANNABLE" => "reject",
                     "AIRLOCK_QUARANTINE" => "true",
                     "AIRLOCK_TLS_ROOTS" => "system",
+                    "AIRLOCK_MULTIPART_THRESHOLD" | "AIRLOCK_PART_SIZE" => "5242880",
                     _ => "1",
                 }
                 .to_owned(),
@@ -471,6 +516,33 @@ mod tests {
         let config = ScanConfig::from_env(&env(&[])).unwrap();
         assert_eq!(config.limits, airlock_domain::ScanLimits::default());
         assert_eq!(config.rules_prefix, "rules/");
+    }
+
+    #[test]
+    fn a_multipart_threshold_past_one_puts_five_gib_is_refused_and_named() {
+        let api = |threshold: &'static str| {
+            let pairs: &'static [(&str, &str)] = match threshold {
+                "5368709121" => &[
+                    ("AIRLOCK_TABLE", "t"),
+                    ("AIRLOCK_BUCKET", "b"),
+                    ("AIRLOCK_MULTIPART_THRESHOLD", "5368709121"),
+                ],
+                "5368709120" => &[
+                    ("AIRLOCK_TABLE", "t"),
+                    ("AIRLOCK_BUCKET", "b"),
+                    ("AIRLOCK_MULTIPART_THRESHOLD", "5368709120"),
+                ],
+                _ => &[("AIRLOCK_TABLE", "t"), ("AIRLOCK_BUCKET", "b")],
+            };
+            ApiConfig::from_env(&env(pairs))
+        };
+        let error = api("5368709121").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable AIRLOCK_MULTIPART_THRESHOLD=\"5368709121\" is invalid: expected 5242880 to 5368709120 bytes"
+        );
+        assert_eq!(api("5368709120").unwrap().multipart_threshold, 5 << 30);
+        assert_eq!(api("unset").unwrap().part_size, 16 << 20);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Airlock's ports on AWS, through the AWS SDK:
 //!
-//! - [`S3Store`]: streaming reads, status tags, removal, listing and presigned
-//!   requests on one bucket.
+//! - [`S3Store`]: streaming reads, status tags, removal, listing, presigned
+//!   requests and multipart uploads on one bucket.
 //! - [`DynamoCatalog`]: the catalog, the usage ledger and counters on one table, in
 //!   the single-table layout of `airlock_domain::FileItem`, every state change a
 //!   conditional write.
@@ -23,6 +23,7 @@ mod dynamo;
 mod error;
 mod eventbridge;
 pub mod lambda;
+mod multipart;
 pub mod provision;
 mod rules;
 mod s3;

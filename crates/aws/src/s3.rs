@@ -25,8 +25,8 @@ pub const STATUS_TAG: &str = "airlock-status";
 /// One bucket. Cheap to clone (the SDK client is a handle).
 #[derive(Clone, Debug)]
 pub struct S3Store {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+    pub(crate) client: aws_sdk_s3::Client,
+    pub(crate) bucket: String,
 }
 
 impl S3Store {
@@ -191,7 +191,7 @@ impl S3Store {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
@@ -412,13 +412,13 @@ impl S3Store {
     }
 }
 
-fn presigning(expires_at: Timestamp) -> Result<PresigningConfig, StoreError> {
+pub(crate) fn presigning(expires_at: Timestamp) -> Result<PresigningConfig, StoreError> {
     let seconds = (expires_at - chrono::Utc::now()).num_seconds().max(1);
     PresigningConfig::expires_in(Duration::from_secs(seconds.unsigned_abs()))
         .map_err(|e| backend(AdapterError::Presign(e.to_string())))
 }
 
-fn presigned(
+pub(crate) fn presigned(
     request: aws_sdk_s3::presigning::PresignedRequest,
     method: &'static str,
     expires_at: Timestamp,

@@ -99,6 +99,39 @@ mod objects {
     airlock_conformance::object_tests!(bucket());
 }
 
+/// A part PUT as a client sends it: the presigned URL with its headers.
+impl airlock_conformance::multipart::PartFixture for Bucket {
+    async fn put_part(
+        &self,
+        signed: &airlock_domain::ports::PresignedRequest,
+        bytes: Vec<u8>,
+    ) -> u16 {
+        let mut request = reqwest::Client::new().put(&signed.url);
+        for (name, value) in &signed.headers {
+            if name != "content-length" {
+                request = request.header(name, value);
+            }
+        }
+        request.body(bytes).send().await.unwrap().status().as_u16()
+    }
+}
+
+mod multipart {
+    use super::*;
+    // `a_damaged_part_is_refused` is left out here: moto 5.2.5 stores a part whose
+    // bytes do not hash to the `x-amz-checksum-sha256` it was sent with (S3 answers
+    // 400 BadDigest for an upload created with the SHA-256 checksum algorithm). The
+    // case runs against the embedded store, and the stack's end-to-end tests; see
+    // the README's emulator notes. moto's ListParts also needs the fix in
+    // scripts/moto-server.py.
+    airlock_conformance::cases!(multipart, bucket();
+        parts_join_into_the_object_in_number_order,
+        a_part_url_signs_its_length_and_checksum,
+        completion_repeats_and_abort_discards,
+        a_completion_with_a_small_middle_part_is_refused,
+    );
+}
+
 /// A queue subscribed to everything Airlock puts on a bus, as a consumer would be.
 struct Subscriber {
     sqs: aws_sdk_sqs::Client,

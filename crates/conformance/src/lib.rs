@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod events;
 pub mod ledger;
+pub mod multipart;
 pub mod objects;
 
 use airlock_domain::{

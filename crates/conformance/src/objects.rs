@@ -33,7 +33,7 @@ pub trait ObjectFixture {
     fn quarantined_tag(&self, key: &ObjectKey) -> impl Future<Output = Option<FileStatus>>;
 }
 
-fn fresh_key() -> ObjectKey {
+pub(crate) fn fresh_key() -> ObjectKey {
     ObjectKey::new(fresh_tenant(), FileId::generate())
 }
 
@@ -104,7 +104,7 @@ pub async fn removal_is_idempotent<S: ObjectReader + ObjectRemover, F: ObjectFix
 /// The headers a URL's signature covers, from its `X-Amz-SignedHeaders` (S3) or
 /// `X-Airlock-SignedHeaders` (the local store) parameter: what the signer committed
 /// to, not a map the adapter fills in for the client.
-fn signed_headers(url: &str) -> Vec<String> {
+pub(crate) fn signed_headers(url: &str) -> Vec<String> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let value = query
         .split('&')

@@ -14,6 +14,7 @@ mod ids;
 mod inspect;
 mod item;
 mod key;
+pub mod multipart;
 mod policy;
 pub mod ports;
 mod record;
@@ -30,6 +31,7 @@ pub use ids::{FileId, FileName, TenantId};
 pub use inspect::{Inspection, Inspector, SNIFF_LEN, sniff};
 pub use item::{FILE_ITEM_KIND, FileItem, ItemError};
 pub use key::ObjectKey;
+pub use multipart::{MultipartUpload, PartsProblem, Sha256Hex, StoredPart};
 pub use policy::{Policy, UploadRequest};
 pub use record::{FileRecord, Finding};
 pub use scan::{

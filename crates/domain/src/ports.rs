@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, future::Future};
 
 use crate::{
     ContentType, DomainEvent, FileId, FileName, FileRecord, FileStatus, ObjectKey, StoredObject,
-    TenantId, Timestamp, Usage, UsageDelta,
+    StoredPart, TenantId, Timestamp, Usage, UsageDelta,
 };
 
 /// A backend's own error, kept as the source of a port error.
@@ -36,6 +36,10 @@ pub enum StoreError {
     /// No object under that key.
     #[error("object {0} not found")]
     NotFound(String),
+    /// The store refused the request as invalid (parts that do not fit together, a
+    /// part too small); retrying the same request fails the same way.
+    #[error("object store refused the request: {0}")]
+    Refused(String),
     /// The backend failed; worth retrying.
     #[error("object store failed")]
     Backend(#[source] BoxError),
@@ -63,6 +67,21 @@ impl PresignedRequest {
             ("content-length".to_owned(), size.to_string()),
             ("content-type".to_owned(), content_type.to_string()),
             ("if-none-match".to_owned(), "*".to_owned()),
+        ])
+    }
+}
+
+impl PresignedRequest {
+    /// The header S3 checks a part's SHA-256 against (base64 of the digest), so a
+    /// part damaged on the way is refused rather than stored.
+    pub const CHECKSUM_HEADER: &'static str = "x-amz-checksum-sha256";
+
+    /// The headers every presigned part is signed with, and the client must send:
+    /// the exact length and the part's SHA-256.
+    pub fn part_headers(length: u64, sha256: &crate::Sha256Hex) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("content-length".to_owned(), length.to_string()),
+            (Self::CHECKSUM_HEADER.to_owned(), sha256.to_base64()),
         ])
     }
 }
@@ -225,6 +244,68 @@ pub trait ObjectPresigner: Send + Sync {
         content_type: &ContentType,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
+}
+
+/// Multipart uploads (api, sweep): a file too large for one PUT arrives in parts,
+/// each sent on its own presigned URL, checked on arrival, and joined into the object
+/// only when the api has seen that they add up to the file.
+pub trait ObjectMultipart: MultipartAbort {
+    /// Starts a multipart upload of `content_type` under `key`; its upload id.
+    fn start_multipart(
+        &self,
+        key: &ObjectKey,
+        content_type: &ContentType,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// A PUT of one part of an upload that accepts exactly its length, and only
+    /// bytes that hash to its SHA-256: the store refuses a damaged part.
+    fn presign_part(
+        &self,
+        key: &ObjectKey,
+        part: PartToSign<'_>,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
+    /// The parts the store holds for the upload, by number;
+    /// [`StoreError::NotFound`] when there is no such upload (completed or aborted).
+    fn list_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<Vec<StoredPart>, StoreError>> + Send;
+    /// Joins `parts`, in number order, into the object under `key` (never over an
+    /// object already there). Completing an upload already completed succeeds, so a
+    /// retry after a lost answer is safe; [`StoreError::NotFound`] when the upload
+    /// is gone and no object stands in its place.
+    fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Discards multipart uploads (api, sweep): a client's abort, or one abandoned past
+/// its deadline.
+pub trait MultipartAbort: Send + Sync {
+    /// Discards the upload and every part of it; an upload already gone is not an
+    /// error, so an abort can be retried.
+    fn abort_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One part to presign, with what its signature pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartToSign<'a> {
+    /// The upload it belongs to.
+    pub upload_id: &'a str,
+    /// Its number, from 1.
+    pub number: u32,
+    /// The exact bytes it must have.
+    pub length: u64,
+    /// The SHA-256 it must hash to.
+    pub sha256: &'a crate::Sha256Hex,
 }
 
 /// The catalog failed or refused a write.

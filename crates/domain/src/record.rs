@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ContentType, DomainError, FileId, FileName, FileStatus, Inspection, ObjectKey, ScanReport,
-    TenantId, Timestamp, UploadRequest, Verdict,
+    ContentType, DomainError, FileId, FileName, FileStatus, Inspection, MultipartUpload, ObjectKey,
+    ScanReport, TenantId, Timestamp, UploadRequest, Verdict,
 };
 
 /// What ingest found in the bytes and what it decided.
@@ -105,6 +105,13 @@ pub struct FileRecord {
     /// it when it has done so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescan_requested_at: Option<Timestamp>,
+    /// The SHA-256 the uploader declared for the whole file (lower-case hex), which
+    /// ingest holds the bytes to: a file that hashes otherwise is rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_sha256: Option<crate::Sha256Hex>,
+    /// How the bytes are being sent in parts, for a file too large for one PUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartUpload>,
 }
 
 impl FileRecord {
@@ -128,6 +135,36 @@ impl FileRecord {
             upload_deadline,
             finding: None,
             rescan_requested_at: None,
+            declared_sha256: None,
+            multipart: None,
+        }
+    }
+
+    /// The same PENDING record, holding the uploader to a whole-file SHA-256.
+    pub fn with_declared_sha256(self, sha256: Option<crate::Sha256Hex>) -> Self {
+        Self {
+            declared_sha256: sha256,
+            ..self
+        }
+    }
+
+    /// [`Reason::ChecksumMismatch`] when the uploader declared a SHA-256 and the
+    /// bytes hash to `actual` instead.
+    ///
+    /// [`Reason::ChecksumMismatch`]: crate::Reason::ChecksumMismatch
+    pub fn checksum_mismatch(&self, actual: &str) -> Option<crate::Reason> {
+        let declared = self.declared_sha256.as_ref()?.as_str();
+        (!declared.eq_ignore_ascii_case(actual)).then(|| crate::Reason::ChecksumMismatch {
+            declared: declared.to_owned(),
+            actual: actual.to_owned(),
+        })
+    }
+
+    /// The same PENDING record, its bytes to come in parts as `plan` says.
+    pub fn with_multipart(self, plan: MultipartUpload) -> Self {
+        Self {
+            multipart: Some(plan),
+            ..self
         }
     }
 

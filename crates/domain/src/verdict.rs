@@ -28,6 +28,14 @@ pub enum Reason {
         /// Bytes received.
         actual: u64,
     },
+    /// The bytes hash to another SHA-256 than the uploader declared: they were
+    /// damaged or changed on the way.
+    ChecksumMismatch {
+        /// The SHA-256 declared, lower-case hex.
+        declared: String,
+        /// The SHA-256 of the bytes received.
+        actual: String,
+    },
     /// The declared content type is not on the policy's allow-list.
     TypeNotAllowed {
         /// The declared type.
@@ -100,6 +108,12 @@ impl fmt::Display for Reason {
             }
             Self::SizeMismatch { declared, actual } => {
                 write!(f, "{declared} bytes were declared but {actual} arrived")
+            }
+            Self::ChecksumMismatch { declared, actual } => {
+                write!(
+                    f,
+                    "SHA-256 {declared} was declared but the bytes hash to {actual}"
+                )
             }
             Self::TypeNotAllowed { content_type } => {
                 write!(f, "content type {content_type} is not allowed")

@@ -137,11 +137,82 @@ fn every_variable_a_function_reads_is_set_for_it_and_no_other() {
     }
 }
 
+/// A file of two parts through every multipart route (presign, send, list, complete),
+/// and one more started and aborted.
+async fn send_in_parts(api: &mut airlock_lambda_emulator::Function) {
+    use sha2::{Digest, Sha256};
+    let bytes: Vec<u8> = (0..(5 << 20) + 10).map(|i: u32| (i % 251) as u8).collect();
+    let create = |size: usize| {
+        request(
+            "POST",
+            "/v1/files",
+            Some(
+                json!({"name": "big.bin", "content_type": "application/octet-stream", "size": size}),
+            ),
+        )
+    };
+    let created = body(&api.invoke(create(bytes.len())).await.unwrap());
+    let id = created["file"]["id"].as_str().unwrap().to_owned();
+    let (first, second) = bytes.split_at(5 << 20);
+    let parts: Vec<_> = [first, second]
+        .iter()
+        .enumerate()
+        .map(|(i, part)| json!({"number": i + 1, "sha256": hex::encode(Sha256::digest(part))}))
+        .collect();
+    let signed = body(
+        &api.invoke(request(
+            "POST",
+            &format!("/v1/files/{id}/parts"),
+            Some(json!({"parts": parts})),
+        ))
+        .await
+        .unwrap(),
+    );
+    for (signed, part) in signed["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([first, second])
+    {
+        put_presigned(signed, part).await;
+    }
+    let listed = api
+        .invoke(get_request(&format!("/v1/files/{id}/parts")))
+        .await
+        .unwrap();
+    assert_eq!(body(&listed)["missing"], json!([]), "{listed}");
+    let completed = api
+        .invoke(request("POST", &format!("/v1/files/{id}/complete"), None))
+        .await
+        .unwrap();
+    assert_eq!(completed["statusCode"], 200, "{completed}");
+    let abandoned = body(&api.invoke(create(6 << 20)).await.unwrap());
+    let abandoned = abandoned["file"]["id"].as_str().unwrap();
+    let aborted = api
+        .invoke(request(
+            "POST",
+            &format!("/v1/files/{abandoned}/abort"),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(aborted["statusCode"], 200, "{aborted}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_a_function_makes_is_allowed_by_its_role_and_its_role_allows_nothing_more() {
     let deployment = deploy().await;
     let mut observed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut api = deployment.function("api", &[]).await;
+    // Files past 5 MiB go in parts, so the scenario takes the multipart routes.
+    let mut api = deployment
+        .function(
+            "api",
+            &[
+                ("AIRLOCK_MULTIPART_THRESHOLD", (5u64 << 20).to_string()),
+                ("AIRLOCK_PART_SIZE", (5u64 << 20).to_string()),
+            ],
+        )
+        .await;
     let mut publish = deployment.function("publish", &[]).await;
     let recorder = deployment.recorder();
 
@@ -158,12 +229,13 @@ async fn every_call_a_function_makes_is_allowed_by_its_role_and_its_role_allows_
     );
     put_presigned(&created["upload"], PNG).await;
     let id = created["file"]["id"].as_str().unwrap().to_owned();
+    send_in_parts(&mut api).await;
     observed
         .entry("Api")
         .or_default()
         .extend(recorder.take(&deployment, actions_of).await);
 
-    let notifications = deployment.object_created_events(1).await;
+    let notifications = deployment.object_created_events(2).await;
     recorder.start().await;
     // Started inside its phase: its cold start lists the rules in the bucket.
     let mut ingest = deployment.function("ingest", &[]).await;

@@ -26,6 +26,18 @@ pub enum LocalError {
         /// Bytes received.
         actual: u64,
     },
+    /// A part's bytes hash to another SHA-256 than its URL signed (S3's `BadDigest`).
+    #[error("the part's SHA-256 is {received}, not the {signed} its x-amz-checksum-sha256 says")]
+    ChecksumMismatch {
+        /// The SHA-256 signed, hex.
+        signed: String,
+        /// The SHA-256 of the bytes received, hex.
+        received: String,
+    },
+    /// No multipart upload with this id for this key (S3's `NoSuchUpload`): never
+    /// started, completed, or aborted.
+    #[error("no multipart upload {0} for this key")]
+    NoSuchUpload(String),
 }
 
 /// A presigned request was refused.

@@ -24,6 +24,6 @@ pub use bus::{JsonlEventBus, read_bus_file};
 pub use catalog::SqliteCatalog;
 pub use clock::FixedClock;
 pub use error::{GrantError, LocalError};
-pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter};
+pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter, PartWriter};
 pub use rules::DirRuleSource;
 pub use signing::hmac_sha256;

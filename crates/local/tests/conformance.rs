@@ -64,6 +64,60 @@ mod objects {
     airlock_conformance::object_tests!(disk());
 }
 
+/// A part PUT as the local object server takes it: the grant, the signed checksum
+/// header, then the bytes through the part writer.
+impl airlock_conformance::multipart::PartFixture for Disk {
+    async fn put_part(
+        &self,
+        signed: &airlock_domain::ports::PresignedRequest,
+        bytes: Vec<u8>,
+    ) -> u16 {
+        let (path, query) = signed.url.split_once('?').unwrap();
+        let key = path.split_once("/objects/").unwrap().1;
+        let Ok(airlock_local::Grant::Part {
+            upload_id,
+            number,
+            length,
+            sha256,
+            ..
+        }) = self.store.verify("PUT", key, query, chrono::Utc::now())
+        else {
+            return 403;
+        };
+        let header = signed
+            .headers
+            .get(airlock_domain::ports::PresignedRequest::CHECKSUM_HEADER);
+        if header != Some(&sha256.to_base64()) {
+            return 403;
+        }
+        let mut writer = match self
+            .store
+            .begin_part(key, &upload_id, number, length, sha256)
+            .await
+        {
+            Ok(writer) => writer,
+            Err(airlock_local::LocalError::NoSuchUpload(_)) => return 404,
+            Err(e) => panic!("{e}"),
+        };
+        if writer.write(&bytes).await.is_err() {
+            return 400;
+        }
+        match writer.commit().await {
+            Ok(_) => 200,
+            Err(
+                airlock_local::LocalError::ChecksumMismatch { .. }
+                | airlock_local::LocalError::LengthMismatch { .. },
+            ) => 400,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+mod multipart {
+    use super::*;
+    airlock_conformance::multipart_tests!(disk());
+}
+
 /// Reads the bus file back.
 struct BusFile {
     path: std::path::PathBuf,

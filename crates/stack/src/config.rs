@@ -35,6 +35,12 @@ pub struct StackConfig {
     pub scan_limits: ScanLimits,
     /// Whether INFECTED objects move to `quarantine/` (as the template's default).
     pub quarantine: bool,
+    /// Files larger than this are sent in parts.
+    pub multipart_threshold: u64,
+    /// The part size multipart plans start from.
+    pub part_size: u64,
+    /// How long a client has to send a file in parts.
+    pub multipart_window: chrono::Duration,
 }
 
 impl StackConfig {
@@ -61,6 +67,9 @@ impl StackConfig {
             rules_dir: None,
             scan_limits: ScanLimits::default(),
             quarantine: true,
+            multipart_threshold: airlock_api::DEFAULT_MULTIPART_THRESHOLD,
+            part_size: airlock_api::DEFAULT_PART_SIZE,
+            multipart_window: chrono::Duration::hours(24),
         }
     }
 }

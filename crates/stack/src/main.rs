@@ -88,6 +88,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, Str
                 config.upload_window = chrono::Duration::seconds(number(&flag, &value()?)?)
             }
             "--rules-dir" => config.rules_dir = Some(value()?.into()),
+            "--multipart-threshold" => config.multipart_threshold = number(&flag, &value()?)?,
+            "--part-size" => config.part_size = number(&flag, &value()?)?,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
@@ -101,4 +103,5 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
 }
 
 const USAGE: &str = "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] \
-                     [--upload-window SECS] [--rules-dir DIR]";
+                     [--upload-window SECS] [--rules-dir DIR] [--multipart-threshold BYTES] \
+                     [--part-size BYTES]";

@@ -1,5 +1,6 @@
 //! S3 event notifications for the local stack: a completed upload becomes an S3
-//! `ObjectCreated:Put` event for ingest, delivered like Lambda's asynchronous
+//! `ObjectCreated:Put` event for ingest (`ObjectCreated:CompleteMultipartUpload` for
+//! one sent in parts), delivered like Lambda's asynchronous
 //! invocations: retried with a pause, and after the last attempt written to a
 //! dead-letter file instead of being dropped.
 
@@ -33,6 +34,7 @@ const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 struct Created {
     key: String,
     size: u64,
+    event_name: &'static str,
 }
 
 /// Hands created objects to the delivery loop.
@@ -44,15 +46,55 @@ pub struct Notifier {
 impl Notifier {
     /// Queues an `ObjectCreated` event for `key`.
     pub fn object_created(&self, key: &str, size: u64) {
+        self.send("ObjectCreated:Put", key, size);
+    }
+
+    /// Queues an `ObjectCreated:CompleteMultipartUpload` event for `key`.
+    pub fn multipart_completed(&self, key: &str, size: u64) {
+        self.send("ObjectCreated:CompleteMultipartUpload", key, size);
+    }
+
+    fn send(&self, event_name: &'static str, key: &str, size: u64) {
         let created = Created {
             key: key.to_owned(),
             size,
+            event_name,
         };
         if self.tx.send(created).is_err() {
             tracing::warn!(
                 key,
                 "stack is shutting down; ingest will pick this object up at the next start"
             );
+        }
+    }
+}
+
+/// A [`Notifier`] that does not keep the queue open. The object store's completion
+/// hook holds one: the store lives as long as ingest, which the delivery loop holds,
+/// so a strong sender there would keep the loop waiting for ever at shutdown.
+#[derive(Clone)]
+pub struct WeakNotifier {
+    tx: mpsc::WeakUnboundedSender<Created>,
+}
+
+impl Notifier {
+    /// A sender that lets the queue close when every [`Notifier`] is gone.
+    pub fn downgrade(&self) -> WeakNotifier {
+        WeakNotifier {
+            tx: self.tx.downgrade(),
+        }
+    }
+}
+
+impl WeakNotifier {
+    /// As [`Notifier::multipart_completed`], while the stack runs.
+    pub fn multipart_completed(&self, key: &str, size: u64) {
+        match self.tx.upgrade() {
+            Some(tx) => Notifier { tx }.multipart_completed(key, size),
+            None => tracing::warn!(
+                key,
+                "stack is shutting down; ingest will pick this object up at the next start"
+            ),
         }
     }
 }
@@ -70,6 +112,11 @@ pub fn channel() -> (Notifier, Deliveries) {
 
 /// The S3 notification S3 would send for a PUT of `key`.
 pub fn s3_put_event(key: &str, size: u64, bucket: &str) -> serde_json::Value {
+    s3_created_event("ObjectCreated:Put", key, size, bucket)
+}
+
+/// The S3 notification `event_name` of `key`.
+fn s3_created_event(event_name: &str, key: &str, size: u64, bucket: &str) -> serde_json::Value {
     let encoded = utf8_percent_encode(key, KEY_ENCODE)
         .to_string()
         .replace(' ', "+");
@@ -79,7 +126,7 @@ pub fn s3_put_event(key: &str, size: u64, bucket: &str) -> serde_json::Value {
             "eventSource": "aws:s3",
             "awsRegion": "local",
             "eventTime": chrono::Utc::now(),
-            "eventName": "ObjectCreated:Put",
+            "eventName": event_name,
             "userIdentity": {"principalId": "local"},
             "requestParameters": {"sourceIPAddress": "127.0.0.1"},
             "responseElements": {"x-amz-request-id": ulid::Ulid::new().to_string()},
@@ -123,7 +170,12 @@ async fn invoke_with_retries(
     max_attempts: u32,
     dead_letters: &std::path::Path,
 ) {
-    let event = s3_put_event(&created.key, created.size, "airlock-local");
+    let event = s3_created_event(
+        created.event_name,
+        &created.key,
+        created.size,
+        "airlock-local",
+    );
     let mut last_error = String::new();
     for attempt in 1..=max_attempts.max(1) {
         let span = crate::invocations::INGEST.span(&crate::invocations::request_id());

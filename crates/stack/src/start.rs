@@ -161,6 +161,9 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
             // Generous on one machine: the crash and load tests leave hundreds of
             // uploads PENDING on purpose. The limit itself is tested in the api.
             max_pending_uploads: LOCAL_MAX_PENDING_UPLOADS,
+            multipart_threshold: config.multipart_threshold,
+            part_size: config.part_size,
+            multipart_window: config.multipart_window,
             ..ApiSettings::default()
         },
     );
@@ -188,6 +191,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     .with_quarantine(config.quarantine);
 
     let (notifier, deliveries) = notifications::channel();
+    let completions = notifier.downgrade();
+    store.on_multipart_complete(move |key, size| completions.multipart_completed(key, size));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let dead_letters = data_dir.join("dead-letters");
     let mut tasks = JoinSet::new();

@@ -103,6 +103,44 @@ pub(crate) enum ApiError {
     /// Only CLEAN files are re-scanned (the others are already kept from download).
     #[error("the file is {0}; only CLEAN files can be re-scanned")]
     NotRescannable(FileStatus),
+    /// A SHA-256 field is not 64 hex digits.
+    #[error("{0}")]
+    InvalidSha256(#[source] airlock_domain::multipart::NotASha256),
+    /// The file is too large for any plan of parts.
+    #[error("{0}")]
+    TooLargeForParts(#[source] airlock_domain::multipart::TooLargeForParts),
+    /// A parts request asked for none, or for more than a page.
+    #[error("ask for 1 to {max} parts at a time")]
+    PartsPerRequest {
+        /// The most parts one request may name.
+        max: usize,
+    },
+    /// A part number outside the plan.
+    #[error("part {number} is not in the plan: the file has parts 1 to {count}")]
+    PartNumberOutOfPlan {
+        /// The number asked for.
+        number: u32,
+        /// How many parts the plan has.
+        count: u32,
+    },
+    /// A multipart route on a file sent in one PUT.
+    #[error("the file is not sent in parts; PUT it with the URL it was created with")]
+    NotMultipart,
+    /// A multipart route on a file no longer waiting for its bytes.
+    #[error("the file is {0}; its upload is over")]
+    NotPending(FileStatus),
+    /// The upload's deadline passed; sweep expires it.
+    #[error("the upload window has closed; create the file again")]
+    UploadWindowClosed,
+    /// The store no longer has the upload, and no object stands in its place.
+    #[error("the multipart upload no longer exists (aborted); create the file again")]
+    UploadGone,
+    /// The stored parts are not the planned ones.
+    #[error("{0}; send the parts listed by GET /v1/files/{{id}}/parts, then complete again")]
+    PartsDoNotAddUp(#[source] airlock_domain::PartsProblem),
+    /// The store refused to join the parts.
+    #[error("the store refused to join the parts: {0}")]
+    StoreRefusedParts(String),
     /// The record kept changing under the request.
     #[error("the file changed while the request was being served; retry")]
     ConcurrentChange(#[source] CatalogError),

@@ -4,8 +4,8 @@
 use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, ListQuery, ObjectPresigner,
-        ObjectRemover, UsageReader,
+        CatalogError, CatalogReader, CatalogWriter, Clock, ListQuery, ObjectMultipart,
+        ObjectPresigner, ObjectRemover, PresignedRequest, UsageReader,
     },
 };
 use airlock_telemetry::metrics::{Measurements, Metric};
@@ -14,7 +14,8 @@ use aws_lambda_events::http::header;
 use crate::{
     Api, cursor,
     dto::{
-        CreateFileBody, CreatedFile, DownloadView, FileList, FileView, PresignedView, UsageView,
+        CreateFileBody, CreatedFile, DownloadView, FileList, FileView, MultipartView,
+        PresignedView, UsageView,
     },
     error::ApiError,
     reply::Reply,
@@ -24,35 +25,67 @@ use crate::{
 impl<C, S, U, K> Api<C, S, U, K>
 where
     C: CatalogReader + CatalogWriter,
-    S: ObjectPresigner + ObjectRemover,
+    S: ObjectPresigner + ObjectRemover + ObjectMultipart,
     U: UsageReader,
     K: Clock,
 {
-    /// `POST /v1/files`: records a PENDING file and hands out a presigned PUT.
+    /// `POST /v1/files`: records a PENDING file and hands out a presigned PUT, or,
+    /// past the multipart threshold, the plan of parts to send it in.
     pub(crate) async fn create_file(
         &self,
         tenant: TenantId,
         body: CreateFileBody,
     ) -> Result<Reply, ApiError> {
-        let request = body.into_upload_request()?;
+        let request = body.upload_request()?;
+        let declared_sha256 = body.declared_sha256()?;
         let reasons = self.settings.policy.check_request(&request);
         if !reasons.is_empty() {
             return Err(ApiError::PolicyViolation(reasons));
         }
         self.refuse_past_pending_limit(&tenant).await?;
         let now = self.clock.now();
-        let deadline = later(now, self.settings.upload_window)?;
-        let record = FileRecord::pending(tenant, FileId::generate(), request, now, deadline);
+        let in_parts = request.size > self.settings.multipart_threshold;
+        let window = if in_parts {
+            self.settings.multipart_window
+        } else {
+            self.settings.upload_window
+        };
+        let deadline = later(now, window)?;
+        let mut record = FileRecord::pending(tenant, FileId::generate(), request, now, deadline)
+            .with_declared_sha256(declared_sha256);
+        if in_parts {
+            record = self.plan_parts(record).await?;
+        }
         self.catalog.create(&record).await?;
         // The URL below is a credential: it is returned, never logged.
         tracing::info!(
             tenant = %record.tenant, file_id = %record.id, size = record.declared_size,
-            "upload created"
+            parts = record.multipart.as_ref().map(|plan| plan.part_count), "upload created"
         );
-        // If signing fails now, the record stays PENDING and sweep expires it at the
-        // deadline; the client just asks again.
-        let expires_at = later(now, self.settings.presign_ttl)?.min(deadline);
-        let upload = self
+        let upload = match record.multipart {
+            Some(_) => None,
+            // If signing fails now, the record stays PENDING and sweep expires it at
+            // the deadline; the client just asks again.
+            None => Some(self.presign_whole(&record, now).await?),
+        };
+        let body = CreatedFile {
+            file: FileView::from(&record),
+            upload: upload.as_ref().map(PresignedView::from),
+            multipart: record.multipart.as_ref().map(MultipartView::from),
+        };
+        Ok(Reply::json(201, &body)?
+            .header(header::LOCATION, format!("/v1/files/{}", record.id))
+            .no_store())
+    }
+
+    /// The one PUT a file up to the threshold is sent with.
+    async fn presign_whole(
+        &self,
+        record: &FileRecord,
+        now: Timestamp,
+    ) -> Result<PresignedRequest, ApiError> {
+        let expires_at = later(now, self.settings.presign_ttl)?.min(record.upload_deadline);
+        Ok(self
             .store
             .presign_upload(
                 &record.key(),
@@ -60,14 +93,7 @@ where
                 record.declared_size,
                 expires_at,
             )
-            .await?;
-        let body = CreatedFile {
-            file: FileView::from(&record),
-            upload: PresignedView::from(&upload),
-        };
-        Ok(Reply::json(201, &body)?
-            .header(header::LOCATION, format!("/v1/files/{}", record.id))
-            .no_store())
+            .await?)
     }
 
     /// Refuses a new upload when the tenant holds `max_pending_uploads` PENDING ones.
@@ -241,7 +267,11 @@ where
 
     /// The tenant's record with this id. A malformed id, a missing record and another
     /// tenant's record all look the same to the client: 404.
-    async fn owned_record(&self, tenant: &TenantId, id: &str) -> Result<FileRecord, ApiError> {
+    pub(crate) async fn owned_record(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<FileRecord, ApiError> {
         let id = FileId::parse(id).map_err(|_| ApiError::FileNotFound)?;
         self.catalog
             .get(tenant, id)
@@ -252,7 +282,7 @@ where
 }
 
 /// `now + duration`, refusing (instead of panicking) if a setting is absurdly large.
-fn later(now: Timestamp, duration: chrono::Duration) -> Result<Timestamp, ApiError> {
+pub(crate) fn later(now: Timestamp, duration: chrono::Duration) -> Result<Timestamp, ApiError> {
     now.checked_add_signed(duration)
         .ok_or(ApiError::TimeOverflow)
 }

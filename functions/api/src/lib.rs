@@ -12,6 +12,7 @@ mod cursor;
 mod dto;
 mod error;
 mod handlers;
+mod multipart;
 mod problem;
 mod reply;
 mod request;
@@ -19,7 +20,10 @@ mod routes;
 
 use airlock_domain::{
     Policy,
-    ports::{CatalogReader, CatalogWriter, Clock, ObjectPresigner, ObjectRemover, UsageReader},
+    ports::{
+        CatalogReader, CatalogWriter, Clock, ObjectMultipart, ObjectPresigner, ObjectRemover,
+        UsageReader,
+    },
 };
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use tracing::Instrument;
@@ -37,6 +41,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/files/{id}"),
     ("POST", "/v1/files/{id}/rescan"),
     ("GET", "/v1/usage"),
+    ("POST", "/v1/files/{id}/parts"),
+    ("GET", "/v1/files/{id}/parts"),
+    ("POST", "/v1/files/{id}/complete"),
+    ("POST", "/v1/files/{id}/abort"),
 ];
 
 /// How the API behaves; read once at cold start.
@@ -59,7 +67,22 @@ pub struct ApiSettings {
     /// re-scans a bounded number a run, so without it one tenant's requests would
     /// hold back everyone's.
     pub max_pending_rescans: usize,
+    /// Files larger than this are sent in parts (at most 5 GiB: S3's limit for one
+    /// PUT); up to it, in one PUT.
+    pub multipart_threshold: u64,
+    /// The part size a multipart plan starts from; larger files get larger parts,
+    /// so none needs more than 10,000.
+    pub part_size: u64,
+    /// How long a client has to send a file in parts before it expires: parts can
+    /// be resumed after a lost connection, so the window is wider than one PUT's.
+    pub multipart_window: chrono::Duration,
 }
+
+/// The default [`ApiSettings::multipart_threshold`]: 64 MiB, past which one lost
+/// connection would cost a client more than re-sending a part.
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// The default [`ApiSettings::part_size`]: 16 MiB.
+pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 
 impl Default for ApiSettings {
     fn default() -> Self {
@@ -71,6 +94,9 @@ impl Default for ApiSettings {
             max_body_bytes: 16 * 1024,
             max_pending_uploads: 100,
             max_pending_rescans: 100,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
+            multipart_window: chrono::Duration::hours(24),
         }
     }
 }
@@ -88,7 +114,7 @@ pub struct Api<C, S, U, K> {
 impl<C, S, U, K> Api<C, S, U, K>
 where
     C: CatalogReader + CatalogWriter,
-    S: ObjectPresigner + ObjectRemover,
+    S: ObjectPresigner + ObjectRemover + ObjectMultipart,
     U: UsageReader,
     K: Clock,
 {
@@ -123,7 +149,7 @@ where
         // Every line logged while serving names the tenant, and the file if any.
         let span =
             tracing::info_span!("request", tenant = %tenant, file_id = tracing::field::Empty);
-        if let Route::GetFile(id) | Route::DownloadFile(id) | Route::DeleteFile(id) = route {
+        if let Some(id) = route.file_id() {
             span.record("file_id", id);
         }
         self.serve(route, tenant, request).instrument(span).await
@@ -149,6 +175,13 @@ where
             Route::DeleteFile(id) => self.delete_file(&tenant, id).await,
             Route::RescanFile(id) => self.rescan_file(&tenant, id).await,
             Route::GetUsage => self.get_usage(&tenant).await,
+            Route::SignParts(id) => {
+                let body = request::json_body(request, self.settings.max_body_bytes)?;
+                self.sign_parts(&tenant, id, body).await
+            }
+            Route::ListParts(id) => self.list_parts(&tenant, id).await,
+            Route::CompleteUpload(id) => self.complete_upload(&tenant, id).await,
+            Route::AbortUpload(id) => self.abort_upload(&tenant, id).await,
         }
     }
 }

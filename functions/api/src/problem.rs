@@ -74,6 +74,20 @@ impl ApiError {
             Self::NotDeletable(_) => kind(409, "not-deletable", "File not deletable"),
             Self::NotRescannable(_) => kind(409, "not-rescannable", "File not re-scannable"),
             Self::ConcurrentChange(_) => kind(409, "concurrent-change", "Concurrent change"),
+            Self::InvalidSha256(_) | Self::PartsPerRequest { .. } => {
+                kind(400, "invalid-field", "Invalid field")
+            }
+            Self::TooLargeForParts(_) => kind(422, "too-large", "File too large"),
+            Self::PartNumberOutOfPlan { .. } => {
+                kind(422, "part-not-in-plan", "Part not in the plan")
+            }
+            Self::NotMultipart => kind(409, "not-multipart", "File not sent in parts"),
+            Self::NotPending(_) => kind(409, "not-pending", "Upload is over"),
+            Self::UploadWindowClosed => kind(409, "upload-window-closed", "Upload window closed"),
+            Self::UploadGone => kind(409, "upload-gone", "Upload no longer exists"),
+            Self::PartsDoNotAddUp(_) | Self::StoreRefusedParts(_) => {
+                kind(409, "parts-do-not-add-up", "Parts do not add up")
+            }
             Self::Catalog(_)
             | Self::Store(_)
             | Self::Ledger(_)

@@ -26,6 +26,14 @@ pub(crate) enum Route<'a> {
     RescanFile(&'a str),
     /// `GET /v1/usage`
     GetUsage,
+    /// `POST /v1/files/{id}/parts`
+    SignParts(&'a str),
+    /// `GET /v1/files/{id}/parts`
+    ListParts(&'a str),
+    /// `POST /v1/files/{id}/complete`
+    CompleteUpload(&'a str),
+    /// `POST /v1/files/{id}/abort`
+    AbortUpload(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -41,8 +49,29 @@ impl<'a> Route<'a> {
             ("DELETE", "/v1/files/{id}") => Self::DeleteFile(id),
             ("POST", "/v1/files/{id}/rescan") => Self::RescanFile(id),
             ("GET", "/v1/usage") => Self::GetUsage,
+            ("POST", "/v1/files/{id}/parts") => Self::SignParts(id),
+            ("GET", "/v1/files/{id}/parts") => Self::ListParts(id),
+            ("POST", "/v1/files/{id}/complete") => Self::CompleteUpload(id),
+            ("POST", "/v1/files/{id}/abort") => Self::AbortUpload(id),
             _ => return None,
         })
+    }
+}
+
+impl Route<'_> {
+    /// The `{id}` segment of a file route, for the request's log span.
+    pub(crate) fn file_id(&self) -> Option<&str> {
+        match *self {
+            Self::GetFile(id)
+            | Self::DownloadFile(id)
+            | Self::DeleteFile(id)
+            | Self::RescanFile(id)
+            | Self::SignParts(id)
+            | Self::ListParts(id)
+            | Self::CompleteUpload(id)
+            | Self::AbortUpload(id) => Some(id),
+            Self::CreateFile | Self::ListFiles | Self::GetUsage => None,
+        }
     }
 }
 

@@ -269,6 +269,7 @@ where
             .policy
             .evaluate(&file.declared_type, file.declared_size, &pass.found)
             .reasons;
+        reasons.extend(file.checksum_mismatch(&pass.found.sha256));
         // Headers the store keeps beside the bytes and serves them with (an unsigned
         // Content-Encoding above all) must be what the upload signed.
         reasons.extend(pass.stored.mismatches(&file.declared_type));

@@ -18,8 +18,8 @@
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, error_chain,
     ports::{
-        CatalogError, CatalogSweep, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
-        ObjectRemover, ObjectTagger, RuleSource, StoreError,
+        CatalogError, CatalogSweep, CatalogWriter, Clock, MultipartAbort, ObjectQuarantine,
+        ObjectReader, ObjectRemover, ObjectTagger, RuleSource, StoreError,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
@@ -141,7 +141,7 @@ struct Tally {
 impl<C, S, K, R> Sweep<C, S, K, R>
 where
     C: CatalogSweep + CatalogWriter,
-    S: ObjectRemover + ObjectReader + ObjectTagger + ObjectQuarantine,
+    S: ObjectRemover + ObjectReader + ObjectTagger + ObjectQuarantine + MultipartAbort,
     K: Clock,
     R: RuleSource,
 {
@@ -199,7 +199,10 @@ where
                 tally.report.awaiting_ingest += 1;
                 continue;
             }
-            let outcome = self.retire(&record, record.expired(now)).await;
+            let outcome = match self.abort_parts(&record).await {
+                Ok(()) => self.retire(&record, record.expired(now)).await,
+                Err(e) => Err(e),
+            };
             tally.count(&record, outcome, |r| r.expired += 1);
         }
 
@@ -310,8 +313,23 @@ where
         }
     }
 
-    /// Writes the record's final status, then removes its bytes. In that order: if
-    /// ingest won the race, the file keeps both its verdict and its bytes.
+    /// Discards the parts of an abandoned multipart upload, before its record is
+    /// expired: an abort that fails leaves the record PENDING, so the next run tries
+    /// again (the bucket's lifecycle rule is only the backstop).
+    async fn abort_parts(&self, record: &FileRecord) -> Result<(), FileError> {
+        let Some(plan) = &record.multipart else {
+            return Ok(());
+        };
+        self.store
+            .abort_multipart(&record.key(), &plan.upload_id)
+            .await
+            .map_err(FileError::Store)?;
+        tracing::info!(
+            tenant = %record.tenant, file_id = %record.id, "abandoned multipart upload aborted"
+        );
+        Ok(())
+    }
+
     /// Whether `record`'s bytes were stored and are still within the grace for ingest.
     /// Opening the object is the existence check the store's ports offer (on S3 a GET
     /// whose body is dropped unread); only uploads past their deadline pay for it.
@@ -334,6 +352,8 @@ where
         }
     }
 
+    /// Writes the record's final status, then removes its bytes. In that order: if
+    /// ingest won the race, the file keeps both its verdict and its bytes.
     async fn retire(
         &self,
         record: &FileRecord,

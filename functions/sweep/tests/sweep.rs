@@ -523,6 +523,16 @@ impl airlock_domain::ports::ObjectRemover for FlakyTags {
     }
 }
 
+impl airlock_domain::ports::MultipartAbort for FlakyTags {
+    async fn abort_multipart(
+        &self,
+        key: &airlock_domain::ObjectKey,
+        upload_id: &str,
+    ) -> Result<(), airlock_domain::ports::StoreError> {
+        self.inner.abort_multipart(key, upload_id).await
+    }
+}
+
 impl airlock_domain::ports::ObjectQuarantine for FlakyTags {
     async fn quarantine(
         &self,

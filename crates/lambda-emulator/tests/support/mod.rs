@@ -348,6 +348,19 @@ impl Deployment {
             .replace(FileStatus::Pending, &airlock_conformance::accepted(&old))
             .await
             .unwrap();
+        // An upload abandoned in parts: sweep aborts it before expiring the file.
+        use airlock_domain::ports::ObjectMultipart;
+        let in_parts = airlock_conformance::pending(&tenant, now - chrono::Duration::hours(2));
+        let store = airlock_aws::S3Store::from_sdk(&self.sdk, &self.bucket);
+        let upload_id = store
+            .start_multipart(&in_parts.key(), &in_parts.declared_type)
+            .await
+            .unwrap();
+        let plan = airlock_domain::MultipartUpload::plan(upload_id, 6 << 20, 5 << 20).unwrap();
+        catalog
+            .create(&in_parts.with_multipart(plan))
+            .await
+            .unwrap();
     }
 }
 
@@ -453,7 +466,15 @@ pub fn actions_of(call: &Value) -> Vec<String> {
     let tagging = query
         .split('&')
         .any(|p| p == "tagging" || p.starts_with("tagging="));
+    let multipart = query
+        .split('&')
+        .any(|p| p == "uploads" || p.starts_with("uploads=") || p.starts_with("uploadId="));
     let action = match (call["method"].as_str().unwrap(), tagging) {
+        // Starting, sending a part of and completing a multipart upload are all
+        // authorized as s3:PutObject.
+        ("POST" | "PUT", false) if multipart => "s3:PutObject",
+        ("GET", false) if multipart => "s3:ListMultipartUploadParts",
+        ("DELETE", false) if multipart => "s3:AbortMultipartUpload",
         ("PUT", true) => "s3:PutObjectTagging",
         ("GET", true) => "s3:GetObjectTagging",
         ("GET" | "HEAD", false) if query.contains("list-type=2") => "s3:ListBucket",

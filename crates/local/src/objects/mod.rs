@@ -15,19 +15,22 @@
 //!
 //! The store is split by what each part is for: `store` reads, tags, quarantines
 //! and removes objects (the ports ingest, publish and sweep use), `presign` signs
-//! and verifies URLs, `writer` lands bytes under a key atomically.
+//! and verifies URLs, `writer` lands bytes under a key atomically, `multipart`
+//! receives files in parts and joins them.
 
+mod multipart;
 mod presign;
 mod store;
 mod writer;
 
 use std::{
     path::PathBuf,
-    sync::{Arc, atomic::AtomicU64},
+    sync::{Arc, OnceLock, atomic::AtomicU64},
 };
 
 use airlock_domain::StoredObject;
 
+pub use multipart::PartWriter;
 pub use presign::Grant;
 pub use store::FileChunks;
 pub use writer::ObjectWriter;
@@ -48,7 +51,11 @@ struct Inner {
     base_url: String,
     signing_key: Vec<u8>,
     next_temp: AtomicU64,
+    on_complete: OnceLock<CompletionHook>,
 }
+
+/// Told of each object a multipart completion creates (key, size).
+type CompletionHook = Box<dyn Fn(&str, u64) + Send + Sync>;
 
 impl FsObjectStore {
     /// A store under `root`; presigned URLs start with `base_url` (the local server)
@@ -64,6 +71,7 @@ impl FsObjectStore {
                 base_url: base_url.into().trim_end_matches('/').to_owned(),
                 signing_key,
                 next_temp: AtomicU64::new(0),
+                on_complete: OnceLock::new(),
             }),
         }
     }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use airlock_domain::{
-    ContentType, FileName, ObjectKey, Timestamp,
-    ports::{ObjectPresigner, PresignedRequest, StoreError},
+    ContentType, FileName, ObjectKey, Sha256Hex, Timestamp,
+    ports::{ObjectPresigner, PartToSign, PresignedRequest, StoreError},
 };
 use hmac::{Hmac, Mac};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -20,8 +20,13 @@ pub(super) const TYPE: &str = "X-Airlock-Type";
 pub(super) const FILENAME: &str = "X-Airlock-Filename";
 pub(super) const SIGNATURE: &str = "X-Airlock-Signature";
 pub(super) const SIGNED_HEADERS: &str = "X-Airlock-SignedHeaders";
+pub(super) const UPLOAD: &str = "X-Airlock-Upload";
+pub(super) const PART: &str = "X-Airlock-Part";
+pub(super) const CHECKSUM: &str = "X-Airlock-Checksum";
 /// The headers an upload's signature covers; the server refuses a PUT without them.
 pub(super) const UPLOAD_SIGNED_HEADERS: &str = "content-length;content-type;host;if-none-match";
+/// The headers a part's signature covers.
+pub(super) const PART_SIGNED_HEADERS: &str = "content-length;host;x-amz-checksum-sha256";
 /// The query parameters a download may override the stored headers with (S3's names).
 pub const RESPONSE_OVERRIDES: [&str; 3] = [
     "response-content-type",
@@ -40,6 +45,20 @@ pub enum Grant {
         length: u64,
         /// The `content-type` header the request must carry.
         content_type: String,
+    },
+    /// A PUT of one part of a multipart upload: exactly `length` bytes whose
+    /// SHA-256 is `sha256`, sent with that digest in `x-amz-checksum-sha256`.
+    Part {
+        /// The object key.
+        key: String,
+        /// The upload the part belongs to.
+        upload_id: String,
+        /// The part's number.
+        number: u32,
+        /// Bytes the body must have.
+        length: u64,
+        /// The digest the body must hash to.
+        sha256: Sha256Hex,
     },
     /// A GET, saved under `file_name`.
     Download {
@@ -97,6 +116,36 @@ impl FsObjectStore {
             })
             .collect();
         let (parts, grant) = match method {
+            "PUT" if params.contains_key(PART) => {
+                let (upload_id, number, length, checksum) = (
+                    param(UPLOAD)?,
+                    param(PART)?,
+                    param(LENGTH)?,
+                    param(CHECKSUM)?,
+                );
+                if param(SIGNED_HEADERS)? != PART_SIGNED_HEADERS {
+                    return Err(GrantError::Malformed(SIGNED_HEADERS));
+                }
+                let grant = Grant::Part {
+                    key: key.to_owned(),
+                    upload_id: upload_id.to_owned(),
+                    number: number.parse().map_err(|_| GrantError::Malformed(PART))?,
+                    length: length.parse().map_err(|_| GrantError::Malformed(LENGTH))?,
+                    sha256: Sha256Hex::from_base64(checksum)
+                        .map_err(|_| GrantError::Malformed(CHECKSUM))?,
+                };
+                let parts = vec![
+                    "PART",
+                    key,
+                    expires,
+                    upload_id,
+                    number,
+                    length,
+                    checksum,
+                    PART_SIGNED_HEADERS,
+                ];
+                (parts, grant)
+            }
             "PUT" => {
                 let length = param(LENGTH)?;
                 let content_type = param(TYPE)?;
@@ -149,6 +198,49 @@ impl FsObjectStore {
             .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
             .collect();
         format!("{}/objects/{key}?{}", self.inner.base_url, query.join("&"))
+    }
+}
+
+impl FsObjectStore {
+    /// A presigned PUT of one part; the signature pins the upload, the number, the
+    /// length and the digest (sent back by the client as `x-amz-checksum-sha256`).
+    pub(super) fn sign_part(
+        &self,
+        key: &str,
+        part: PartToSign<'_>,
+        expires_at: Timestamp,
+    ) -> PresignedRequest {
+        let expires = expires_at.timestamp().to_string();
+        let (number, length) = (part.number.to_string(), part.length.to_string());
+        let checksum = part.sha256.to_base64();
+        let signature = self.sign(&[
+            "PART",
+            key,
+            &expires,
+            part.upload_id,
+            &number,
+            &length,
+            &checksum,
+            PART_SIGNED_HEADERS,
+        ]);
+        let url = self.url(
+            key,
+            &[
+                (EXPIRES, &expires),
+                (UPLOAD, part.upload_id),
+                (PART, &number),
+                (LENGTH, &length),
+                (CHECKSUM, &checksum),
+                (SIGNED_HEADERS, PART_SIGNED_HEADERS),
+                (SIGNATURE, &signature),
+            ],
+        );
+        PresignedRequest {
+            url,
+            method: "PUT",
+            headers: PresignedRequest::part_headers(part.length, part.sha256),
+            expires_at,
+        }
     }
 }
 

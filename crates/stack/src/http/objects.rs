@@ -11,7 +11,10 @@
 //! Reads of objects whose status tag is not CLEAN are refused, as the deployed bucket
 //! policy refuses them.
 
-use airlock_domain::{FileName, FileStatus, ObjectKey, ports::ChunkStream};
+use airlock_domain::{
+    FileName, FileStatus, ObjectKey, Sha256Hex, StoredPart,
+    ports::{ChunkStream, PresignedRequest},
+};
 use airlock_local::{Grant, GrantError, LocalError};
 use axum::{
     Router,
@@ -44,6 +47,21 @@ pub async fn put_object(
             content_type,
             ..
         }) => (length, content_type),
+        Ok(Grant::Part {
+            upload_id,
+            number,
+            length,
+            sha256,
+            ..
+        }) => {
+            let part = SignedPart {
+                upload_id,
+                number,
+                length,
+                sha256,
+            };
+            return put_part(&app, &key, part, &headers, body).await;
+        }
         Ok(Grant::Download { .. }) => return denied("signature is not for an upload"),
         Err(refusal) => return denied(&refusal),
     };
@@ -89,6 +107,83 @@ pub async fn put_object(
     }
 }
 
+/// What a part's presigned URL allows.
+struct SignedPart {
+    upload_id: String,
+    number: u32,
+    length: u64,
+    sha256: Sha256Hex,
+}
+
+/// `PUT /objects/{*key}?X-Airlock-Part=…`: one part of a multipart upload, kept
+/// only with the signed length and a body hashing to the signed SHA-256, which the
+/// client also sends as `x-amz-checksum-sha256` (S3 answers `BadDigest` otherwise).
+async fn put_part(
+    app: &AppState,
+    key: &str,
+    part: SignedPart,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    match header_text(headers, header::CONTENT_LENGTH).map(str::parse::<u64>) {
+        None => {
+            return problem(
+                StatusCode::LENGTH_REQUIRED,
+                "Length Required",
+                "send content-length",
+            );
+        }
+        Some(Ok(sent)) if sent == part.length => {}
+        Some(_) => return denied("content-length differs from the signed one"),
+    }
+    let checksum = headers
+        .get(PresignedRequest::CHECKSUM_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if checksum != Some(part.sha256.to_base64().as_str()) {
+        return denied("x-amz-checksum-sha256 differs from the signed one");
+    }
+    match store_part(app, key, part, body).await {
+        Ok(stored) => (StatusCode::OK, [(header::ETAG, stored.etag)]).into_response(),
+        Err(LocalError::NoSuchUpload(id)) => problem(
+            StatusCode::NOT_FOUND,
+            "No Such Upload",
+            &format!("no multipart upload {id} for this key: it was completed or aborted"),
+        ),
+        Err(e @ LocalError::ChecksumMismatch { .. }) => {
+            problem(StatusCode::BAD_REQUEST, "Bad Digest", &e.to_string())
+        }
+        Err(e @ LocalError::LengthMismatch { .. }) => {
+            problem(StatusCode::BAD_REQUEST, "Bad Request", &e.to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing a part failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "storing the part failed",
+            )
+        }
+    }
+}
+
+async fn store_part(
+    app: &AppState,
+    key: &str,
+    part: SignedPart,
+    body: Body,
+) -> Result<StoredPart, LocalError> {
+    let mut writer = app
+        .store
+        .begin_part(key, &part.upload_id, part.number, part.length, part.sha256)
+        .await?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| LocalError::Io(std::io::Error::other(e)))?;
+        writer.write(&chunk).await?;
+    }
+    writer.commit().await
+}
+
 /// `GET /objects/{*key}`.
 pub async fn get_object(
     State(app): State<AppState>,
@@ -101,7 +196,9 @@ pub async fn get_object(
             overrides,
             ..
         }) => (file_name, overrides),
-        Ok(Grant::Upload { .. }) => return denied("signature is not for a download"),
+        Ok(Grant::Upload { .. } | Grant::Part { .. }) => {
+            return denied("signature is not for a download");
+        }
         Err(refusal) => return denied(&refusal),
     };
     match app.store.status_tag(&key).await {

@@ -7,6 +7,7 @@ mod console;
 mod encoding;
 mod flow;
 mod helpers;
+mod multipart;
 mod presigned;
 #[path = "../common/process.rs"]
 mod process;

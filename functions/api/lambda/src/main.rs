@@ -29,6 +29,9 @@ async fn main() -> Result<(), Error> {
         presign_ttl: chrono::Duration::from_std(config.presign_ttl)?,
         max_pending_uploads: config.max_pending_uploads,
         max_pending_rescans: config.max_pending_rescans,
+        multipart_threshold: config.multipart_threshold,
+        part_size: config.part_size,
+        multipart_window: chrono::Duration::from_std(config.multipart_window)?,
         ..ApiSettings::default()
     };
     let api = init_step("clients", || {

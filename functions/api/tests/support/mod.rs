@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod multipart;
+
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex, MutexGuard},
@@ -240,6 +242,7 @@ struct StoreState {
     download_versions: Vec<Option<String>>,
     removed: Vec<String>,
     failing_removals: usize,
+    multipart: multipart::MultipartState,
 }
 
 /// An object store that signs fake URLs and remembers what it was asked.

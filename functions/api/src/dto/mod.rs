@@ -4,12 +4,16 @@
 use std::collections::BTreeMap;
 
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, ScanReport, SkipReason, StatusCount,
-    TenantId, Timestamp, UploadRequest, Usage, Verdict, ports::PresignedRequest,
+    ContentType, FileId, FileName, FileRecord, FileStatus, ScanReport, Sha256Hex, SkipReason,
+    StatusCount, TenantId, Timestamp, UploadRequest, Usage, Verdict, ports::PresignedRequest,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+
+mod parts;
+
+pub(crate) use parts::{MultipartView, PartList, PartsToSign, SignedParts};
 
 /// `POST /v1/files`. Unknown fields are refused, so a typo is not silently dropped.
 #[derive(Debug, Deserialize)]
@@ -19,12 +23,35 @@ pub(crate) struct CreateFileBody {
     content_type: String,
     #[serde(deserialize_with = "whole_number")]
     size: u64,
+    /// The whole file's SHA-256, hex, if the client knows it: ingest rejects bytes
+    /// that hash otherwise.
+    #[serde(default, deserialize_with = "present_string")]
+    sha256: Option<String>,
+}
+
+/// An optional field that, when given, must be a string: `null` is refused as the
+/// document says (a field left out is `None` through `#[serde(default)]`).
+fn present_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// JSON Schema's `integer` (what openapi.json says `size` is) includes numbers written
 /// with a zero fraction or an exponent, such as `2048.0` or `2e3`; they are the same
 /// whole number. Anything with a real fraction, negative, or past 2^53 is refused.
 fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    whole(
+        deserializer,
+        "size must be a whole, non-negative number of bytes",
+    )
+}
+
+/// A JSON Schema `integer` as a whole number, or `refusal` as the error.
+pub(crate) fn whole<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    refusal: &'static str,
+) -> Result<u64, D::Error> {
     const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
     let number = serde_json::Number::deserialize(deserializer)?;
     if let Some(whole) = number.as_u64() {
@@ -32,15 +59,22 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64
     }
     match number.as_f64() {
         Some(f) if f.fract() == 0.0 && (0.0..=EXACT_IN_F64).contains(&f) => Ok(f as u64),
-        _ => Err(serde::de::Error::custom(
-            "size must be a whole, non-negative number of bytes",
-        )),
+        _ => Err(serde::de::Error::custom(refusal)),
     }
 }
 
 impl CreateFileBody {
+    /// The SHA-256 declared, validated.
+    pub(crate) fn declared_sha256(&self) -> Result<Option<Sha256Hex>, ApiError> {
+        self.sha256
+            .as_deref()
+            .map(Sha256Hex::parse)
+            .transpose()
+            .map_err(ApiError::InvalidSha256)
+    }
+
     /// The validated request.
-    pub(crate) fn into_upload_request(self) -> Result<UploadRequest, ApiError> {
+    pub(crate) fn upload_request(&self) -> Result<UploadRequest, ApiError> {
         Ok(UploadRequest {
             name: FileName::parse(&self.name).map_err(ApiError::InvalidField)?,
             content_type: ContentType::parse(&self.content_type).map_err(ApiError::InvalidField)?,
@@ -71,6 +105,11 @@ pub(crate) struct FileView<'a> {
     scan: Option<&'a ScanReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rescan_requested_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declared_sha256: Option<&'a Sha256Hex>,
+    /// For a file sent in parts: the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multipart: Option<MultipartView<'a>>,
 }
 
 impl<'a> From<&'a FileRecord> for FileView<'a> {
@@ -90,6 +129,8 @@ impl<'a> From<&'a FileRecord> for FileView<'a> {
             verdict: finding.map(|f| &f.verdict),
             scan: finding.and_then(|f| f.scan.as_ref()),
             rescan_requested_at: record.rescan_requested_at,
+            declared_sha256: record.declared_sha256.as_ref(),
+            multipart: record.multipart.as_ref().map(MultipartView::from),
         }
     }
 }
@@ -152,7 +193,12 @@ impl<'a> DownloadView<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct CreatedFile<'a> {
     pub(crate) file: FileView<'a>,
-    pub(crate) upload: PresignedView<'a>,
+    /// One PUT, for a file up to the multipart threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) upload: Option<PresignedView<'a>>,
+    /// The plan of parts, for a larger one (its URLs come from `/parts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) multipart: Option<MultipartView<'a>>,
 }
 
 /// One page of `GET /v1/files`.
