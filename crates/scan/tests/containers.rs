@@ -11,16 +11,8 @@ use airlock_scan::{
     Reach, ScanSettings, Spooled, Subject, compile,
     scanner::{scan_blocking, scan_within},
 };
+use airlock_testkit::samples::{EICAR_RULE, eicar};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
-
-const EICAR_RULE: &str = "airlock.EICAR_Test_File";
-
-fn eicar() -> Vec<u8> {
-    // Assembled from two halves so this source file is not itself the test file.
-    let mut bytes = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-".to_vec();
-    bytes.extend_from_slice(b"STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
-    bytes
-}
 
 fn subject(name: &str) -> Subject {
     Subject {

@@ -10,7 +10,8 @@ use airlock_domain::{
     ContentType, FileId, FileRecord, FileStatus, Finding, UsageDelta, Verdict,
     ports::{CatalogReader, CatalogWriter, UsageLedger},
 };
-use airlock_local::{FixedClock, FsObjectStore, Grant, SqliteCatalog};
+use airlock_local::{FsObjectStore, Grant, SqliteCatalog};
+use airlock_testkit::FixedClock;
 use serde_json::{Value, json};
 use support::{create_file_event, delete_event, get_event, json, list_event, now, tenant};
 

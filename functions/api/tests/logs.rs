@@ -5,8 +5,9 @@
 //! whoever holds it) appears nowhere, not even its signature.
 
 use airlock_api::{Api, ApiSettings};
-use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
-use airlock_telemetry::{Invocations, logging::LogBuffer};
+use airlock_local::{FsObjectStore, SqliteCatalog};
+use airlock_telemetry::Invocations;
+use airlock_testkit::{FixedClock, LogBuffer};
 use tracing::Instrument;
 
 mod support;

@@ -2,15 +2,23 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, Finding, Inspection, Policy, TenantId,
-    Timestamp, UploadRequest,
-    ports::{CatalogReader, CatalogWriter, ObjectReader},
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
-use airlock_domain::{ScanLimits, ScanReport};
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
+
+use airlock_domain::{
+    ContentType, FileId, FileRecord, FileStatus, Finding, Inspection, ObjectKey, Policy,
+    ScanLimits, ScanReport,
+    ports::{
+        CatalogReader, CatalogWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
+        RuleFile, RuleSource, StoreError,
+    },
+};
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
 use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepError, SweepReport, SweepSettings};
+use airlock_testkit::{FixedClock, clock::fixture_time as start, scanning::scanning_from, uploads};
 use serde_json::Value;
 
 const SCHEDULED: &str = include_str!("fixtures/example-eventbridge-scheduled-event.json");
@@ -22,12 +30,6 @@ struct World {
     catalog: SqliteCatalog,
     store: FsObjectStore,
     clock: FixedClock,
-}
-
-fn start() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
 }
 
 fn world() -> World {
@@ -47,14 +49,7 @@ fn fixture(text: &str) -> Value {
 impl World {
     /// The default rules plus any in `dir/rules`, checked before every scan.
     async fn scanning(&self) -> Scanning<DirRuleSource> {
-        Scanning::start(
-            DirRuleSource::new(self.rules_dir()),
-            std::time::Duration::ZERO,
-            ScanSettings::default(),
-            ScanLimits::default(),
-        )
-        .await
-        .unwrap()
+        scanning_from(self.rules_dir(), ScanLimits::default()).await
     }
 
     /// A sweep with the default rules plus any in `dir/rules`.
@@ -78,22 +73,15 @@ impl World {
 
     /// A PENDING upload whose bytes (if any) are in the store.
     async fn upload(&self, bytes: Option<&[u8]>) -> FileRecord {
-        let now = start();
-        let record = FileRecord::pending(
-            TenantId::parse("acme").unwrap(),
+        let record = uploads::pending(
+            "acme",
             FileId::generate(),
-            UploadRequest {
-                name: FileName::parse("a.txt").unwrap(),
-                content_type: ContentType::parse("text/plain").unwrap(),
-                size: 3,
-            },
-            now,
-            now + chrono::Duration::hours(1),
+            "a.txt",
+            "text/plain",
+            3,
+            start(),
         );
-        self.catalog.create(&record).await.unwrap();
-        if let Some(bytes) = bytes {
-            self.store.put_bytes(&record.key(), bytes).await.unwrap();
-        }
+        uploads::upload(&self.catalog, &self.store, &record, bytes).await;
         record
     }
 
@@ -430,7 +418,6 @@ async fn a_rescan_that_reads_other_bytes_than_were_verified_closes_the_file_as_i
     let record = world.upload(Some(b"abc")).await;
     let clean = world.decide(&record).await;
     // Replaced outside the upload path (no presigned PUT can overwrite an object).
-    use airlock_domain::ports::ObjectRemover;
     world
         .store
         .remove_upload(&record.key(), None)
@@ -468,66 +455,58 @@ async fn a_rescan_that_reads_other_bytes_than_were_verified_closes_the_file_as_i
 #[derive(Clone)]
 struct FlakyTags {
     inner: FsObjectStore,
-    failing_tags: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    failing_tags: Arc<AtomicBool>,
 }
 
-impl airlock_domain::ports::ObjectReader for FlakyTags {
-    type Stream = <FsObjectStore as airlock_domain::ports::ObjectReader>::Stream;
+impl ObjectReader for FlakyTags {
+    type Stream = <FsObjectStore as ObjectReader>::Stream;
     async fn open(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<Self::Stream, airlock_domain::ports::StoreError> {
+    ) -> Result<Self::Stream, StoreError> {
         self.inner.open(key, version).await
     }
 }
 
-impl airlock_domain::ports::ObjectTagger for FlakyTags {
+impl ObjectTagger for FlakyTags {
     async fn tag_status(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
         status: FileStatus,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
-        if self.failing_tags.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(airlock_domain::ports::StoreError::Backend(
-                "throttled".into(),
-            ));
+    ) -> Result<(), StoreError> {
+        if self.failing_tags.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("throttled".into()));
         }
         self.inner.tag_status(key, version, status).await
     }
 
     async fn tag_clean_unscanned(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+    ) -> Result<(), StoreError> {
         self.inner.tag_clean_unscanned(key, version).await
     }
 }
 
-impl airlock_domain::ports::ObjectRemover for FlakyTags {
-    async fn remove(
-        &self,
-        key: &airlock_domain::ObjectKey,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+impl ObjectRemover for FlakyTags {
+    async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.inner.remove(key).await
     }
 
     async fn remove_upload(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+    ) -> Result<(), StoreError> {
         self.inner.remove_upload(key, version).await
     }
 }
 
-impl airlock_domain::ports::ObjectQuarantine for FlakyTags {
-    async fn quarantine(
-        &self,
-        key: &airlock_domain::ObjectKey,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+impl ObjectQuarantine for FlakyTags {
+    async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.inner.quarantine(key).await
     }
 }
@@ -552,7 +531,7 @@ impl World {
     fn flaky_store(&self, failing: bool) -> FlakyTags {
         FlakyTags {
             inner: self.store.clone(),
-            failing_tags: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(failing)),
+            failing_tags: Arc::new(AtomicBool::new(failing)),
         }
     }
 }
@@ -611,9 +590,7 @@ async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the
         "not moved either"
     );
 
-    store
-        .failing_tags
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    store.failing_tags.store(false, Ordering::SeqCst);
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(report.newly_infected, 1);
@@ -632,29 +609,24 @@ async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the
 #[derive(Clone)]
 struct ThrottledRules {
     inner: DirRuleSource,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    failing: Arc<AtomicBool>,
 }
 
 impl ThrottledRules {
-    fn check(&self) -> Result<(), airlock_domain::ports::StoreError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(airlock_domain::ports::StoreError::Backend(
-                "SlowDown".into(),
-            ));
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("SlowDown".into()));
         }
         Ok(())
     }
 }
 
-impl airlock_domain::ports::RuleSource for ThrottledRules {
-    async fn version(&self) -> Result<String, airlock_domain::ports::StoreError> {
+impl RuleSource for ThrottledRules {
+    async fn version(&self) -> Result<String, StoreError> {
         self.check()?;
         self.inner.version().await
     }
-    async fn load(
-        &self,
-    ) -> Result<(String, Vec<airlock_domain::ports::RuleFile>), airlock_domain::ports::StoreError>
-    {
+    async fn load(&self) -> Result<(String, Vec<RuleFile>), StoreError> {
         self.check()?;
         self.inner.load().await
     }
@@ -669,7 +641,7 @@ async fn a_cold_start_that_cannot_list_the_rules_fails_the_run_and_the_next_run_
         "acme.yar",
         r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
     );
-    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = Arc::new(AtomicBool::new(true));
     let rules = ThrottledRules {
         inner: DirRuleSource::new(world.rules_dir()),
         failing: failing.clone(),
@@ -698,7 +670,7 @@ async fn a_cold_start_that_cannot_list_the_rules_fails_the_run_and_the_next_run_
     );
     assert_eq!(world.status_of(&caught).await, FileStatus::Clean);
 
-    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    failing.store(false, Ordering::SeqCst);
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(

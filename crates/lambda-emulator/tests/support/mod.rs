@@ -17,7 +17,7 @@ pub const SCHEDULED: &str = include_str!(
 );
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";
+pub use airlock_testkit::samples::PNG;
 
 /// `target/<profile>`, where cargo put the function binaries.
 pub fn binary(name: &str) -> PathBuf {

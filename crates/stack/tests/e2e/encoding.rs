@@ -2,9 +2,10 @@
 //! though nothing signed it, so ingest must refuse it; and every download answers with
 //! the verified type, unencoded, as an attachment, whatever was stored.
 
+use airlock_testkit::samples::PNG;
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, TestStack, spawn_stack};
+use crate::helpers::{TestStack, spawn_stack};
 
 impl TestStack {
     /// Sends the upload's signed headers plus one the signature does not cover.

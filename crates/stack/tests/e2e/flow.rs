@@ -1,8 +1,9 @@
 //! The pipeline as a user meets it: upload, verdict, events, download, delete, expiry.
 
+use airlock_testkit::samples::{PNG, elf};
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, elf, spawn_stack, spawn_stack_with};
+use crate::helpers::{spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() {
@@ -39,7 +40,7 @@ async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() 
 async fn an_executable_declared_as_png_is_rejected_with_a_reason_and_never_downloadable() {
     let app = spawn_stack().await;
 
-    let id = app.upload("acme", "cat.png", "image/png", &elf()).await;
+    let id = app.upload("acme", "cat.png", "image/png", &elf(512)).await;
 
     let file = app.wait_for_status("acme", &id, "REJECTED").await;
     assert_eq!(file["verdict"]["reasons"][0]["code"], "type_mismatch");
@@ -86,7 +87,7 @@ async fn a_tenant_can_neither_see_nor_download_nor_delete_another_tenants_file()
 async fn usage_counts_files_and_bytes_by_status() {
     let app = spawn_stack().await;
     let clean = app.upload("acme", "pixel.png", "image/png", PNG).await;
-    let rejected = app.upload("acme", "cat.png", "image/png", &elf()).await;
+    let rejected = app.upload("acme", "cat.png", "image/png", &elf(512)).await;
     app.wait_for_event("File Accepted", &clean).await;
     app.wait_for_event("File Rejected", &rejected).await;
 

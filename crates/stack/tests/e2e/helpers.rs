@@ -157,13 +157,3 @@ impl TestStack {
         airlock_local::read_bus_file(&self.stack.events_path()).unwrap()
     }
 }
-
-/// A 1×1 PNG.
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";
-
-/// The start of a 64-bit ELF executable.
-pub fn elf() -> Vec<u8> {
-    let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0".to_vec();
-    bytes.resize(512, 0);
-    bytes
-}

@@ -1,8 +1,9 @@
 //! Presigned upload URLs are checked like S3 checks them.
 
+use airlock_testkit::samples::PNG;
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, spawn_stack, spawn_stack_with};
+use crate::helpers::{spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn a_presigned_put_with_another_type_or_length_is_refused() {

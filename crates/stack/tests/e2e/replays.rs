@@ -5,19 +5,10 @@
 
 use std::time::Duration;
 
+use airlock_testkit::samples::{PNG, eicar};
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, TestStack, spawn_stack};
-
-fn eicar() -> Vec<u8> {
-    // Split so this source file is not itself the test signature.
-    [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat()
-    .into_bytes()
-}
+use crate::helpers::{TestStack, spawn_stack};
 
 impl TestStack {
     fn object_path(&self, key: &str) -> std::path::PathBuf {

@@ -2,13 +2,11 @@
 
 use std::{process::Command, time::Duration};
 
+use airlock_testkit::samples::PNG;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::PNG,
-    process::{Process, free_port},
-};
+use crate::process::{Process, free_port};
 
 #[tokio::test]
 async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart() {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use airlock_domain::FileStatus;
 use airlock_stack::schedule::scheduled_event;
+use airlock_testkit::samples::PNG;
 use serde_json::Value;
 
 use crate::{
     accounting::balance,
-    world::{PNG, World, s3_event, world},
+    world::{World, s3_event, world},
 };
 
 const TIMES: usize = 5;

@@ -24,10 +24,11 @@ use airlock_domain::{FileStatus, TenantId, ports::UsageReader};
 use airlock_ingest::RecordOutcome;
 use airlock_local::read_bus_file;
 use airlock_stack::StackConfig;
+use airlock_testkit::samples::PNG;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::world::{PNG, World, s3_event, world};
+use crate::world::{World, s3_event, world};
 
 /// An S3 event for `raw_key` exactly as given (S3 would have percent-encoded it).
 fn s3_event_with_raw_key(world_key_template: &Value, raw_key: &str) -> Value {

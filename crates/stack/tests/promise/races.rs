@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use airlock_domain::{FileStatus, error_chain};
 use airlock_stack::schedule::scheduled_event;
+use airlock_testkit::samples::PNG;
 
 use crate::{
     accounting::balance,
-    world::{PNG, World, s3_event, world},
+    world::{World, s3_event, world},
 };
 
 const ROUNDS: usize = 40;

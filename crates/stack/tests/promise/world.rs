@@ -10,15 +10,11 @@ use airlock_domain::{
     FileId, FileRecord, FileStatus, ObjectKey, Policy, TenantId, ports::CatalogReader,
 };
 use airlock_ingest::Ingest;
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, JsonlEventBus, SqliteCatalog};
+use airlock_local::{DirRuleSource, FsObjectStore, JsonlEventBus, SqliteCatalog};
 use airlock_publish::Publish;
-use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
-use aws_lambda_events::{
-    apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
-    dynamodb::Event,
-    encodings::Body,
-};
+use airlock_testkit::{FixedClock, events::http_api_request, scanning::default_scanning};
+use aws_lambda_events::{apigw::ApiGatewayV2httpResponse, dynamodb::Event, encodings::Body};
 use serde_json::{Value, json};
 
 pub type WorldIngest = Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
@@ -46,17 +42,6 @@ pub fn build_ingest(
     clock: FixedClock,
 ) -> WorldIngest {
     Ingest::new(catalog, store, clock, Policy::default(), default_scanning())
-}
-
-/// The default rules only (no rules folder), as a deployment without rules of its own.
-pub fn default_scanning() -> Scanning<DirRuleSource> {
-    Scanning::with_default_rules(
-        DirRuleSource::new("/nonexistent/airlock-rules"),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
-    )
-    .unwrap()
 }
 
 pub fn world() -> World {
@@ -94,38 +79,6 @@ pub fn world() -> World {
     }
 }
 
-/// An API Gateway HTTP API (v2) event for `tenant`, as the JWT authorizer passes it.
-pub fn api_event(tenant: &str, method: &str, path: &str, query: &str, body: Option<&str>) -> Value {
-    let query_map: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), Value::from(v)))
-        .collect();
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": if query_map.is_empty() { Value::Null } else { Value::Object(query_map) },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "02/Jan/2026:03:04:05 +0000",
-            "timeEpoch": 1767323045000_i64,
-            "authorizer": {"jwt": {"claims": {"tenant_id": tenant}, "scopes": null}}
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-}
-
 /// A response's status and JSON body (`Null` when there is none).
 pub fn reply(response: &ApiGatewayV2httpResponse) -> (i64, Value) {
     let body = match &response.body {
@@ -148,10 +101,8 @@ impl World {
         path: &str,
         body: Option<&str>,
     ) -> (i64, Value) {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let event: ApiGatewayV2httpRequest =
-            serde_json::from_value(api_event(tenant, method, path, query, body)).unwrap();
-        reply(&self.api.handle(event).await)
+        let request = http_api_request(tenant, method, path, body);
+        reply(&self.api.handle(request).await)
     }
 
     /// Asks the api for an upload and stores `bytes` under its key (as the presigned
@@ -225,6 +176,3 @@ impl World {
 pub fn s3_event(key: &ObjectKey, size: usize) -> Value {
     airlock_stack::notifications::s3_put_event(&key.to_string(), size as u64, "airlock-local")
 }
-
-/// A 1×1 PNG.
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";

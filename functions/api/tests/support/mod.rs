@@ -18,10 +18,11 @@ use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, FileStatus, Finding, ObjectKey, Reason, TenantId,
     Timestamp, UploadRequest, Usage, UsageDelta, Verdict,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, LedgerError, ListQuery, ObjectPresigner,
+        CatalogError, CatalogReader, CatalogWriter, LedgerError, ListQuery, ObjectPresigner,
         ObjectRemover, Page, PresignedRequest, StoreError, UsageReader,
     },
 };
+use airlock_testkit::FixedClock;
 use aws_lambda_events::{
     apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
     encodings::Body,
@@ -49,16 +50,6 @@ pub fn tenant(raw: &str) -> TenantId {
 
 // ---------------------------------------------------------------------------------
 // Fakes
-
-/// A clock that stands still.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
 
 #[derive(Debug, Default)]
 struct CatalogState {
@@ -379,7 +370,7 @@ pub fn spawn_app_with(settings: ApiSettings) -> TestApp {
         catalog.clone(),
         store.clone(),
         catalog.clone(),
-        FixedClock(now()),
+        FixedClock::at(now()),
         settings,
     );
     TestApp {

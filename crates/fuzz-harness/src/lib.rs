@@ -1,5 +1,5 @@
-//! What every fuzz target and the corpus replay (`crates/stack/tests/promise/corpus.rs`,
-//! part of `make test`) run: arbitrary bytes into a handler's public entry point, on the
+//! What every fuzz target (`fuzz/fuzz_targets/`) and the corpus replay
+//! (`crates/stack/tests/promise/corpus.rs`, part of `make test`) run: arbitrary bytes into a handler's public entry point, on the
 //! embedded adapters, with the invariants that must hold whatever the bytes are.
 //!
 //! - ingest, publish, sweep: decoding never panics; an error is an error value.
@@ -19,12 +19,18 @@ use airlock_domain::{
     ports::CatalogWriter,
 };
 use airlock_ingest::Ingest;
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, JsonlEventBus, SqliteCatalog};
+use airlock_local::{DirRuleSource, FsObjectStore, JsonlEventBus, SqliteCatalog};
 use airlock_publish::Publish;
-use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
+use airlock_testkit::{
+    FixedClock,
+    clock::fixture_time,
+    events::{http_api_event, query_parameters},
+    samples::PNG,
+    scanning::default_scanning,
+};
 use aws_lambda_events::{apigw::ApiGatewayV2httpRequest, encodings::Body};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The tenant whose token the api requests carry unless the input says otherwise.
 pub const TENANT: &str = "acme";
@@ -65,9 +71,7 @@ impl Harness {
         let catalog = SqliteCatalog::in_memory().expect("an in-memory catalog");
         let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"fuzz".to_vec());
         let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).expect("a bus");
-        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-            .expect("a time")
-            .to_utc();
+        let now = fixture_time();
         let clock = FixedClock::at(now);
         runtime.block_on(async {
             for (tenant, id) in [(TENANT, PENDING_ID), (OTHER_TENANT, OTHER_ID)] {
@@ -77,16 +81,13 @@ impl Harness {
                     UploadRequest {
                         name: FileName::parse("a.png").expect("a name"),
                         content_type: ContentType::parse("image/png").expect("a type"),
-                        size: 8,
+                        size: PNG.len() as u64,
                     },
                     now,
                     now + chrono::Duration::hours(1),
                 );
                 catalog.create(&record).await.expect("created");
-                store
-                    .put_bytes(&record.key(), b"\x89PNG\r\n\x1a\n")
-                    .await
-                    .expect("stored");
+                store.put_bytes(&record.key(), PNG).await.expect("stored");
             }
         });
         Self {
@@ -201,19 +202,12 @@ fn request_line_event(data: &[u8]) -> Value {
     let (line, body) = text.split_once('\n').unwrap_or((&text, ""));
     let (method, target) = line.split_once(' ').unwrap_or(("GET", line));
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let parameters: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_owned(), Value::from(v))
-        })
-        .collect();
-    event(
+    http_api_event(
+        TENANT,
         method,
         path,
         query,
-        parameters,
+        query_parameters(query),
         (!body.is_empty()).then_some(body),
     )
 }
@@ -221,39 +215,7 @@ fn request_line_event(data: &[u8]) -> Value {
 fn list_event(cursor: &str) -> Value {
     let mut parameters = serde_json::Map::new();
     parameters.insert("cursor".into(), cursor.into());
-    event("GET", "/v1/files", "cursor=", parameters, None)
-}
-
-fn event(
-    method: &str,
-    path: &str,
-    query: &str,
-    parameters: serde_json::Map<String, Value>,
-    body: Option<&str>,
-) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": if parameters.is_empty() { Value::Null } else { Value::Object(parameters) },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "fuzz",
-            "domainName": "fuzz.example",
-            "domainPrefix": "fuzz",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "fuzz"},
-            "requestId": "fuzz",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "01/Mar/2026:12:00:00 +0000",
-            "timeEpoch": 1772366400000_i64,
-            "authorizer": {"jwt": {"claims": {"tenant_id": TENANT}, "scopes": null}}
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+    http_api_event(TENANT, "GET", "/v1/files", "cursor=", parameters, None)
 }
 
 /// The fuzz targets, by name, as `make fuzz` and the corpus replay know them.
@@ -275,16 +237,4 @@ pub fn run_target(harness: &Harness, name: &str, data: &[u8]) {
         "api_cursor" => harness.cursor(data),
         other => panic!("no fuzz target {other}"),
     }
-}
-
-/// The default rules only: a deployment without rules of its own (the folder does not
-/// exist, so the source reports none).
-fn default_scanning() -> Scanning<DirRuleSource> {
-    Scanning::with_default_rules(
-        DirRuleSource::new("/nonexistent/airlock-rules"),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
-    )
-    .expect("the default rules compile")
 }

@@ -1,0 +1,22 @@
+//! What Airlock's tests share, written once: a dev-dependency of the crates whose
+//! tests need it, never a dependency of anything deployed.
+//!
+//! - [`samples`]: the bytes tests upload (a 1×1 PNG, an ELF header, the EICAR test
+//!   file, assembled at run time so no source file is the signature).
+//! - [`clock`]: a clock that stands still until a test moves it, and the instant the
+//!   fixtures are dated.
+//! - [`scanning`]: the scanning a deployment without rules of its own has, and one
+//!   that reads a test's rules folder.
+//! - [`events`]: API Gateway HTTP API (v2) events as the JWT authorizer passes them.
+//! - [`logs`]: log lines kept in memory, for tests that read what a handler logged.
+//! - [`uploads`]: PENDING records, and uploads stored as after the presigned PUT.
+
+pub mod clock;
+pub mod events;
+pub mod logs;
+pub mod samples;
+pub mod scanning;
+pub mod uploads;
+
+pub use clock::FixedClock;
+pub use logs::LogBuffer;
