@@ -9,10 +9,12 @@
 //!   that reads a test's rules folder.
 //! - [`events`]: API Gateway HTTP API (v2) events as the JWT authorizer passes them.
 //! - [`logs`]: log lines kept in memory, for tests that read what a handler logged.
+//! - [`http`]: asking the api for an upload and sending the bytes, over HTTP.
 //! - [`uploads`]: PENDING records, and uploads stored as after the presigned PUT.
 
 pub mod clock;
 pub mod events;
+pub mod http;
 pub mod logs;
 pub mod samples;
 pub mod scanning;

@@ -1,4 +1,4 @@
-//! The bytes tests upload. Each is the smallest that the type sniffer and the default
+//! The bytes tests upload, and the zip archives they wrap them in. Each is the smallest that the type sniffer and the default
 //! rules take for what it stands for; none is harmful, and the EICAR file is put
 //! together when asked for so that no file in the repository is the test signature.
 
@@ -27,3 +27,58 @@ pub fn eicar() -> Vec<u8> {
 
 /// The default rule that matches [`eicar`], as a scan report names it.
 pub const EICAR_RULE: &str = "airlock.EICAR_Test_File";
+
+/// A zip archive of `entries` (name, bytes), each written with `options`.
+pub fn zip_with(entries: &[(&str, &[u8])], options: zip::write::SimpleFileOptions) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        writer
+            .start_file(*name, options)
+            .expect("a member can be started in memory");
+        writer
+            .write_all(bytes)
+            .expect("a member can be written to memory");
+    }
+    writer
+        .finish()
+        .expect("the archive can be finished in memory")
+        .into_inner()
+}
+
+/// A zip archive of `entries` (name, bytes), deflated as zip tools do by default.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, zip::write::SimpleFileOptions::default())
+}
+
+/// `len` bytes that no rule matches and no compressor shrinks (xorshift64 output, the
+/// same for every run), made as they are read, so a test can write a file far larger
+/// than it could hold.
+pub struct Varied {
+    left: usize,
+    state: u64,
+}
+
+impl Varied {
+    /// `len` bytes of it.
+    pub fn new(len: usize) -> Self {
+        Self {
+            left: len,
+            state: 0x2545_F491_4F6C_DD1D,
+        }
+    }
+}
+
+impl std::io::Read for Varied {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left);
+        for chunk in buf[..n].chunks_mut(8) {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            chunk.copy_from_slice(&self.state.to_le_bytes()[..chunk.len()]);
+        }
+        self.left -= n;
+        Ok(n)
+    }
+}
