@@ -12,7 +12,7 @@ use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
 use airlock_testkit::{
     FixedClock,
     clock::fixture_time as now,
-    samples::{EICAR_RULE, PNG, eicar, elf},
+    samples::{EICAR_RULE, PNG, eicar, elf, zip_of, zip_with},
     scanning::scanning_from,
     uploads,
 };
@@ -27,6 +27,8 @@ const GARBAGE: [&str; 3] = [
     include_str!("fixtures/example-s3-event-garbage-empty.json"),
     include_str!("fixtures/example-s3-event-garbage-sqs.json"),
 ];
+/// A rule of the tenant's that marked text matches.
+const SECRET_RULE: &str = r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#;
 /// The file id in the fixtures' keys.
 const FIXTURE_FILE_ID: &str = "01JNKZ8Y3M6QW2V7R5T4X9B1CD";
 
@@ -67,6 +69,14 @@ fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+/// Why ingest skipped the report's first record; `None` when it did not skip it.
+fn skipped_why(report: &IngestReport) -> Option<&str> {
+    match report.records.first() {
+        Some(RecordOutcome::Skipped { why, .. }) => Some(why),
+        _ => None,
+    }
+}
+
 /// The PENDING record of acme's upload with the fixtures' id.
 fn fixture_upload(name: &str, declared_type: &str, declared_size: u64) -> FileRecord {
     let id = FileId::parse(FIXTURE_FILE_ID).unwrap();
@@ -81,6 +91,18 @@ impl World {
         record
     }
 
+    /// Writes a rule file into the rules folder ingest checks before every file.
+    fn add_rule(&self, file: &str, source: &str) {
+        let rules = self.dir.path().join("rules");
+        std::fs::create_dir_all(&rules).unwrap();
+        std::fs::write(rules.join(file), source).unwrap();
+    }
+
+    /// A PENDING 1×1 PNG declared as what it is, its bytes stored.
+    async fn upload_png(&self) -> FileRecord {
+        self.upload("image/png", PNG.len() as u64, PNG).await
+    }
+
     /// The S3 notification `event` (a fixture's text) delivered to ingest.
     async fn deliver(&self, event: &str) -> Result<IngestReport, IngestError> {
         self.ingest.handle_payload(fixture(event)).await
@@ -93,6 +115,12 @@ impl World {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    /// The record's status and its verdict's reasons, as the catalog holds them now.
+    async fn outcome(&self, record: &FileRecord) -> (FileStatus, Vec<Reason>) {
+        let stored = self.stored(record).await;
+        (stored.status, stored.verdict().unwrap().reasons.clone())
     }
 
     /// The status tag on the record's object.
@@ -119,7 +147,7 @@ impl World {
 #[tokio::test]
 async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
     let report = world.deliver(PUT).await.unwrap();
 
@@ -145,20 +173,21 @@ async fn an_executable_declared_as_png_is_rejected_by_the_policy_and_the_disguis
 
     world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![
-            Reason::TypeMismatch {
-                declared: "image/png".into(),
-                detected: "application/x-executable".into()
-            },
-            Reason::RuleFlagged {
-                rule: "airlock.Executable_Disguised".into(),
-                path: None,
-            }
-        ]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![
+                Reason::TypeMismatch {
+                    declared: "image/png".into(),
+                    detected: "application/x-executable".into()
+                },
+                Reason::RuleFlagged {
+                    rule: "airlock.Executable_Disguised".into(),
+                    path: None,
+                }
+            ]
+        )
     );
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
@@ -201,15 +230,16 @@ async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
 
     world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::StoredHeadersMismatch {
-            header: "content-encoding".into(),
-            signed: None,
-            stored: "br".into(),
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![Reason::StoredHeadersMismatch {
+                header: "content-encoding".into(),
+                signed: None,
+                stored: "br".into(),
+            }]
+        )
     );
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
@@ -217,7 +247,7 @@ async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     world.deliver(PUT).await.unwrap();
     let changes_after_first = world.changes().await;
 
@@ -237,7 +267,7 @@ async fn a_redelivered_event_changes_nothing() {
 #[tokio::test]
 async fn two_racing_invocations_write_exactly_one_verdict() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
     let (a, b) = tokio::join!(world.deliver(PUT), world.deliver(PUT));
 
@@ -267,14 +297,12 @@ async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
 #[tokio::test]
 async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     world.store.remove(&record.key()).await.unwrap();
 
     let report = world.deliver(PUT).await.unwrap();
 
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "object no longer exists")
-    );
+    assert_eq!(skipped_why(&report), Some("object no longer exists"));
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
@@ -284,8 +312,9 @@ async fn an_object_without_a_catalog_record_is_skipped() {
     let key = ObjectKey::parse(&format!("uploads/acme/{FIXTURE_FILE_ID}")).unwrap();
     world.store.put_bytes(&key, b"abc").await.unwrap();
     let report = world.deliver(PUT).await.unwrap();
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "no catalog record for this object")
+    assert_eq!(
+        skipped_why(&report),
+        Some("no catalog record for this object")
     );
     assert_eq!(world.changes().await, 0);
 }
@@ -293,7 +322,7 @@ async fn an_object_without_a_catalog_record_is_skipped() {
 #[tokio::test]
 async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     world
         .catalog
         .replace(FileStatus::Pending, &record.expired(now()).unwrap())
@@ -302,8 +331,9 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
 
     let report = world.deliver(PUT).await.unwrap();
 
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "bytes no verdict is about (a replayed upload) were removed")
+    assert_eq!(
+        skipped_why(&report),
+        Some("bytes no verdict is about (a replayed upload) were removed")
     );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
     assert!(
@@ -315,11 +345,9 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
 #[tokio::test]
 async fn events_other_than_object_created_are_skipped() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     let report = world.deliver(DELETE).await.unwrap();
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "not an ObjectCreated event")
-    );
+    assert_eq!(skipped_why(&report), Some("not an ObjectCreated event"));
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
@@ -400,17 +428,6 @@ async fn the_eicar_test_file_is_infected_and_tagged_so() {
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Infected));
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        let options = zip::write::SimpleFileOptions::default();
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
-
 #[tokio::test]
 async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
     let world = world().await;
@@ -446,67 +463,54 @@ async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
 #[tokio::test]
 async fn an_encrypted_member_rejects_the_upload_by_default_with_its_path() {
     let world = world().await;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
         zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, "pw");
-    writer.start_file("secret.txt", options).unwrap();
-    std::io::Write::write_all(&mut writer, b"hidden").unwrap();
-    let bytes = writer.finish().unwrap().into_inner();
+    let bytes = zip_with(&[("secret.txt", b"hidden")], options);
     let record = world
         .upload("application/zip", bytes.len() as u64, &bytes)
         .await;
 
     world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::NotScanned {
-            why: SkipReason::ArchiveEncrypted {
-                path: "pixel.png!/secret.txt".into()
-            }
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![Reason::NotScanned {
+                why: SkipReason::ArchiveEncrypted {
+                    path: "pixel.png!/secret.txt".into()
+                }
+            }]
+        )
     );
 }
 
 #[tokio::test]
 async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_restart() {
     let world = world().await;
-    let rules = world.dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("acme.yar"),
-        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
-    )
-    .unwrap();
+    world.add_rule("acme.yar", SECRET_RULE);
     let bytes = b"quarterly numbers, TOP-SECRET, do not share";
     let record = world.upload("text/plain", bytes.len() as u64, bytes).await;
 
     world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Infected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::RuleMatched {
-            rule: "acme.secret_marker".into(),
-            path: None,
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Infected,
+            vec![Reason::RuleMatched {
+                rule: "acme.secret_marker".into(),
+                path: None,
+            }]
+        )
     );
 }
 
 #[tokio::test]
 async fn the_verdict_names_the_rule_files_in_force_and_not_one_left_out() {
     let world = world().await;
-    let rules = world.dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("acme.yar"),
-        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
-    )
-    .unwrap();
-    std::fs::write(rules.join("broken.yar"), "rule broken { condition: nope }").unwrap();
+    world.add_rule("acme.yar", SECRET_RULE);
+    world.add_rule("broken.yar", "rule broken { condition: nope }");
     let record = world.upload("text/plain", 5, b"hello").await;
 
     world.deliver(PUT).await.unwrap();
@@ -582,7 +586,7 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
 #[tokio::test]
 async fn a_scanned_clean_file_carries_no_unscanned_mark() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
     world.deliver(PUT).await.unwrap();
 
