@@ -23,8 +23,7 @@ async fn creating_an_upload_returns_201_with_a_presigned_put() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 201, "{body}");
+    let body = json_with_status(&response, 201);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     let id = body["file"]["id"].as_str().expect("an id");
@@ -199,8 +198,7 @@ async fn a_base64_encoded_body_is_decoded_before_parsing() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 201, "{body}");
+    let body = json_with_status(&response, 201);
     assert_eq!(body["file"]["name"], "quarterly report.pdf");
     assert_eq!(app.catalog.records().len(), 1);
 }

@@ -30,8 +30,7 @@ async fn getting_a_decided_file_shows_its_finding() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(body["id"], FIXTURE_FILE_ID);
     assert_eq!(body["status"], "REJECTED");

@@ -118,8 +118,7 @@ async fn listing_filters_by_status() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     let statuses: Vec<_> = body["files"]
         .as_array()
         .expect("a list")

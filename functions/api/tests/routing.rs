@@ -104,8 +104,7 @@ async fn the_tenant_claim_name_is_configurable() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(body["files"][0]["name"], "theirs.pdf");
 }
 
@@ -174,7 +173,6 @@ async fn a_path_under_a_named_stage_is_served() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(body["tenant"], "acme");
 }

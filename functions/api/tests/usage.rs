@@ -26,8 +26,7 @@ async fn usage_lists_every_status_for_the_callers_tenant_only() {
     let response = app.send(get_event("/v1/usage")).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(
         body,
         json!({

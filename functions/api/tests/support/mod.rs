@@ -514,6 +514,14 @@ pub fn json(response: &ApiGatewayV2httpResponse) -> serde_json::Value {
     }
 }
 
+/// The JSON body of a response that must have `status` (the body is in the failure
+/// message when it has not).
+pub fn json_with_status(response: &ApiGatewayV2httpResponse, status: i64) -> serde_json::Value {
+    let body = json(response);
+    assert_eq!(response.status_code, status, "{body}");
+    body
+}
+
 /// A response header as text.
 pub fn header<'a>(response: &'a ApiGatewayV2httpResponse, name: &str) -> Option<&'a str> {
     response.headers.get(name).and_then(|v| v.to_str().ok())
