@@ -8,7 +8,10 @@ use airlock_domain::ScanReport;
 use airlock_scan::{
     BUILTIN_RULES, ScanSettings, Spooled, Subject, compile, scanner::scan_blocking,
 };
-use airlock_testkit::samples::{EICAR_RULE, PNG, eicar, elf};
+use airlock_testkit::{
+    samples::{EICAR_RULE, PNG, eicar, elf},
+    scanning,
+};
 
 fn matched(bytes: &[u8], declared_type: &str, file_name: &str) -> Vec<String> {
     let rules = compile(&[], "none").unwrap();
@@ -17,13 +20,7 @@ fn matched(bytes: &[u8], declared_type: &str, file_name: &str) -> Vec<String> {
         file_name: file_name.into(),
         ..Subject::default()
     };
-    let report = scan_blocking(
-        &rules,
-        &Spooled::Memory(bytes.to_vec()),
-        &subject,
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scanning::scan_as(&rules, &subject, bytes);
     match report {
         ScanReport::Scanned {
             mut matched,
@@ -317,15 +314,6 @@ fn objects_spooled_to_disk_are_scanned_from_the_file() {
     spool.push(b"TAIL-MARKER").unwrap();
     let spooled = spool.finish().unwrap();
     assert!(matches!(spooled, Spooled::Disk(_)));
-    let report = scan_blocking(
-        &rules,
-        &spooled,
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
-    let ScanReport::Scanned { matched, .. } = report else {
-        panic!()
-    };
-    assert_eq!(matched, ["tail.tail_marker"]);
+    let report = scanning::scan_bytes_alone(&rules, &spooled);
+    assert_eq!(scanning::matched(report), ["tail.tail_marker"]);
 }
