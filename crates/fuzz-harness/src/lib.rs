@@ -14,10 +14,7 @@
 use std::sync::{Arc, Mutex};
 
 use airlock_api::{Api, ApiSettings};
-use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, Policy, TenantId, UploadRequest,
-    ports::CatalogWriter,
-};
+use airlock_domain::{FileId, Policy};
 use airlock_ingest::Ingest;
 use airlock_local::{DirRuleSource, FsObjectStore, JsonlEventBus, SqliteCatalog};
 use airlock_publish::Publish;
@@ -28,6 +25,7 @@ use airlock_testkit::{
     events::{http_api_event, query_parameters},
     samples::PNG,
     scanning::default_scanning,
+    uploads,
 };
 use aws_lambda_events::{apigw::ApiGatewayV2httpRequest, encodings::Body};
 use serde_json::Value;
@@ -41,14 +39,69 @@ pub const PENDING_ID: &str = "01JNKZ8Y3M6QW2V7R5T4X9B1CD";
 /// The other tenant's file.
 pub const OTHER_ID: &str = "01JNKZ9Q0J5XH4E2M8D7C6B5A4";
 
+/// Ingest on the embedded adapters.
+pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
+/// Publish on the embedded adapters.
+pub type LocalPublish = Publish<JsonlEventBus, SqliteCatalog>;
+/// Sweep on the embedded adapters.
+pub type LocalSweep = Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
+/// The api on the embedded adapters.
+pub type LocalApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>;
+
+/// The four handlers over one set of embedded adapters, with the default policy,
+/// settings and rules: what the fuzz targets drive, and what the promise tests
+/// (`crates/stack/tests/promise`) drive by hand.
+pub struct Handlers {
+    /// Verifies an upload named by an S3 notification.
+    pub ingest: LocalIngest,
+    /// Announces the catalog's changes.
+    pub publish: LocalPublish,
+    /// Expires, deletes and re-scans on a schedule.
+    pub sweep: LocalSweep,
+    /// The HTTP API.
+    pub api: LocalApi,
+}
+
+impl Handlers {
+    /// The handlers over `catalog`, `store` and `bus`, all reading `clock`.
+    pub fn new(
+        catalog: SqliteCatalog,
+        store: FsObjectStore,
+        bus: JsonlEventBus,
+        clock: FixedClock,
+    ) -> Self {
+        Self {
+            ingest: Ingest::new(
+                catalog.clone(),
+                store.clone(),
+                clock.clone(),
+                Policy::default(),
+                default_scanning(),
+            ),
+            publish: Publish::new(bus, catalog.clone()),
+            sweep: Sweep::new(
+                catalog.clone(),
+                store.clone(),
+                clock.clone(),
+                SweepSettings::default(),
+                default_scanning(),
+            ),
+            api: Api::new(
+                catalog.clone(),
+                store,
+                catalog,
+                clock,
+                ApiSettings::default(),
+            ),
+        }
+    }
+}
+
 /// The four handlers over one set of embedded adapters, on a runtime of their own.
 pub struct Harness {
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
-    ingest: Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
-    publish: Publish<JsonlEventBus, SqliteCatalog>,
-    sweep: Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
-    api: Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>,
+    handlers: Handlers,
     /// Serialises calls: the fuzzer is single-threaded, the replay test may not be.
     lock: Arc<Mutex<()>>,
 }
@@ -75,44 +128,14 @@ impl Harness {
         let clock = FixedClock::at(now);
         runtime.block_on(async {
             for (tenant, id) in [(TENANT, PENDING_ID), (OTHER_TENANT, OTHER_ID)] {
-                let record = FileRecord::pending(
-                    TenantId::parse(tenant).expect("a tenant"),
-                    FileId::parse(id).expect("an id"),
-                    UploadRequest {
-                        name: FileName::parse("a.png").expect("a name"),
-                        content_type: ContentType::parse("image/png").expect("a type"),
-                        size: PNG.len() as u64,
-                    },
-                    now,
-                    now + chrono::Duration::hours(1),
-                );
-                catalog.create(&record).await.expect("created");
-                store.put_bytes(&record.key(), PNG).await.expect("stored");
+                let id = FileId::parse(id).expect("a valid id");
+                let size = PNG.len() as u64;
+                let record = uploads::pending(tenant, id, "a.png", "image/png", size, now);
+                uploads::upload(&catalog, &store, &record, Some(PNG)).await;
             }
         });
         Self {
-            ingest: Ingest::new(
-                catalog.clone(),
-                store.clone(),
-                clock.clone(),
-                Policy::default(),
-                default_scanning(),
-            ),
-            publish: Publish::new(bus, catalog.clone()),
-            sweep: Sweep::new(
-                catalog.clone(),
-                store.clone(),
-                clock.clone(),
-                SweepSettings::default(),
-                default_scanning(),
-            ),
-            api: Api::new(
-                catalog.clone(),
-                store,
-                catalog,
-                clock,
-                ApiSettings::default(),
-            ),
+            handlers: Handlers::new(catalog, store, bus, clock),
             runtime,
             _dir: dir,
             lock: Arc::new(Mutex::new(())),
@@ -126,17 +149,17 @@ impl Harness {
 
     /// Bytes as an S3 notification to ingest.
     pub fn ingest(&self, data: &[u8]) {
-        let _ = self.run(self.ingest.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.ingest.handle_payload(payload(data)));
     }
 
     /// Bytes as a DynamoDB stream batch to publish.
     pub fn publish(&self, data: &[u8]) {
-        let _ = self.run(self.publish.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.publish.handle_payload(payload(data)));
     }
 
     /// Bytes as an EventBridge event to sweep.
     pub fn sweep(&self, data: &[u8]) {
-        let _ = self.run(self.sweep.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.sweep.handle_payload(payload(data)));
     }
 
     /// Bytes as an HTTP API request to the api.
@@ -151,7 +174,7 @@ impl Harness {
         let Ok(request) = serde_json::from_value::<ApiGatewayV2httpRequest>(event) else {
             return; // Not an event API Gateway could send.
         };
-        let response = self.run(self.api.handle(request));
+        let response = self.run(self.handlers.api.handle(request));
         let status = response.status_code;
         let body = match &response.body {
             Some(Body::Text(text)) => text.clone(),
@@ -181,7 +204,7 @@ impl Harness {
         let event = list_event(&cursor);
         let request: ApiGatewayV2httpRequest =
             serde_json::from_value(event).expect("a valid listing event");
-        let response = self.run(self.api.handle(request));
+        let response = self.run(self.handlers.api.handle(request));
         assert!(
             matches!(response.status_code, 200 | 400),
             "cursor {cursor:?} answered {}",

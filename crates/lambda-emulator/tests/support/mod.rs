@@ -309,13 +309,8 @@ pub fn request(method: &str, path: &str, json_body: Option<Value>) -> Value {
 
 /// Sends bytes to a presigned upload with the headers it was signed with.
 pub async fn put_presigned(upload: &Value, bytes: &[u8]) {
-    let mut put = reqwest::Client::new().put(upload["url"].as_str().unwrap());
-    for (header, value) in upload["headers"].as_object().unwrap() {
-        if header != "content-length" && header != "host" {
-            put = put.header(header, value.as_str().unwrap());
-        }
-    }
-    let response = put.body(bytes.to_vec()).send().await.unwrap();
+    let client = reqwest::Client::new();
+    let response = airlock_testkit::http::put_presigned(&client, upload, bytes.to_vec()).await;
     assert!(response.status().is_success(), "PUT: {}", response.status());
 }
 

@@ -31,17 +31,11 @@ impl TestStack {
 #[tokio::test]
 async fn a_presigned_put_replayed_after_deletion_leaves_no_bytes_behind() {
     let app = spawn_stack().await;
-    let created = app
-        .create_upload("acme", "pixel.png", "image/png", PNG.len())
-        .await;
+    let created = app.create_png_upload("pixel.png").await;
     let id = created["file"]["id"].as_str().unwrap();
     let key = format!("uploads/acme/{id}");
-    assert_eq!(
-        app.put_bytes(&created["upload"], PNG.to_vec())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let sent = app.put_bytes(&created["upload"], PNG.to_vec()).await;
+    assert_eq!(sent.status(), StatusCode::OK);
     app.wait_for_status("acme", id, "CLEAN").await;
     let (deleted, _) = app
         .call(reqwest::Method::DELETE, "acme", &format!("/v1/files/{id}"))
@@ -70,12 +64,8 @@ async fn an_infected_upload_replayed_after_quarantine_never_replaces_the_kept_sa
         format!("uploads/acme/{id}"),
         format!("quarantine/acme/{id}"),
     );
-    assert_eq!(
-        app.put_bytes(&created["upload"], sample.clone())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let sent = app.put_bytes(&created["upload"], sample.clone()).await;
+    assert_eq!(sent.status(), StatusCode::OK);
     app.wait_for_status("acme", id, "INFECTED").await;
     app.wait_until_gone(&key).await;
     assert_eq!(

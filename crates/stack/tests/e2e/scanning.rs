@@ -3,7 +3,7 @@
 //! the next upload without a restart (and a broken one changes nothing); a rule
 //! added later catches a file already accepted, through sweep's re-scan.
 
-use airlock_testkit::samples::{EICAR_RULE, eicar};
+use airlock_testkit::samples::{EICAR_RULE, eicar, zip_of};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -33,17 +33,6 @@ fn reason_codes_and_rules(file: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        let options = zip::write::SimpleFileOptions::default();
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 #[tokio::test]

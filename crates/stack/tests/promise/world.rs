@@ -5,43 +5,24 @@
 
 use std::{path::PathBuf, sync::atomic::AtomicI64, sync::atomic::Ordering};
 
-use airlock_api::{Api, ApiSettings};
-use airlock_domain::{
-    FileId, FileRecord, FileStatus, ObjectKey, Policy, TenantId, ports::CatalogReader,
-};
-use airlock_ingest::Ingest;
-use airlock_local::{DirRuleSource, FsObjectStore, JsonlEventBus, SqliteCatalog};
-use airlock_publish::Publish;
-use airlock_sweep::{Sweep, SweepSettings};
-use airlock_testkit::{FixedClock, events::http_api_request, scanning::default_scanning};
+use airlock_domain::{FileId, FileRecord, FileStatus, ObjectKey, TenantId, ports::CatalogReader};
+use airlock_fuzz_harness::{Handlers, LocalApi, LocalIngest, LocalPublish, LocalSweep};
+use airlock_local::{FsObjectStore, JsonlEventBus, SqliteCatalog};
+use airlock_testkit::{FixedClock, events::http_api_request, samples::PNG};
 use aws_lambda_events::{apigw::ApiGatewayV2httpResponse, dynamodb::Event, encodings::Body};
 use serde_json::{Value, json};
-
-pub type WorldIngest = Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
-pub type WorldApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>;
-pub type WorldPublish = Publish<JsonlEventBus, SqliteCatalog>;
-pub type WorldSweep = Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
 
 pub struct World {
     pub dir: tempfile::TempDir,
     pub catalog: SqliteCatalog,
     pub store: FsObjectStore,
     pub clock: FixedClock,
-    pub ingest: WorldIngest,
-    pub publish: WorldPublish,
-    pub sweep: WorldSweep,
-    pub api: WorldApi,
+    pub ingest: LocalIngest,
+    pub publish: LocalPublish,
+    pub sweep: LocalSweep,
+    pub api: LocalApi,
     /// How far the hand-driven stream has been delivered to publish.
     stream_position: AtomicI64,
-}
-
-/// The one place ingest is built, so a change to its constructor is one line here.
-pub fn build_ingest(
-    catalog: SqliteCatalog,
-    store: FsObjectStore,
-    clock: FixedClock,
-) -> WorldIngest {
-    Ingest::new(catalog, store, clock, Policy::default(), default_scanning())
 }
 
 pub fn world() -> World {
@@ -54,23 +35,17 @@ pub fn world() -> World {
     );
     let clock = FixedClock::at(chrono::Utc::now());
     let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).unwrap();
+    let Handlers {
+        ingest,
+        publish,
+        sweep,
+        api,
+    } = Handlers::new(catalog.clone(), store.clone(), bus, clock.clone());
     World {
-        ingest: build_ingest(catalog.clone(), store.clone(), clock.clone()),
-        publish: Publish::new(bus, catalog.clone()),
-        sweep: Sweep::new(
-            catalog.clone(),
-            store.clone(),
-            clock.clone(),
-            SweepSettings::default(),
-            default_scanning(),
-        ),
-        api: Api::new(
-            catalog.clone(),
-            store.clone(),
-            catalog.clone(),
-            clock.clone(),
-            ApiSettings::default(),
-        ),
+        ingest,
+        publish,
+        sweep,
+        api,
         catalog,
         store,
         clock,
@@ -134,6 +109,33 @@ impl World {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    /// acme's upload of a 1×1 PNG, its bytes stored, and the S3 notification for it
+    /// (not yet delivered).
+    pub async fn png_upload(&self) -> (FileRecord, Value) {
+        let record = self.upload("acme", "image/png", PNG.len(), PNG).await;
+        let event = s3_event(&record.key(), PNG.len());
+        (record, event)
+    }
+
+    /// [`World::png_upload`], with its notification delivered to ingest once.
+    pub async fn ingested_png(&self) -> FileRecord {
+        let (record, event) = self.png_upload().await;
+        self.ingest.handle_payload(event).await.unwrap();
+        record
+    }
+
+    /// The status tag on the record's object, if it has one.
+    pub async fn tag_of(&self, record: &FileRecord) -> Option<FileStatus> {
+        let key = record.key().to_string();
+        self.store.status_tag(&key).await.unwrap()
+    }
+
+    /// How many records the catalog's change log holds.
+    pub async fn changes(&self) -> usize {
+        let records = self.catalog.stream_records_after(0, 100).await.unwrap();
+        records.len()
     }
 
     pub async fn status(&self, record: &FileRecord) -> FileStatus {
