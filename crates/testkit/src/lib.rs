@@ -9,11 +9,13 @@
 //!   that reads a test's rules folder.
 //! - [`events`]: API Gateway HTTP API (v2) events as the JWT authorizer passes them.
 //! - [`logs`]: log lines kept in memory, for tests that read what a handler logged.
-//! - [`http`]: asking the api for an upload and sending the bytes, over HTTP.
+//! - `http` (feature `http`): asking the api for an upload and sending the bytes, over
+//!   HTTP.
 //! - [`uploads`]: PENDING records, and uploads stored as after the presigned PUT.
 
 pub mod clock;
 pub mod events;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod logs;
 pub mod samples;
