@@ -4,36 +4,29 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 use airlock_domain::{
-    ContentType, FileId, FileItem, FileName, FileRecord, FileStatus, Finding, Inspection, Policy,
-    StatusCount, TenantId, Timestamp, UploadRequest, UsageDelta,
+    ContentType, FileId, FileItem, FileRecord, FileStatus, Finding, Inspection, Policy,
+    StatusCount, TenantId, Timestamp, UsageDelta,
     ports::{
         CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, UsageLedger,
         UsageReader,
     },
 };
 use airlock_local::SqliteCatalog;
-
-fn now() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
-}
+use airlock_testkit::{clock::fixture_time as now, uploads};
 
 fn tenant(name: &str) -> TenantId {
     TenantId::parse(name).unwrap()
 }
 
+/// A PENDING upload of `tenant_name`'s, created at `created`.
 fn pending(tenant_name: &str, created: Timestamp) -> FileRecord {
-    FileRecord::pending(
-        tenant(tenant_name),
+    uploads::pending(
+        tenant_name,
         FileId::generate(),
-        UploadRequest {
-            name: FileName::parse("a.txt").unwrap(),
-            content_type: ContentType::parse("text/plain").unwrap(),
-            size: 5,
-        },
+        "a.txt",
+        "text/plain",
+        5,
         created,
-        created + chrono::Duration::hours(1),
     )
 }
 

@@ -1,10 +1,10 @@
 //! Uploads as the api leaves them, made without the api: a PENDING record whose upload
 //! window is open for an hour, and (on the embedded adapters) the record created with
-//! its bytes stored, as after the client's presigned PUT.
+//! its bytes stored, as after the client's presigned PUT; and a record read back.
 
 use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, TenantId, Timestamp, UploadRequest,
-    ports::CatalogWriter,
+    ports::{CatalogReader, CatalogWriter},
 };
 use airlock_local::FsObjectStore;
 
@@ -46,4 +46,13 @@ pub async fn upload(
             .await
             .expect("the bytes are stored");
     }
+}
+
+/// `record` as `catalog` holds it now; a record that is not there fails the test.
+pub async fn reread(catalog: &impl CatalogReader, record: &FileRecord) -> FileRecord {
+    catalog
+        .get(&record.tenant, record.id)
+        .await
+        .expect("the catalog answers")
+        .expect("the record is in the catalog")
 }

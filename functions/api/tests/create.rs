@@ -97,10 +97,10 @@ async fn a_tenant_at_its_pending_limit_gets_429_with_retry_after_and_others_are_
         max_pending_uploads: 2,
         ..ApiSettings::default()
     });
-    app.catalog
-        .insert(pending_record("acme", file_id(1), "a.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(2), "b.pdf"));
+    app.catalog.insert_all([
+        pending_record("acme", file_id(1), "a.pdf"),
+        clean_record("acme", file_id(2), "b.pdf"),
+    ]);
     let create = || event(include_str!("fixtures/example-apigw-v2-create-file.json"));
     assert_eq!(app.send(create()).await.status_code, 201);
 

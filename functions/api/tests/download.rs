@@ -66,9 +66,7 @@ async fn downloading_an_infected_file_returns_409() {
 #[tokio::test]
 async fn downloading_a_clean_file_returns_a_presigned_get() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
     let request = download_event();
 
     // Act
@@ -147,9 +145,7 @@ async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
 
 #[tokio::test]
 async fn downloading_a_scanned_clean_file_carries_no_unscanned_field() {
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
     let request = download_event();
 
     let response = app.send(request).await;

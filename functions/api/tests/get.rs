@@ -118,9 +118,7 @@ async fn a_malformed_or_unknown_file_id_returns_404() {
 #[tokio::test]
 async fn a_file_id_in_another_spelling_than_its_own_returns_404() {
     // Arrange: the file exists, under its canonical id.
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
 
     // Lower case, and O for 0 (Crockford's base32 reads them as the same id).
     for spelling in [

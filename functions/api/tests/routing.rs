@@ -55,10 +55,10 @@ async fn an_invalid_tenant_claim_returns_401() {
 async fn a_tenant_in_a_header_or_query_is_ignored() {
     // Arrange
     let app = spawn_app();
-    app.catalog
-        .insert(clean_record("globex", file_id(1), "secret.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(2), "mine.pdf"));
+    app.catalog.insert_all([
+        clean_record("globex", file_id(1), "secret.pdf"),
+        clean_record("acme", file_id(2), "mine.pdf"),
+    ]);
     let mut request = list_event("");
     request.headers.insert(
         "x-tenant-id",

@@ -5,7 +5,7 @@
 use airlock_domain::{
     FileId, FileRecord, FileStatus, ObjectKey, Policy, Reason, ScanLimits, ScanReport, SkipReason,
     Unscannable,
-    ports::{CatalogReader, CatalogWriter, ObjectRemover},
+    ports::{CatalogWriter, ObjectRemover},
 };
 use airlock_ingest::{Ingest, IngestError, IngestReport, RecordOutcome};
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
@@ -110,11 +110,7 @@ impl World {
 
     /// The record as the catalog holds it now.
     async fn stored(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
+        uploads::reread(&self.catalog, record).await
     }
 
     /// The record's status and its verdict's reasons, as the catalog holds them now.

@@ -7,8 +7,7 @@
 
 use airlock_aws::{DynamoCatalog, S3Store, provision};
 use airlock_domain::{
-    FileId, FileRecord, FileStatus, Policy, ScanLimits, Timestamp,
-    ports::{CatalogReader, CatalogWriter},
+    FileId, FileRecord, FileStatus, Policy, ScanLimits, Timestamp, ports::CatalogWriter,
 };
 use airlock_ingest::{Ingest, RecordOutcome};
 use airlock_local::DirRuleSource;
@@ -93,11 +92,7 @@ impl World {
     }
 
     async fn stored(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
+        uploads::reread(&self.catalog, record).await
     }
 
     async fn tag_of(&self, record: &FileRecord, version: &str) -> Option<String> {

@@ -11,8 +11,8 @@ use airlock_domain::{
     ContentType, FileId, FileRecord, FileStatus, Finding, Inspection, ObjectKey, Policy,
     ScanLimits, ScanReport,
     ports::{
-        CatalogReader, CatalogWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        RuleFile, RuleSource, StoreError,
+        CatalogWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleFile,
+        RuleSource, StoreError,
     },
 };
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
@@ -127,11 +127,7 @@ impl World {
     }
 
     async fn record(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
+        uploads::reread(&self.catalog, record).await
     }
 
     /// An upload of `bytes` the way ingest leaves it (see [`World::decide`]).

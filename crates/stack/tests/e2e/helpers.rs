@@ -81,6 +81,19 @@ impl TestStack {
         created["file"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// acme's upload of a 1×1 PNG, once it is CLEAN; returns its id.
+    pub async fn clean_png(&self) -> String {
+        let id = self.upload("acme", "pixel.png", "image/png", PNG).await;
+        self.wait_for_status("acme", &id, "CLEAN").await;
+        id
+    }
+
+    /// A plain GET of a URL the api handed out (a presigned download).
+    pub async fn fetch(&self, url: &Value) -> Response {
+        let url = url.as_str().expect("the URL is text");
+        self.client.get(url).send().await.unwrap()
+    }
+
     pub async fn get(&self, tenant: &str, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, tenant, path).await
     }

@@ -78,6 +78,13 @@ impl MemoryCatalog {
             .insert((record.tenant.clone(), record.id), record);
     }
 
+    /// Every one of `records`, as [`MemoryCatalog::insert`] stores one.
+    pub fn insert_all(&self, records: impl IntoIterator<Item = FileRecord>) {
+        for record in records {
+            self.insert(record);
+        }
+    }
+
     /// The stored record, whoever owns it.
     pub fn record(&self, id: FileId) -> Option<FileRecord> {
         self.state().records.values().find(|r| r.id == id).cloned()
@@ -380,7 +387,21 @@ pub fn spawn_app_with(settings: ApiSettings) -> TestApp {
     }
 }
 
+/// An api with default settings over a catalog holding acme's CLEAN `report.pdf`
+/// under [`FIXTURE_FILE_ID`], the file the get, download and delete fixtures name.
+pub fn spawn_app_with_report() -> TestApp {
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    app
+}
+
 impl TestApp {
+    /// The status of the fixtures' file in the catalog, if it is there.
+    pub fn fixture_status(&self) -> Option<FileStatus> {
+        self.catalog.record(fixture_id()).map(|r| r.status)
+    }
+
     /// Runs one request through the handler.
     pub async fn send(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.api.handle(request).await
