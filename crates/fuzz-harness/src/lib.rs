@@ -1,6 +1,8 @@
 //! What every fuzz target (`fuzz/fuzz_targets/`) and the corpus replay
-//! (`crates/stack/tests/promise/corpus.rs`, part of `make test`) run: arbitrary bytes into a handler's public entry point, on the
-//! embedded adapters, with the invariants that must hold whatever the bytes are.
+//! (`crates/stack/tests/promise/corpus.rs`, part of `make test`) run: arbitrary bytes
+//! into a handler's public entry point, on the embedded adapters ([`Handlers`], which
+//! the promise tests drive by hand too), with the invariants that must hold whatever
+//! the bytes are.
 //!
 //! - ingest, publish, sweep: decoding never panics; an error is an error value.
 //! - api: never a 5xx, never a panic; every error is `application/problem+json` whose
