@@ -1,10 +1,10 @@
-//! Fuzz target `api_request`: libFuzzer's bytes through [`airlock_fuzz::harness::run_target`].
+//! Fuzz target `api_request`: libFuzzer's bytes through [`airlock_fuzz_harness::run_target`].
 
 #![no_main]
 
 use std::sync::OnceLock;
 
-use airlock_fuzz::harness::{Harness, run_target};
+use airlock_fuzz_harness::{Harness, run_target};
 use libfuzzer_sys::fuzz_target;
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();

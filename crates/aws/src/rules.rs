@@ -170,7 +170,8 @@ mod tests {
     use airlock_domain::ports::{RuleFile, RuleSource, StoreError};
     use airlock_scan::LiveRules;
 
-    use airlock_telemetry::{logging::LogBuffer, metrics::Metric};
+    use airlock_telemetry::metrics::Metric;
+    use airlock_testkit::LogBuffer;
 
     /// One rule file that compiles and one that does not.
     struct OneGoodOneBroken;

@@ -98,6 +98,9 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
+    // Bytes only from the test kit: its domain types would be another crate's.
+    use airlock_testkit::samples::{PNG, elf};
+
     use super::*;
     use crate::{Outcome, sniff};
 
@@ -123,17 +126,14 @@ mod tests {
 
     #[test]
     fn matching_bytes_within_limits_are_clean() {
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-        let verdict = Policy::default().evaluate(&ct("image/png"), png.len() as u64, &found(png));
+        let verdict = Policy::default().evaluate(&ct("image/png"), PNG.len() as u64, &found(PNG));
         assert_eq!(verdict.outcome, Outcome::Clean);
         assert!(verdict.reasons.is_empty());
     }
 
     #[test]
     fn an_executable_declared_as_png_is_rejected_for_type_mismatch() {
-        let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
-        elf.resize(64, 0);
-        let verdict = Policy::default().evaluate(&ct("image/png"), 64, &found(&elf));
+        let verdict = Policy::default().evaluate(&ct("image/png"), 64, &found(&elf(64)));
         assert_eq!(verdict.outcome, Outcome::Rejected);
         assert_eq!(
             verdict.reasons,

@@ -15,6 +15,7 @@ mod support;
 use std::time::Duration;
 
 use airlock_lambda_emulator::{Function, InvokeError};
+use airlock_testkit::{http, samples::elf};
 use serde_json::json;
 use support::{PNG, SCHEDULED, binary, body, deploy, emulator_endpoint, get_request, upload};
 
@@ -28,9 +29,7 @@ async fn the_function_binaries_run_the_pipeline_against_the_aws_emulator() {
 
     // A clean file and a disguised executable, uploaded through presigned PUTs.
     let clean = upload(&mut api, "pixel.png", "image/png", PNG).await;
-    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
-    elf.resize(256, 0);
-    let rejected = upload(&mut api, "cat.png", "image/png", &elf).await;
+    let rejected = upload(&mut api, "cat.png", "image/png", &elf(256)).await;
 
     // The emulator's S3 notifications, handed to ingest.
     for notification in deployment.object_created_events(2).await {
@@ -89,13 +88,9 @@ async fn the_function_binaries_run_the_pipeline_against_the_aws_emulator() {
         .await
         .unwrap();
     assert_eq!(download["statusCode"], 200, "{download}");
-    let bytes = reqwest::get(body(&download)["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(bytes.as_ref(), PNG);
+    let url = body(&download)["url"].as_str().unwrap().to_owned();
+    let bytes = http::get_bytes(&reqwest::Client::new(), &url).await;
+    assert_eq!(bytes, PNG);
 
     // A scheduled sweep runs clean.
     let swept = sweep.invoke(serde_json::from_str(SCHEDULED).unwrap()).await;

@@ -9,15 +9,13 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-use yaml_rust2::{Yaml, YamlLoader};
+mod sam;
+
+use sam::template;
+use yaml_rust2::Yaml;
 
 fn statements() -> Vec<Yaml> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/template.yaml"
-    ))
-    .unwrap();
-    let template = YamlLoader::load_from_str(&text).unwrap().remove(0);
+    let template = template();
     let statements =
         &template["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"];
     statements.as_vec().unwrap().clone()

@@ -10,14 +10,16 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod sam;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_aws::config::{ApiConfig, IngestConfig, PublishConfig, SweepConfig};
+use sam::template;
 use serde_json::json;
 use support::{PNG, actions_of, body, deploy, get_request, put_presigned, request};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 /// What a role may allow without the code calling it: Lambda writes the function's
 /// logs and traces, sends failed events to its dead-letter queue, reads publish's
@@ -71,15 +73,6 @@ const UNEXERCISED: &[(&str, &str)] = &[
     // is tagged without one.
     ("Ingest", "s3:PutObjectTagging"),
 ];
-
-fn template() -> Yaml {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/template.yaml"
-    ))
-    .unwrap();
-    YamlLoader::load_from_str(&text).unwrap().remove(0)
-}
 
 fn strings(node: &Yaml) -> Vec<String> {
     match node {

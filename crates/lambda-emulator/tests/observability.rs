@@ -5,20 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod sam;
+
 use std::collections::BTreeSet;
 
 use airlock_telemetry::metrics::{FUNCTION_DIMENSION, Metric, NAMESPACE};
+use sam::template;
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
-
-fn template() -> Yaml {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/template.yaml"
-    ))
-    .unwrap();
-    YamlLoader::load_from_str(&text).unwrap().remove(0)
-}
+use yaml_rust2::Yaml;
 
 fn resources_of_type<'a>(template: &'a Yaml, kind: &str) -> Vec<(String, &'a Yaml)> {
     template["Resources"]

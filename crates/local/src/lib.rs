@@ -6,14 +6,13 @@
 //!   same transaction as every catalog change, read back as DynamoDB stream records.
 //! - [`JsonlEventBus`]: the event bus as an append-only JSON-lines file.
 //! - [`DirRuleSource`]: scanning rules from a folder, re-read on every check.
-//! - [`SystemClock`] and [`FixedClock`].
+//! - [`SystemClock`], re-exported (the clock tests move is `airlock_testkit`'s).
 //! - [`hmac_sha256`]: the one HMAC key set-up the store's URLs and the stack's tokens share.
 //!
 //! Nothing here is linked into the Lambda binaries.
 
 mod bus;
 mod catalog;
-mod clock;
 mod error;
 mod objects;
 mod rules;
@@ -22,7 +21,6 @@ mod signing;
 pub use airlock_domain::ports::SystemClock;
 pub use bus::{JsonlEventBus, read_bus_file};
 pub use catalog::SqliteCatalog;
-pub use clock::FixedClock;
 pub use error::{GrantError, LocalError};
 pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter, PartWriter};
 pub use rules::DirRuleSource;

@@ -2,23 +2,18 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-use airlock_domain::{
-    ContentType, DomainEvent, FileId, FileName, FileRecord, TenantId, UploadRequest,
-    ports::EventPublisher,
-};
+use airlock_domain::{DomainEvent, FileId, ports::EventPublisher};
 use airlock_local::{JsonlEventBus, read_bus_file};
+use airlock_testkit::uploads;
 
 fn expired_event() -> DomainEvent {
     let now = chrono::Utc::now();
-    let record = FileRecord::pending(
-        TenantId::parse("acme").unwrap(),
+    let record = uploads::pending(
+        "acme",
         FileId::generate(),
-        UploadRequest {
-            name: FileName::parse("a.bin").unwrap(),
-            content_type: ContentType::octet_stream(),
-            size: 1,
-        },
-        now,
+        "a.bin",
+        "application/octet-stream",
+        1,
         now,
     );
     DomainEvent::from_change(Some(&record), &record.expired(now).unwrap()).unwrap()

@@ -4,37 +4,45 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 use airlock_domain::{
-    ContentType, FileId, FileItem, FileName, FileRecord, FileStatus, Finding, Inspection, Policy,
-    StatusCount, TenantId, Timestamp, UploadRequest, UsageDelta,
+    ContentType, FileId, FileItem, FileRecord, FileStatus, Finding, Inspection, Policy,
+    StatusCount, TenantId, Timestamp, UsageDelta,
     ports::{
-        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, UsageLedger,
+        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, Page, UsageLedger,
         UsageReader,
     },
 };
 use airlock_local::SqliteCatalog;
-
-fn now() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
-}
+use airlock_testkit::{clock::fixture_time as now, uploads};
 
 fn tenant(name: &str) -> TenantId {
     TenantId::parse(name).unwrap()
 }
 
+/// A PENDING upload of `tenant_name`'s, created at `created`.
 fn pending(tenant_name: &str, created: Timestamp) -> FileRecord {
-    FileRecord::pending(
-        tenant(tenant_name),
+    uploads::pending(
+        tenant_name,
         FileId::generate(),
-        UploadRequest {
-            name: FileName::parse("a.txt").unwrap(),
-            content_type: ContentType::parse("text/plain").unwrap(),
-            size: 5,
-        },
+        "a.txt",
+        "text/plain",
+        5,
         created,
-        created + chrono::Duration::hours(1),
     )
+}
+
+/// One page of acme's listing.
+async fn acme_page(
+    catalog: &SqliteCatalog,
+    status: Option<FileStatus>,
+    after: Option<FileId>,
+    limit: usize,
+) -> Page {
+    let query = ListQuery {
+        status,
+        after,
+        limit,
+    };
+    catalog.list(&tenant("acme"), &query).await.unwrap()
 }
 
 fn clean(record: &FileRecord) -> FileRecord {
@@ -117,60 +125,20 @@ async fn listing_pages_newest_first_and_filters_by_status() {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     catalog.create(&pending("other", now())).await.unwrap();
-    let first = catalog
-        .list(
-            &tenant("acme"),
-            &ListQuery {
-                status: None,
-                after: None,
-                limit: 2,
-            },
-        )
-        .await
-        .unwrap();
+    let first = acme_page(&catalog, None, None, 2).await;
     assert_eq!(
         first.records.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![ids[4], ids[3]]
     );
-    let second = catalog
-        .list(
-            &tenant("acme"),
-            &ListQuery {
-                status: None,
-                after: first.next,
-                limit: 2,
-            },
-        )
-        .await
-        .unwrap();
+    let second = acme_page(&catalog, None, first.next, 2).await;
     assert_eq!(
         second.records.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![ids[2], ids[1]]
     );
-    let last = catalog
-        .list(
-            &tenant("acme"),
-            &ListQuery {
-                status: None,
-                after: second.next,
-                limit: 2,
-            },
-        )
-        .await
-        .unwrap();
+    let last = acme_page(&catalog, None, second.next, 2).await;
     assert_eq!(last.records.len(), 1);
     assert_eq!(last.next, None);
-    let clean_only = catalog
-        .list(
-            &tenant("acme"),
-            &ListQuery {
-                status: Some(FileStatus::Clean),
-                after: None,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let clean_only = acme_page(&catalog, Some(FileStatus::Clean), None, 10).await;
     assert!(clean_only.records.is_empty());
 }
 

@@ -8,10 +8,8 @@
 use std::time::{Duration, Instant};
 
 use airlock_domain::ScanReport;
-use airlock_scan::{
-    BUILTIN_RULES, CompiledRules, ScanSettings, Spooled, Subject, adversarial, compile,
-    scanner::scan_blocking,
-};
+use airlock_scan::{BUILTIN_RULES, CompiledRules, Spooled, adversarial, compile};
+use airlock_testkit::scanning::scan_bytes_alone;
 
 const INPUT: usize = 4 * 1024 * 1024;
 
@@ -31,13 +29,7 @@ fn in_the_defaults(rule: &str) -> bool {
 
 fn scan_time(rules: &CompiledRules, bytes: Vec<u8>) -> Duration {
     let started = Instant::now();
-    let report = scan_blocking(
-        rules,
-        &Spooled::Memory(bytes),
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scan_bytes_alone(rules, &Spooled::Memory(bytes));
     assert!(matches!(report, ScanReport::Scanned { .. }), "{report:?}");
     started.elapsed()
 }

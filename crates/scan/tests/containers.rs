@@ -11,16 +11,8 @@ use airlock_scan::{
     Reach, ScanSettings, Spooled, Subject, compile,
     scanner::{scan_blocking, scan_within},
 };
-use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
-
-const EICAR_RULE: &str = "airlock.EICAR_Test_File";
-
-fn eicar() -> Vec<u8> {
-    // Assembled from two halves so this source file is not itself the test file.
-    let mut bytes = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-".to_vec();
-    bytes.extend_from_slice(b"STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
-    bytes
-}
+use airlock_testkit::samples::{EICAR_RULE, eicar, zip_with};
+use zip::{CompressionMethod, write::SimpleFileOptions};
 
 fn subject(name: &str) -> Subject {
     Subject {
@@ -80,15 +72,6 @@ fn assert_eicar_at(report: &ScanReport, path: &str) {
     };
     assert_eq!(matched, &[EICAR_RULE]);
     assert_eq!(members(report).unscanned, [], "{report:?}");
-}
-
-fn zip_with(entries: &[(&str, &[u8])], options: SimpleFileOptions) -> Vec<u8> {
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 fn zip(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {

@@ -20,6 +20,7 @@ use airlock_domain::{
 use airlock_scan::{
     LiveRules, Origin, RulesError, ScanSettings, Spooled, Subject, scanner::scan_blocking,
 };
+use airlock_testkit::samples::{EICAR_RULE, eicar};
 
 /// Rule files in memory, versioned by a counter bumped on every change; it keeps
 /// precompiled blobs, counts full loads, and fails every call while `failing`.
@@ -155,15 +156,7 @@ async fn a_broken_rule_file_beside_good_ones_is_left_out_and_named_and_the_good_
         matches(&live, b"MARKER-ONE MARKER-TWO"),
         ["one.marker_one", "two.marker_two"]
     );
-    let eicar = [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat();
-    assert_eq!(
-        matches(&live, eicar.as_bytes()),
-        ["airlock.EICAR_Test_File"]
-    );
+    assert_eq!(matches(&live, &eicar()), [EICAR_RULE]);
 }
 
 #[tokio::test]

@@ -7,35 +7,20 @@
 
 use std::io::Write;
 
-use airlock_domain::ScanReport;
-use airlock_scan::{ScanSettings, Spooled, Subject, compile, scanner::scan_blocking};
+use airlock_scan::{ScanSettings, Spooled, Subject, compile};
+use airlock_testkit::{
+    samples::Varied,
+    scanning::{matched, peak_resident_mib, scan_bytes_alone},
+};
 
 const MIB: usize = 1024 * 1024;
 
-/// The process's peak resident memory so far, from the kernel.
-fn peak_resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024.0
-}
-
 /// `head`, `size` bytes of varied data (no rule's pattern in it), then `tail`, written
-/// a MiB at a time so building the file needs no memory of its size.
+/// as they are made so building the file needs no memory of its size.
 fn spooled_file(head: &[u8], size: usize, tail: &[u8]) -> Spooled {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(head).unwrap();
-    let mut block = vec![0u8; MIB];
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    for _ in 0..size / MIB {
-        for word in block.chunks_exact_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        file.write_all(&block).unwrap();
-    }
+    std::io::copy(&mut Varied::new(size), &mut file).unwrap();
     file.write_all(tail).unwrap();
     Spooled::Disk(file.into_temp_path())
 }
@@ -46,19 +31,10 @@ fn scanning_a_spooled_file_keeps_resident_memory_far_below_the_file_size() {
     let spooled = spooled_file(b"%PDF-1.7\n", 192 * MIB, b"\n<< /S /JavaScript >>\n%%EOF\n");
     let before = peak_resident_mib();
 
-    let report = scan_blocking(
-        &rules,
-        &spooled,
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scan_bytes_alone(&rules, &spooled);
 
     let growth = peak_resident_mib() - before;
-    let ScanReport::Scanned { matched, .. } = report else {
-        panic!("not scanned: {report:?}");
-    };
-    assert_eq!(matched, ["airlock.PDF_With_Active_Content"]);
+    assert_eq!(matched(report), ["airlock.PDF_With_Active_Content"]);
     assert!(
         growth < 64.0,
         "peak resident memory grew by {growth:.0} MiB while scanning a 192 MiB file"
@@ -75,39 +51,12 @@ fn spooled_tar_gz(size: usize, tail: &[u8]) -> Spooled {
     let mut header = tar::Header::new_ustar();
     header.set_size((size + tail.len()) as u64);
     header.set_mode(0o644);
-    let content = std::io::Read::chain(
-        Varied {
-            left: size,
-            state: 0x2545_F491_4F6C_DD1D,
-        },
-        tail,
-    );
+    let content = std::io::Read::chain(Varied::new(size), tail);
     builder
         .append_data(&mut header, "big/data.bin", content)
         .unwrap();
     let file = builder.into_inner().unwrap().finish().unwrap();
     Spooled::Disk(file.into_temp_path())
-}
-
-/// `left` bytes of xorshift output, generated as they are read.
-struct Varied {
-    left: usize,
-    state: u64,
-}
-
-impl std::io::Read for Varied {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.left) / 8 * 8;
-        let n = if n == 0 { buf.len().min(self.left) } else { n };
-        for byte in buf[..n].chunks_mut(8) {
-            self.state ^= self.state << 13;
-            self.state ^= self.state >> 7;
-            self.state ^= self.state << 17;
-            byte.copy_from_slice(&self.state.to_le_bytes()[..byte.len()]);
-        }
-        self.left -= n;
-        Ok(n)
-    }
 }
 
 #[test]
@@ -116,13 +65,7 @@ fn expanding_a_large_archive_keeps_resident_memory_far_below_its_expanded_size()
     let spooled = spooled_tar_gz(96 * MIB, b"\n%PDF-1.7 then text\n");
     let before = peak_resident_mib();
 
-    let report = scan_blocking(
-        &rules,
-        &spooled,
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scan_bytes_alone(&rules, &spooled);
 
     let growth = peak_resident_mib() - before;
     let members = report.members().expect("the archive was opened");
@@ -141,7 +84,7 @@ fn expanding_a_large_archive_keeps_resident_memory_far_below_its_expanded_size()
 /// An object of `size` varied bytes, streamed a MiB at a time as a store would.
 struct Generated {
     left: usize,
-    state: u64,
+    bytes: Varied,
     stored: airlock_domain::StoredObject,
 }
 
@@ -155,12 +98,7 @@ impl airlock_domain::ports::ChunkStream for Generated {
             return Ok(None);
         }
         let mut chunk = vec![0u8; self.left.min(MIB)];
-        for word in chunk.chunks_exact_mut(8) {
-            self.state ^= self.state << 13;
-            self.state ^= self.state >> 7;
-            self.state ^= self.state << 17;
-            word.copy_from_slice(&self.state.to_le_bytes());
-        }
+        std::io::Read::read_exact(&mut self.bytes, &mut chunk).unwrap();
         self.left -= chunk.len();
         Ok(Some(chunk))
     }
@@ -178,7 +116,7 @@ impl airlock_domain::ports::ObjectReader for GeneratedStore {
     ) -> Result<Generated, airlock_domain::ports::StoreError> {
         Ok(Generated {
             left: self.0,
-            state: 0x2545_F491_4F6C_DD1D,
+            bytes: Varied::new(self.0),
             stored: airlock_domain::StoredObject::default(),
         })
     }

@@ -2,8 +2,9 @@
 //! collections do: a build without them refuses such a file whole.
 #![allow(clippy::unwrap_used)]
 
-use airlock_domain::{ScanReport, ports::RuleFile};
-use airlock_scan::{ScanSettings, Spooled, Subject, compile, scanner::scan_blocking};
+use airlock_domain::ports::RuleFile;
+use airlock_scan::{Subject, compile};
+use airlock_testkit::scanning::{self, scan_as};
 
 /// A minimal valid PE32 image, built field by field: a DOS header pointing at the
 /// NT headers, a COFF header for one section, a PE32 optional header, one `.text`
@@ -78,17 +79,7 @@ fn matched(bytes: &[u8], file_name: &str) -> Vec<String> {
         file_name: file_name.into(),
         owner: "acme".into(),
     };
-    let report = scan_blocking(
-        &rules,
-        &Spooled::Memory(bytes.to_vec()),
-        &subject,
-        ScanSettings::default(),
-    )
-    .unwrap();
-    match report {
-        ScanReport::Scanned { matched, .. } => matched,
-        other => panic!("not scanned: {other:?}"),
-    }
+    scanning::matched(scan_as(&rules, &subject, bytes))
 }
 
 #[test]

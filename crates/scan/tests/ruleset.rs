@@ -8,6 +8,10 @@ use airlock_domain::ScanReport;
 use airlock_scan::{
     BUILTIN_RULES, ScanSettings, Spooled, Subject, compile, scanner::scan_blocking,
 };
+use airlock_testkit::{
+    samples::{EICAR_RULE, PNG, eicar, elf},
+    scanning,
+};
 
 fn matched(bytes: &[u8], declared_type: &str, file_name: &str) -> Vec<String> {
     let rules = compile(&[], "none").unwrap();
@@ -16,13 +20,7 @@ fn matched(bytes: &[u8], declared_type: &str, file_name: &str) -> Vec<String> {
         file_name: file_name.into(),
         ..Subject::default()
     };
-    let report = scan_blocking(
-        &rules,
-        &Spooled::Memory(bytes.to_vec()),
-        &subject,
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scanning::scan_as(&rules, &subject, bytes);
     match report {
         ScanReport::Scanned {
             mut matched,
@@ -38,22 +36,6 @@ fn matched(bytes: &[u8], declared_type: &str, file_name: &str) -> Vec<String> {
 
 fn hits(rule: &str, bytes: &[u8], declared_type: &str, file_name: &str) -> bool {
     matched(bytes, declared_type, file_name).contains(&format!("airlock.{rule}"))
-}
-
-fn eicar() -> Vec<u8> {
-    // Split so this source file is not itself the test signature.
-    [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat()
-    .into_bytes()
-}
-
-fn elf() -> Vec<u8> {
-    let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
-    bytes.resize(256, 0);
-    bytes
 }
 
 fn pe() -> Vec<u8> {
@@ -117,7 +99,12 @@ fn eicar_is_detected_at_the_start_of_a_small_file_only() {
 
 #[test]
 fn executables_declared_as_something_else_are_detected() {
-    assert!(hits("Executable_Disguised", &elf(), "image/png", "cat.png"));
+    assert!(hits(
+        "Executable_Disguised",
+        &elf(256),
+        "image/png",
+        "cat.png"
+    ));
     assert!(hits(
         "Executable_Disguised",
         &pe(),
@@ -152,7 +139,7 @@ fn executables_that_say_what_they_are_pass() {
     ));
     assert!(!hits(
         "Executable_Disguised",
-        &elf(),
+        &elf(256),
         "application/octet-stream",
         "tool"
     ));
@@ -272,7 +259,7 @@ fn policy_rules_flag_and_malware_rules_match() {
     };
     let ScanReport::Scanned {
         matched, flagged, ..
-    } = scan(&elf(), "image/png")
+    } = scan(&elf(256), "image/png")
     else {
         panic!()
     };
@@ -284,14 +271,14 @@ fn policy_rules_flag_and_malware_rules_match() {
     else {
         panic!()
     };
-    assert_eq!(matched, ["airlock.EICAR_Test_File"]);
+    assert_eq!(matched, [EICAR_RULE]);
     assert!(flagged.is_empty());
 }
 
 #[test]
 fn ordinary_files_match_no_rule() {
     assert!(matched(b"name,size\nreport,1\n", "text/csv", "a.csv").is_empty());
-    assert!(matched(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image/png", "a.png").is_empty());
+    assert!(matched(PNG, "image/png", "a.png").is_empty());
 }
 
 #[test]
@@ -327,15 +314,6 @@ fn objects_spooled_to_disk_are_scanned_from_the_file() {
     spool.push(b"TAIL-MARKER").unwrap();
     let spooled = spool.finish().unwrap();
     assert!(matches!(spooled, Spooled::Disk(_)));
-    let report = scan_blocking(
-        &rules,
-        &spooled,
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
-    let ScanReport::Scanned { matched, .. } = report else {
-        panic!()
-    };
-    assert_eq!(matched, ["tail.tail_marker"]);
+    let report = scanning::scan_bytes_alone(&rules, &spooled);
+    assert_eq!(scanning::matched(report), ["tail.tail_marker"]);
 }

@@ -6,36 +6,28 @@
 
 use std::{io::Write, time::Instant};
 
-use airlock_scan::{ScanSettings, Spooled, Subject, compile, scanner::scan_blocking};
+use airlock_scan::{Spooled, compile};
+use airlock_testkit::{
+    samples::Varied,
+    scanning::{peak_resident_mib, scan_bytes_alone},
+};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 const MIB: usize = 1024 * 1024;
-
-fn peak_resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024.0
-}
 
 #[test]
 #[ignore = "a measurement, run by hand"]
 fn a_hundred_mib_zip_of_mixed_members_expands_at_a_measured_speed() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let mut writer = ZipWriter::new(file);
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut varied = Varied::new(50 * MIB);
     let text: Vec<u8> = (0..MIB)
         .map(|i| b"the quick brown fox jumps over 13 lazy dogs\n"[i % 44])
         .collect();
     let mut random = vec![0u8; MIB];
     for index in 0..100 {
         let (method, bytes) = if index % 2 == 0 {
-            for word in random.chunks_exact_mut(8) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                word.copy_from_slice(&state.to_le_bytes());
-            }
+            std::io::Read::read_exact(&mut varied, &mut random).unwrap();
             (CompressionMethod::Stored, &random)
         } else {
             (CompressionMethod::Deflated, &text)
@@ -53,13 +45,7 @@ fn a_hundred_mib_zip_of_mixed_members_expands_at_a_measured_speed() {
     let rules = compile(&[], "none").unwrap();
 
     let started = Instant::now();
-    let report = scan_blocking(
-        &rules,
-        &spooled,
-        &Subject::default(),
-        ScanSettings::default(),
-    )
-    .unwrap();
+    let report = scan_bytes_alone(&rules, &spooled);
     let seconds = started.elapsed().as_secs_f64();
 
     let members = report.members().unwrap();

@@ -79,13 +79,15 @@ impl Invocations {
 
 #[cfg(test)]
 mod tests {
+    use airlock_testkit::LogBuffer;
+
     use super::*;
-    use crate::{logging::LogBuffer, metrics::spec::validate};
+    use crate::{logging::capture, metrics::spec::validate};
 
     #[test]
     fn only_the_first_invocation_is_a_cold_start_and_it_reports_the_init_duration() {
         let logs = LogBuffer::new();
-        let _guard = logs.capture("unused");
+        let _guard = capture(logs.clone(), "unused");
         let invocations = Invocations::start("airlock-api");
         std::thread::sleep(Duration::from_millis(5));
         invocations.ready();

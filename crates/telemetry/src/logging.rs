@@ -10,10 +10,7 @@
 //! A string that looks like a presigned URL (an S3 or local signature in its query)
 //! is replaced before it is written: a URL that grants access must never sit in a log.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
+use std::io::Write;
 
 use serde_json::{Map, Value, json};
 use tracing::{
@@ -234,71 +231,32 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
-/// Log lines kept in memory: for tests that read what a handler logged.
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    /// An empty buffer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Everything written so far, as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.lock()).into_owned()
-    }
-
-    /// Every line, parsed; a line that is not JSON is returned as a JSON string.
-    pub fn lines(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| json!(line)))
-            .collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Installs a JSON-lines subscriber writing here (every level) as the current
-    /// thread's default, until the guard is dropped.
-    pub fn capture(&self, default_function: &str) -> tracing::subscriber::DefaultGuard {
-        use tracing_subscriber::layer::SubscriberExt;
-        let subscriber = tracing_subscriber::registry()
-            .with(JsonLines::new(self.clone(), default_function).with_filter(LevelFilter::TRACE));
-        tracing::subscriber::set_default(subscriber)
-    }
-}
-
-impl Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+/// For this crate's own tests: this crate's layer writing to `writer` at every level,
+/// as the thread's default until the guard drops. (`airlock_testkit::LogBuffer::capture`
+/// does the same for other crates' tests, but through the `airlock-telemetry` those
+/// tests link, which in a unit test is not the copy under test.)
+#[cfg(test)]
+pub(crate) fn capture<W>(writer: W, default_function: &str) -> tracing::subscriber::DefaultGuard
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry()
+        .with(JsonLines::new(writer, default_function).with_filter(LevelFilter::TRACE));
+    tracing::subscriber::set_default(subscriber)
 }
 
 #[cfg(test)]
 mod tests {
+    use airlock_testkit::LogBuffer;
+
     use super::*;
     use crate::metrics::{Metric, spec::validate};
 
     #[test]
     fn a_log_line_carries_the_fields_of_every_enclosing_span() {
         let logs = LogBuffer::new();
-        let _guard = logs.capture("fallback");
+        let _guard = capture(logs.clone(), "fallback");
         let invocation = tracing::info_span!(
             "invocation",
             request_id = "req-7",
@@ -326,7 +284,7 @@ mod tests {
     #[test]
     fn a_metric_event_becomes_an_emf_line_with_the_function_as_dimension() {
         let logs = LogBuffer::new();
-        let _guard = logs.capture("fallback");
+        let _guard = capture(logs.clone(), "fallback");
         let span = tracing::info_span!(
             "invocation",
             request_id = "req-8",
@@ -350,7 +308,7 @@ mod tests {
     #[test]
     fn a_metric_outside_any_span_is_attributed_to_the_default_function() {
         let logs = LogBuffer::new();
-        let _guard = logs.capture("airlock-stack");
+        let _guard = capture(logs.clone(), "airlock-stack");
         Measurements::new().count(Metric::ColdStart, 1).emit();
         let line = &logs.lines()[0];
         validate(line).unwrap();
@@ -360,7 +318,7 @@ mod tests {
     #[test]
     fn a_presigned_url_is_redacted_wherever_it_is_logged() {
         let logs = LogBuffer::new();
-        let _guard = logs.capture("f");
+        let _guard = capture(logs.clone(), "f");
         let url = "https://b.s3.amazonaws.com/k?X-Amz-Credential=AK&X-Amz-Signature=abc";
         let span = tracing::info_span!("s", upload = url);
         let _in = span.enter();

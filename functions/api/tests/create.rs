@@ -23,8 +23,7 @@ async fn creating_an_upload_returns_201_with_a_presigned_put() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 201, "{body}");
+    let body = json_with_status(&response, 201);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     let id = body["file"]["id"].as_str().expect("an id");
@@ -98,10 +97,10 @@ async fn a_tenant_at_its_pending_limit_gets_429_with_retry_after_and_others_are_
         max_pending_uploads: 2,
         ..ApiSettings::default()
     });
-    app.catalog
-        .insert(pending_record("acme", file_id(1), "a.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(2), "b.pdf"));
+    app.catalog.insert_all([
+        pending_record("acme", file_id(1), "a.pdf"),
+        clean_record("acme", file_id(2), "b.pdf"),
+    ]);
     let create = || event(include_str!("fixtures/example-apigw-v2-create-file.json"));
     assert_eq!(app.send(create()).await.status_code, 201);
 
@@ -199,73 +198,47 @@ async fn a_base64_encoded_body_is_decoded_before_parsing() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 201, "{body}");
+    let body = json_with_status(&response, 201);
     assert_eq!(body["file"]["name"], "quarterly report.pdf");
     assert_eq!(app.catalog.records().len(), 1);
 }
 
+/// Sends `body` as a create request; asserts it is refused as a malformed body (400,
+/// problem+json) and nothing is stored; answers the problem's detail.
+async fn refused_as_malformed(body: &str) -> String {
+    let app = spawn_app();
+    let response = app.send(create_file_event(body)).await;
+    let problem = assert_problem(&response, 400, "malformed-body");
+    assert!(app.catalog.records().is_empty());
+    problem["detail"].as_str().expect("a detail").to_owned()
+}
+
 #[tokio::test]
 async fn a_malformed_json_body_returns_400_problem_json() {
-    // Arrange
-    let app = spawn_app();
-    let request = create_file_event(r#"{"name": "a.pdf", "content_type": "application/pdf""#);
-
-    // Act
-    let response = app.send(request).await;
-
-    // Assert
-    let body = assert_problem(&response, 400, "malformed-body");
+    let detail =
+        refused_as_malformed(r#"{"name": "a.pdf", "content_type": "application/pdf""#).await;
     assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("the request body is not valid")),
-        "{body}"
+        detail.starts_with("the request body is not valid"),
+        "{detail}"
     );
-    assert!(app.catalog.records().is_empty());
 }
 
 #[tokio::test]
 async fn a_body_with_a_wrong_field_type_returns_400() {
-    // Arrange
-    let app = spawn_app();
-    let request =
-        create_file_event(r#"{"name": "a.pdf", "content_type": "application/pdf", "size": "12"}"#);
-
-    // Act
-    let response = app.send(request).await;
-
-    // Assert
-    let body = assert_problem(&response, 400, "malformed-body");
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("invalid type")),
-        "{body}"
-    );
-    assert!(app.catalog.records().is_empty());
+    let detail = refused_as_malformed(
+        r#"{"name": "a.pdf", "content_type": "application/pdf", "size": "12"}"#,
+    )
+    .await;
+    assert!(detail.contains("invalid type"), "{detail}");
 }
 
 #[tokio::test]
 async fn a_body_that_names_a_tenant_is_rejected_not_obeyed() {
-    // Arrange
-    let app = spawn_app();
-    let request = create_file_event(
+    let detail = refused_as_malformed(
         r#"{"name": "a.pdf", "content_type": "application/pdf", "size": 12, "tenant": "globex"}"#,
-    );
-
-    // Act
-    let response = app.send(request).await;
-
-    // Assert
-    let body = assert_problem(&response, 400, "malformed-body");
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("unknown field `tenant`")),
-        "{body}"
-    );
-    assert!(app.catalog.records().is_empty());
+    )
+    .await;
+    assert!(detail.contains("unknown field `tenant`"), "{detail}");
 }
 
 #[tokio::test]

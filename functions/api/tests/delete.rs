@@ -9,13 +9,16 @@ mod support;
 use airlock_domain::{FileStatus, Reason};
 use support::*;
 
+/// acme's `DELETE /v1/files/{id}` of the fixtures' file, as checked in.
+fn delete_fixture() -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    event(include_str!("fixtures/example-apigw-v2-delete-file.json"))
+}
+
 #[tokio::test]
 async fn deleting_a_clean_file_marks_it_deleted_and_removes_the_object() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
-    let request = event(include_str!("fixtures/example-apigw-v2-delete-file.json"));
+    let app = spawn_app_with_report();
+    let request = delete_fixture();
 
     // Act
     let response = app.send(request).await;
@@ -45,7 +48,7 @@ async fn deleting_twice_is_idempotent() {
         "report.pdf",
         vec![Reason::Empty],
     ));
-    let request = event(include_str!("fixtures/example-apigw-v2-delete-file.json"));
+    let request = delete_fixture();
 
     // Act
     let first = app.send(request.clone()).await;
@@ -54,10 +57,7 @@ async fn deleting_twice_is_idempotent() {
     // Assert
     assert_eq!(first.status_code, 204);
     assert_eq!(second.status_code, 204);
-    assert_eq!(
-        app.catalog.record(fixture_id()).map(|r| r.status),
-        Some(FileStatus::Deleted)
-    );
+    assert_eq!(app.fixture_status(), Some(FileStatus::Deleted));
     // The second delete writes nothing but removes again, finishing any failed removal.
     assert_eq!(app.catalog.replace_calls(), 1);
     assert_eq!(app.store.removed().len(), 2);
@@ -66,11 +66,9 @@ async fn deleting_twice_is_idempotent() {
 #[tokio::test]
 async fn a_failed_removal_is_finished_by_a_retry() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
     app.store.fail_next_removals(1);
-    let request = event(include_str!("fixtures/example-apigw-v2-delete-file.json"));
+    let request = delete_fixture();
 
     // Act
     let failed = app.send(request.clone()).await;
@@ -80,10 +78,7 @@ async fn a_failed_removal_is_finished_by_a_retry() {
     let body = assert_problem(&failed, 500, "internal");
     assert!(!body["detail"].to_string().contains("slow down"), "{body}");
     assert_eq!(retried.status_code, 204);
-    assert_eq!(
-        app.catalog.record(fixture_id()).map(|r| r.status),
-        Some(FileStatus::Deleted)
-    );
+    assert_eq!(app.fixture_status(), Some(FileStatus::Deleted));
     assert_eq!(
         app.store.removed(),
         [format!("uploads/acme/{FIXTURE_FILE_ID}")]
@@ -121,11 +116,9 @@ async fn deleting_a_pending_or_expired_file_returns_409() {
 #[tokio::test]
 async fn a_delete_that_loses_one_race_decides_again_and_succeeds() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
     app.catalog.lose_next_replaces(1);
-    let request = event(include_str!("fixtures/example-apigw-v2-delete-file.json"));
+    let request = delete_fixture();
 
     // Act
     let response = app.send(request).await;
@@ -133,30 +126,22 @@ async fn a_delete_that_loses_one_race_decides_again_and_succeeds() {
     // Assert
     assert_eq!(response.status_code, 204);
     assert_eq!(app.catalog.replace_calls(), 2);
-    assert_eq!(
-        app.catalog.record(fixture_id()).map(|r| r.status),
-        Some(FileStatus::Deleted)
-    );
+    assert_eq!(app.fixture_status(), Some(FileStatus::Deleted));
     assert_eq!(app.store.removed().len(), 1);
 }
 
 #[tokio::test]
 async fn a_delete_that_keeps_losing_races_returns_409() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
     app.catalog.lose_next_replaces(2);
-    let request = event(include_str!("fixtures/example-apigw-v2-delete-file.json"));
+    let request = delete_fixture();
 
     // Act
     let response = app.send(request).await;
 
     // Assert
     assert_problem(&response, 409, "concurrent-change");
-    assert_eq!(
-        app.catalog.record(fixture_id()).map(|r| r.status),
-        Some(FileStatus::Clean)
-    );
+    assert_eq!(app.fixture_status(), Some(FileStatus::Clean));
     assert!(app.store.removed().is_empty());
 }

@@ -10,13 +10,18 @@ use airlock_domain::Reason;
 use serde_json::json;
 use support::*;
 
+/// acme's `GET /v1/files/{id}/download` of the fixtures' file, as checked in.
+fn download_event() -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    event(include_str!("fixtures/example-apigw-v2-download-file.json"))
+}
+
 #[tokio::test]
 async fn downloading_a_pending_file_returns_409() {
     // Arrange
     let app = spawn_app();
     app.catalog
         .insert(pending_record("acme", fixture_id(), "report.pdf"));
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let request = download_event();
 
     // Act
     let response = app.send(request).await;
@@ -44,7 +49,7 @@ async fn downloading_an_infected_file_returns_409() {
             path: None,
         }],
     ));
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let request = download_event();
 
     // Act
     let response = app.send(request).await;
@@ -61,17 +66,14 @@ async fn downloading_an_infected_file_returns_409() {
 #[tokio::test]
 async fn downloading_a_clean_file_returns_a_presigned_get() {
     // Arrange
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let app = spawn_app_with_report();
+    let request = download_event();
 
     // Act
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(body["method"], "GET");
@@ -104,7 +106,7 @@ async fn a_download_is_signed_for_the_object_version_that_was_verified() {
         finding.version_id = Some("v1".to_owned());
     }
     app.catalog.insert(record);
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let request = download_event();
 
     // Act
     let response = app.send(request).await;
@@ -127,14 +129,13 @@ async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
         });
     }
     app.catalog.insert(record);
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let request = download_event();
 
     // Act
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(
         body["unscanned"],
         json!({"why": {"code": "too_large_to_scan", "size": 10, "limit": 5}})
@@ -144,14 +145,11 @@ async fn downloading_a_file_accepted_unscanned_says_so_and_why() {
 
 #[tokio::test]
 async fn downloading_a_scanned_clean_file_carries_no_unscanned_field() {
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
-    let request = event(include_str!("fixtures/example-apigw-v2-download-file.json"));
+    let app = spawn_app_with_report();
+    let request = download_event();
 
     let response = app.send(request).await;
 
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert!(body.get("unscanned").is_none(), "{body}");
 }

@@ -30,8 +30,7 @@ async fn getting_a_decided_file_shows_its_finding() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(body["id"], FIXTURE_FILE_ID);
     assert_eq!(body["status"], "REJECTED");
@@ -119,9 +118,7 @@ async fn a_malformed_or_unknown_file_id_returns_404() {
 #[tokio::test]
 async fn a_file_id_in_another_spelling_than_its_own_returns_404() {
     // Arrange: the file exists, under its canonical id.
-    let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    let app = spawn_app_with_report();
 
     // Lower case, and O for 0 (Crockford's base32 reads them as the same id).
     for spelling in [

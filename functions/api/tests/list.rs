@@ -106,20 +106,18 @@ async fn a_cursor_used_with_another_status_filter_or_tampered_is_rejected_with_4
 async fn listing_filters_by_status() {
     // Arrange
     let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", file_id(1), "clean.pdf"));
-    app.catalog
-        .insert(pending_record("acme", file_id(2), "pending.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(3), "clean2.pdf"));
+    app.catalog.insert_all([
+        clean_record("acme", file_id(1), "clean.pdf"),
+        pending_record("acme", file_id(2), "pending.pdf"),
+        clean_record("acme", file_id(3), "clean2.pdf"),
+    ]);
     let request = event(include_str!("fixtures/example-apigw-v2-list-files.json"));
 
     // Act
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     let statuses: Vec<_> = body["files"]
         .as_array()
         .expect("a list")

@@ -10,9 +10,12 @@ use airlock_domain::{
     ContentType, FileId, FileRecord, FileStatus, Finding, UsageDelta, Verdict,
     ports::{CatalogReader, CatalogWriter, UsageLedger},
 };
-use airlock_local::{FixedClock, FsObjectStore, Grant, SqliteCatalog};
+use airlock_local::{FsObjectStore, Grant, SqliteCatalog};
+use airlock_testkit::FixedClock;
 use serde_json::{Value, json};
-use support::{create_file_event, delete_event, get_event, json, list_event, now, tenant};
+use support::{
+    create_file_event, delete_event, get_event, json, json_with_status, list_event, now, tenant,
+};
 
 const BASE_URL: &str = "http://127.0.0.1:8787";
 
@@ -178,8 +181,7 @@ async fn listing_pages_through_the_sqlite_catalog_newest_first() {
     let mut pages = 0;
     loop {
         let response = app.api.handle(list_event(&query)).await;
-        let body = json(&response);
-        assert_eq!(response.status_code, 200, "{body}");
+        let body = json_with_status(&response, 200);
         pages += 1;
         listed.extend(
             body["files"]
@@ -225,8 +227,7 @@ async fn usage_reports_what_the_ledger_counted() {
     let response = app.api.handle(get_event("/v1/usage")).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(body["tenant"], "acme");
     assert_eq!(
         body["by_status"]["PENDING"],

@@ -5,13 +5,14 @@
 //! whoever holds it) appears nowhere, not even its signature.
 
 use airlock_api::{Api, ApiSettings};
-use airlock_local::{FixedClock, FsObjectStore, SqliteCatalog};
-use airlock_telemetry::{Invocations, logging::LogBuffer};
+use airlock_local::{FsObjectStore, SqliteCatalog};
+use airlock_telemetry::Invocations;
+use airlock_testkit::{FixedClock, LogBuffer};
 use tracing::Instrument;
 
 mod support;
 
-use support::{create_file_event, json, now};
+use support::{create_file_event, json_with_status, now};
 
 #[tokio::test]
 async fn creating_an_upload_logs_the_file_but_never_its_presigned_url() {
@@ -38,8 +39,7 @@ async fn creating_an_upload_logs_the_file_but_never_its_presigned_url() {
         .await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 201, "{body}");
+    let body = json_with_status(&response, 201);
     let url = body["upload"]["url"].as_str().unwrap();
     let signature = url.rsplit("X-Airlock-Signature=").next().unwrap();
     assert!(signature.len() >= 32, "{url}");

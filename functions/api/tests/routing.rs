@@ -55,10 +55,10 @@ async fn an_invalid_tenant_claim_returns_401() {
 async fn a_tenant_in_a_header_or_query_is_ignored() {
     // Arrange
     let app = spawn_app();
-    app.catalog
-        .insert(clean_record("globex", file_id(1), "secret.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(2), "mine.pdf"));
+    app.catalog.insert_all([
+        clean_record("globex", file_id(1), "secret.pdf"),
+        clean_record("acme", file_id(2), "mine.pdf"),
+    ]);
     let mut request = list_event("");
     request.headers.insert(
         "x-tenant-id",
@@ -104,8 +104,7 @@ async fn the_tenant_claim_name_is_configurable() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(body["files"][0]["name"], "theirs.pdf");
 }
 
@@ -174,7 +173,6 @@ async fn a_path_under_a_named_stage_is_served() {
     let response = app.send(request).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(body["tenant"], "acme");
 }

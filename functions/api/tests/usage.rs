@@ -13,21 +13,18 @@ use support::*;
 async fn usage_lists_every_status_for_the_callers_tenant_only() {
     // Arrange
     let app = spawn_app();
-    app.catalog
-        .insert(clean_record("acme", file_id(1), "a.pdf"));
-    app.catalog
-        .insert(clean_record("acme", file_id(2), "b.pdf"));
-    app.catalog
-        .insert(pending_record("acme", file_id(3), "c.pdf"));
-    app.catalog
-        .insert(clean_record("globex", file_id(4), "theirs.pdf"));
+    app.catalog.insert_all([
+        clean_record("acme", file_id(1), "a.pdf"),
+        clean_record("acme", file_id(2), "b.pdf"),
+        pending_record("acme", file_id(3), "c.pdf"),
+        clean_record("globex", file_id(4), "theirs.pdf"),
+    ]);
 
     // Act
     let response = app.send(get_event("/v1/usage")).await;
 
     // Assert
-    let body = json(&response);
-    assert_eq!(response.status_code, 200, "{body}");
+    let body = json_with_status(&response, 200);
     assert_eq!(
         body,
         json!({

@@ -3,14 +3,19 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, ObjectKey, Policy, Reason, TenantId,
-    Timestamp, UploadRequest,
-    ports::{CatalogReader, CatalogWriter, ObjectRemover},
+    FileId, FileRecord, FileStatus, ObjectKey, Policy, Reason, ScanLimits, ScanReport, SkipReason,
+    Unscannable,
+    ports::{CatalogWriter, ObjectRemover},
 };
-use airlock_domain::{ScanLimits, ScanReport, SkipReason, Unscannable};
-use airlock_ingest::{Ingest, IngestError, RecordOutcome};
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
-use airlock_scan::{ScanSettings, Scanning};
+use airlock_ingest::{Ingest, IngestError, IngestReport, RecordOutcome};
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
+use airlock_testkit::{
+    FixedClock,
+    clock::fixture_time as now,
+    samples::{EICAR_RULE, PNG, eicar, elf, zip_of, zip_with},
+    scanning::scanning_from,
+    uploads,
+};
 use serde_json::Value;
 
 const PUT: &str = include_str!("fixtures/example-s3-event-put.json");
@@ -22,22 +27,16 @@ const GARBAGE: [&str; 3] = [
     include_str!("fixtures/example-s3-event-garbage-empty.json"),
     include_str!("fixtures/example-s3-event-garbage-sqs.json"),
 ];
+/// A rule of the tenant's that marked text matches.
+const SECRET_RULE: &str = r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#;
 /// The file id in the fixtures' keys.
 const FIXTURE_FILE_ID: &str = "01JNKZ8Y3M6QW2V7R5T4X9B1CD";
-const PNG: &[u8] =
-    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 struct World {
     dir: tempfile::TempDir,
     catalog: SqliteCatalog,
     store: FsObjectStore,
     ingest: Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
-}
-
-fn now() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
 }
 
 async fn world() -> World {
@@ -50,14 +49,7 @@ async fn world_with(limits: ScanLimits) -> World {
     let dir = tempfile::tempdir().unwrap();
     let catalog = SqliteCatalog::in_memory().unwrap();
     let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"k".to_vec());
-    let scanning = Scanning::start(
-        DirRuleSource::new(dir.path().join("rules")),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        limits,
-    )
-    .await
-    .unwrap();
+    let scanning = scanning_from(dir.path().join("rules"), limits).await;
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
@@ -77,32 +69,54 @@ fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+/// Why ingest skipped the report's first record; `None` when it did not skip it.
+fn skipped_why(report: &IngestReport) -> Option<&str> {
+    match report.records.first() {
+        Some(RecordOutcome::Skipped { why, .. }) => Some(why),
+        _ => None,
+    }
+}
+
+/// The PENDING record of acme's upload with the fixtures' id.
+fn fixture_upload(name: &str, declared_type: &str, declared_size: u64) -> FileRecord {
+    let id = FileId::parse(FIXTURE_FILE_ID).unwrap();
+    uploads::pending("acme", id, name, declared_type, declared_size, now())
+}
+
 impl World {
     /// A PENDING upload with the fixtures' id, and its bytes in the store.
     async fn upload(&self, declared_type: &str, declared_size: u64, bytes: &[u8]) -> FileRecord {
-        let record = FileRecord::pending(
-            TenantId::parse("acme").unwrap(),
-            FileId::parse(FIXTURE_FILE_ID).unwrap(),
-            UploadRequest {
-                name: FileName::parse("pixel.png").unwrap(),
-                content_type: ContentType::parse(declared_type).unwrap(),
-                size: declared_size,
-            },
-            now(),
-            now() + chrono::Duration::hours(1),
-        );
-        self.catalog.create(&record).await.unwrap();
-        self.store.put_bytes(&record.key(), bytes).await.unwrap();
+        let record = fixture_upload("pixel.png", declared_type, declared_size);
+        uploads::upload(&self.catalog, &self.store, &record, Some(bytes)).await;
         record
+    }
+
+    /// Writes a rule file into the rules folder ingest checks before every file.
+    fn add_rule(&self, file: &str, source: &str) {
+        let rules = self.dir.path().join("rules");
+        std::fs::create_dir_all(&rules).unwrap();
+        std::fs::write(rules.join(file), source).unwrap();
+    }
+
+    /// A PENDING 1×1 PNG declared as what it is, its bytes stored.
+    async fn upload_png(&self) -> FileRecord {
+        self.upload("image/png", PNG.len() as u64, PNG).await
+    }
+
+    /// The S3 notification `event` (a fixture's text) delivered to ingest.
+    async fn deliver(&self, event: &str) -> Result<IngestReport, IngestError> {
+        self.ingest.handle_payload(fixture(event)).await
     }
 
     /// The record as the catalog holds it now.
     async fn stored(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
+        uploads::reread(&self.catalog, record).await
+    }
+
+    /// The record's status and its verdict's reasons, as the catalog holds them now.
+    async fn outcome(&self, record: &FileRecord) -> (FileStatus, Vec<Reason>) {
+        let stored = self.stored(record).await;
+        (stored.status, stored.verdict().unwrap().reasons.clone())
     }
 
     /// The status tag on the record's object.
@@ -129,9 +143,9 @@ impl World {
 #[tokio::test]
 async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
-    let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    let report = world.deliver(PUT).await.unwrap();
 
     assert_eq!(
         report.records,
@@ -151,26 +165,25 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
 #[tokio::test]
 async fn an_executable_declared_as_png_is_rejected_by_the_policy_and_the_disguise_rule() {
     let world = world().await;
-    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
-    elf.resize(256, 0);
-    let record = world.upload("image/png", 256, &elf).await;
+    let record = world.upload("image/png", 256, &elf(256)).await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![
-            Reason::TypeMismatch {
-                declared: "image/png".into(),
-                detected: "application/x-executable".into()
-            },
-            Reason::RuleFlagged {
-                rule: "airlock.Executable_Disguised".into(),
-                path: None,
-            }
-        ]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![
+                Reason::TypeMismatch {
+                    declared: "image/png".into(),
+                    detected: "application/x-executable".into()
+                },
+                Reason::RuleFlagged {
+                    rule: "airlock.Executable_Disguised".into(),
+                    path: None,
+                }
+            ]
+        )
     );
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
@@ -179,7 +192,7 @@ async fn an_executable_declared_as_png_is_rejected_by_the_policy_and_the_disguis
 async fn bytes_that_differ_from_the_declared_size_are_rejected() {
     let world = world().await;
     let record = world.upload("image/png", 10_000, PNG).await;
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
     let stored = world.stored(&record).await;
     assert_eq!(
         stored.verdict().unwrap().reasons,
@@ -196,16 +209,10 @@ async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
     // every check, and a browser told `Content-Encoding: br` would save the decoded bytes.
     let world = world().await;
     let compressed = b"\x1b\x03\x00\xf8\xa5\x40\x40\x01opaque".to_vec();
-    let record = FileRecord::pending(
-        TenantId::parse("acme").unwrap(),
-        FileId::parse(FIXTURE_FILE_ID).unwrap(),
-        UploadRequest {
-            name: FileName::parse("data.bin").unwrap(),
-            content_type: ContentType::octet_stream(),
-            size: compressed.len() as u64,
-        },
-        now(),
-        now() + chrono::Duration::hours(1),
+    let record = fixture_upload(
+        "data.bin",
+        "application/octet-stream",
+        compressed.len() as u64,
     );
     world.catalog.create(&record).await.unwrap();
     let mut writer = world
@@ -217,17 +224,18 @@ async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
     writer.write(&compressed).await.unwrap();
     writer.commit().await.unwrap();
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::StoredHeadersMismatch {
-            header: "content-encoding".into(),
-            signed: None,
-            stored: "br".into(),
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![Reason::StoredHeadersMismatch {
+                header: "content-encoding".into(),
+                signed: None,
+                stored: "br".into(),
+            }]
+        )
     );
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Rejected));
 }
@@ -235,11 +243,11 @@ async fn an_object_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    let record = world.upload_png().await;
+    world.deliver(PUT).await.unwrap();
     let changes_after_first = world.changes().await;
 
-    let again = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    let again = world.deliver(PUT).await.unwrap();
 
     assert_eq!(
         again.records,
@@ -255,12 +263,9 @@ async fn a_redelivered_event_changes_nothing() {
 #[tokio::test]
 async fn two_racing_invocations_write_exactly_one_verdict() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
-    let (a, b) = tokio::join!(
-        world.ingest.handle_payload(fixture(PUT)),
-        world.ingest.handle_payload(fixture(PUT))
-    );
+    let (a, b) = tokio::join!(world.deliver(PUT), world.deliver(PUT));
 
     let outcomes = [a.unwrap().records, b.unwrap().records].concat();
     let decided = outcomes
@@ -275,11 +280,7 @@ async fn two_racing_invocations_write_exactly_one_verdict() {
 #[tokio::test]
 async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
     let world = world().await;
-    let report = world
-        .ingest
-        .handle_payload(fixture(PUT_ENCODED_KEY))
-        .await
-        .unwrap();
+    let report = world.deliver(PUT_ENCODED_KEY).await.unwrap();
     assert_eq!(
         report.records,
         vec![RecordOutcome::Skipped {
@@ -292,14 +293,12 @@ async fn a_key_outside_the_upload_layout_is_skipped_not_failed() {
 #[tokio::test]
 async fn an_object_deleted_before_ingest_ran_is_skipped_and_stays_pending() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     world.store.remove(&record.key()).await.unwrap();
 
-    let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    let report = world.deliver(PUT).await.unwrap();
 
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "object no longer exists")
-    );
+    assert_eq!(skipped_why(&report), Some("object no longer exists"));
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
@@ -308,9 +307,10 @@ async fn an_object_without_a_catalog_record_is_skipped() {
     let world = world().await;
     let key = ObjectKey::parse(&format!("uploads/acme/{FIXTURE_FILE_ID}")).unwrap();
     world.store.put_bytes(&key, b"abc").await.unwrap();
-    let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "no catalog record for this object")
+    let report = world.deliver(PUT).await.unwrap();
+    assert_eq!(
+        skipped_why(&report),
+        Some("no catalog record for this object")
     );
     assert_eq!(world.changes().await, 0);
 }
@@ -318,17 +318,18 @@ async fn an_object_without_a_catalog_record_is_skipped() {
 #[tokio::test]
 async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
     world
         .catalog
         .replace(FileStatus::Pending, &record.expired(now()).unwrap())
         .await
         .unwrap();
 
-    let report = world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    let report = world.deliver(PUT).await.unwrap();
 
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "bytes no verdict is about (a replayed upload) were removed")
+    assert_eq!(
+        skipped_why(&report),
+        Some("bytes no verdict is about (a replayed upload) were removed")
     );
     assert_eq!(world.status_of(&record).await, FileStatus::Expired);
     assert!(
@@ -340,22 +341,16 @@ async fn an_expired_file_is_not_verified_when_its_bytes_arrive_late() {
 #[tokio::test]
 async fn events_other_than_object_created_are_skipped() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
-    let report = world.ingest.handle_payload(fixture(DELETE)).await.unwrap();
-    assert!(
-        matches!(&report.records[0], RecordOutcome::Skipped { why, .. } if *why == "not an ObjectCreated event")
-    );
+    let record = world.upload_png().await;
+    let report = world.deliver(DELETE).await.unwrap();
+    assert_eq!(skipped_why(&report), Some("not an ObjectCreated event"));
     assert_eq!(world.status_of(&record).await, FileStatus::Pending);
 }
 
 #[tokio::test]
 async fn a_record_without_a_key_fails_the_invocation_so_it_is_retried() {
     let world = world().await;
-    let error = world
-        .ingest
-        .handle_payload(fixture(WITHOUT_KEY))
-        .await
-        .unwrap_err();
+    let error = world.deliver(WITHOUT_KEY).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -373,7 +368,7 @@ async fn a_record_without_a_key_fails_the_invocation_so_it_is_retried() {
 async fn garbage_payloads_are_errors_never_panics() {
     let world = world().await;
     for garbage in GARBAGE {
-        let result = world.ingest.handle_payload(fixture(garbage)).await;
+        let result = world.deliver(garbage).await;
         assert!(
             matches!(
                 result,
@@ -396,7 +391,7 @@ async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
     let record = world
         .upload("application/octet-stream", data.len() as u64, &data)
         .await;
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
     let stored = world.stored(&record).await;
     use sha2::Digest;
     assert_eq!(
@@ -406,23 +401,13 @@ async fn a_multi_megabyte_object_is_hashed_like_sha256sum() {
     assert_eq!(stored.status, FileStatus::Clean);
 }
 
-fn eicar() -> Vec<u8> {
-    // Split so this source file is not itself the test signature.
-    [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat()
-    .into_bytes()
-}
-
 #[tokio::test]
 async fn the_eicar_test_file_is_infected_and_tagged_so() {
     let world = world().await;
     let bytes = eicar();
     let record = world.upload("text/plain", bytes.len() as u64, &bytes).await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Infected);
@@ -430,24 +415,13 @@ async fn the_eicar_test_file_is_infected_and_tagged_so() {
     assert_eq!(
         finding.verdict.reasons,
         vec![Reason::RuleMatched {
-            rule: "airlock.EICAR_Test_File".into(),
+            rule: EICAR_RULE.into(),
             path: None,
         }]
     );
     let ruleset = finding.ruleset().unwrap();
     assert!(ruleset.ends_with("+none"), "{ruleset}");
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Infected));
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        let options = zip::write::SimpleFileOptions::default();
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 #[tokio::test]
@@ -458,7 +432,7 @@ async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
         .upload("application/zip", bytes.len() as u64, &bytes)
         .await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Infected);
@@ -467,7 +441,7 @@ async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
     assert_eq!(
         finding.verdict.reasons,
         vec![Reason::RuleMatched {
-            rule: "airlock.EICAR_Test_File".into(),
+            rule: EICAR_RULE.into(),
             path: Some("pixel.png!/docs/eicar.txt".into()),
         }]
     );
@@ -485,70 +459,57 @@ async fn eicar_inside_a_zip_is_infected_with_the_members_path_in_the_verdict() {
 #[tokio::test]
 async fn an_encrypted_member_rejects_the_upload_by_default_with_its_path() {
     let world = world().await;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
         zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, "pw");
-    writer.start_file("secret.txt", options).unwrap();
-    std::io::Write::write_all(&mut writer, b"hidden").unwrap();
-    let bytes = writer.finish().unwrap().into_inner();
+    let bytes = zip_with(&[("secret.txt", b"hidden")], options);
     let record = world
         .upload("application/zip", bytes.len() as u64, &bytes)
         .await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Rejected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::NotScanned {
-            why: SkipReason::ArchiveEncrypted {
-                path: "pixel.png!/secret.txt".into()
-            }
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Rejected,
+            vec![Reason::NotScanned {
+                why: SkipReason::ArchiveEncrypted {
+                    path: "pixel.png!/secret.txt".into()
+                }
+            }]
+        )
     );
 }
 
 #[tokio::test]
 async fn a_rule_added_to_the_rules_folder_applies_to_the_next_file_without_a_restart() {
     let world = world().await;
-    let rules = world.dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("acme.yar"),
-        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
-    )
-    .unwrap();
+    world.add_rule("acme.yar", SECRET_RULE);
     let bytes = b"quarterly numbers, TOP-SECRET, do not share";
     let record = world.upload("text/plain", bytes.len() as u64, bytes).await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
-    let stored = world.stored(&record).await;
-    assert_eq!(stored.status, FileStatus::Infected);
     assert_eq!(
-        stored.verdict().unwrap().reasons,
-        vec![Reason::RuleMatched {
-            rule: "acme.secret_marker".into(),
-            path: None,
-        }]
+        world.outcome(&record).await,
+        (
+            FileStatus::Infected,
+            vec![Reason::RuleMatched {
+                rule: "acme.secret_marker".into(),
+                path: None,
+            }]
+        )
     );
 }
 
 #[tokio::test]
 async fn the_verdict_names_the_rule_files_in_force_and_not_one_left_out() {
     let world = world().await;
-    let rules = world.dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("acme.yar"),
-        r#"rule secret_marker { strings: $a = "TOP-SECRET" condition: $a }"#,
-    )
-    .unwrap();
-    std::fs::write(rules.join("broken.yar"), "rule broken { condition: nope }").unwrap();
+    world.add_rule("acme.yar", SECRET_RULE);
+    world.add_rule("broken.yar", "rule broken { condition: nope }");
     let record = world.upload("text/plain", 5, b"hello").await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Clean);
@@ -567,7 +528,7 @@ async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently
     let bytes = vec![b'a'; 64];
     let record = world.upload("text/plain", 64, &bytes).await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Rejected);
@@ -595,7 +556,7 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
     .await;
     let record = world.upload("text/plain", 64, &[b'a'; 64]).await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     let stored = world.stored(&record).await;
     assert_eq!(stored.status, FileStatus::Clean);
@@ -611,7 +572,7 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
     );
 
     // A redelivery re-tags, and keeps the mark.
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
     assert_eq!(
         world.store.scan_tag(&key).await.unwrap().as_deref(),
         Some("unscanned")
@@ -621,9 +582,9 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
 #[tokio::test]
 async fn a_scanned_clean_file_carries_no_unscanned_mark() {
     let world = world().await;
-    let record = world.upload("image/png", PNG.len() as u64, PNG).await;
+    let record = world.upload_png().await;
 
-    world.ingest.handle_payload(fixture(PUT)).await.unwrap();
+    world.deliver(PUT).await.unwrap();
 
     assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
     let key = record.key().to_string();

@@ -7,27 +7,22 @@
 
 use airlock_aws::{DynamoCatalog, S3Store, provision};
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, Policy, TenantId, Timestamp,
-    UploadRequest,
-    ports::{CatalogReader, CatalogWriter},
+    FileId, FileRecord, FileStatus, Policy, ScanLimits, Timestamp, ports::CatalogWriter,
 };
 use airlock_ingest::{Ingest, RecordOutcome};
-use airlock_local::{DirRuleSource, FixedClock};
-use airlock_scan::{ScanSettings, Scanning};
+use airlock_local::DirRuleSource;
+use airlock_testkit::{
+    FixedClock,
+    samples::{PNG, eicar},
+    scanning::scanning_from,
+    uploads,
+};
 use serde_json::Value;
 
 const PUT: &str = include_str!("fixtures/example-s3-event-put.json");
-const PNG: &[u8] =
-    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 fn now() -> Timestamp {
     chrono::Utc::now()
-}
-
-fn eicar() -> Vec<u8> {
-    let mut bytes = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$".to_vec();
-    bytes.extend_from_slice(b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
-    bytes
 }
 
 async fn emulator() -> aws_config::SdkConfig {
@@ -62,14 +57,7 @@ async fn world() -> World {
     let catalog = DynamoCatalog::new(dynamodb, table);
     let store = S3Store::new(s3, bucket);
     let rules = tempfile::tempdir().unwrap();
-    let scanning = Scanning::start(
-        DirRuleSource::new(rules.path().join("rules")),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
-    )
-    .await
-    .unwrap();
+    let scanning = scanning_from(rules.path().join("rules"), ScanLimits::default()).await;
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
@@ -87,17 +75,8 @@ async fn world() -> World {
 
 impl World {
     async fn pending_png(&self) -> FileRecord {
-        let record = FileRecord::pending(
-            TenantId::parse("acme").unwrap(),
-            FileId::generate(),
-            UploadRequest {
-                name: FileName::parse("pixel.png").unwrap(),
-                content_type: ContentType::parse("image/png").unwrap(),
-                size: PNG.len() as u64,
-            },
-            now(),
-            now() + chrono::Duration::hours(1),
-        );
+        let (id, size) = (FileId::generate(), PNG.len() as u64);
+        let record = uploads::pending("acme", id, "pixel.png", "image/png", size, now());
         self.catalog.create(&record).await.unwrap();
         record
     }
@@ -113,11 +92,7 @@ impl World {
     }
 
     async fn stored(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
+        uploads::reread(&self.catalog, record).await
     }
 
     async fn tag_of(&self, record: &FileRecord, version: &str) -> Option<String> {

@@ -24,6 +24,12 @@ const GARBAGE: [&str; 2] = [
     include_str!("fixtures/example-dynamodb-event-garbage-not-an-event.json"),
 ];
 
+/// The usage one file of the fixtures' (2048 bytes) counts for.
+const THE_FIXTURE_FILE: StatusCount = StatusCount {
+    files: 1,
+    bytes: 2048,
+};
+
 struct World {
     dir: tempfile::TempDir,
     ledger: SqliteCatalog,
@@ -46,6 +52,11 @@ fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+/// Whether the ledger has applied the change with this id.
+async fn applied(ledger: &SqliteCatalog, change: &str) -> bool {
+    ledger.is_applied(change).await.unwrap()
+}
+
 fn failed(response: &DynamoDbEventResponse) -> Vec<String> {
     response
         .batch_item_failures
@@ -55,6 +66,11 @@ fn failed(response: &DynamoDbEventResponse) -> Vec<String> {
 }
 
 impl World {
+    /// The stream batch `batch` (a fixture's text) delivered to publish, which answers.
+    async fn deliver(&self, batch: &str) -> DynamoDbEventResponse {
+        self.publish.handle_payload(fixture(batch)).await.unwrap()
+    }
+
     fn events(&self) -> Vec<Value> {
         read_bus_file(&self.dir.path().join("events.jsonl")).unwrap()
     }
@@ -72,27 +88,17 @@ impl World {
 #[tokio::test]
 async fn an_insert_counts_a_pending_file_and_publishes_nothing() {
     let world = world();
-    let response = world.publish.handle_payload(fixture(INSERT)).await.unwrap();
+    let response = world.deliver(INSERT).await;
     assert!(failed(&response).is_empty());
     assert!(world.events().is_empty());
-    assert_eq!(
-        world.count(FileStatus::Pending).await,
-        StatusCount {
-            files: 1,
-            bytes: 2048
-        }
-    );
+    assert_eq!(world.count(FileStatus::Pending).await, THE_FIXTURE_FILE);
 }
 
 #[tokio::test]
 async fn a_clean_verdict_publishes_file_accepted_and_moves_the_counters() {
     let world = world();
-    world.publish.handle_payload(fixture(INSERT)).await.unwrap();
-    let response = world
-        .publish
-        .handle_payload(fixture(MODIFY_CLEAN))
-        .await
-        .unwrap();
+    world.deliver(INSERT).await;
+    let response = world.deliver(MODIFY_CLEAN).await;
     assert!(failed(&response).is_empty());
     let events = world.events();
     assert_eq!(events.len(), 1);
@@ -109,23 +115,13 @@ async fn a_clean_verdict_publishes_file_accepted_and_moves_the_counters() {
         world.count(FileStatus::Pending).await,
         StatusCount::default()
     );
-    assert_eq!(
-        world.count(FileStatus::Clean).await,
-        StatusCount {
-            files: 1,
-            bytes: 2048
-        }
-    );
+    assert_eq!(world.count(FileStatus::Clean).await, THE_FIXTURE_FILE);
 }
 
 #[tokio::test]
 async fn a_rejection_publishes_file_rejected_with_its_reasons() {
     let world = world();
-    world
-        .publish
-        .handle_payload(fixture(MODIFY_REJECTED))
-        .await
-        .unwrap();
+    world.deliver(MODIFY_REJECTED).await;
     let events = world.events();
     assert_eq!(events[0]["detail-type"], "File Rejected");
     assert_eq!(events[0]["detail"]["reasons"][0]["code"], "type_mismatch");
@@ -139,21 +135,11 @@ async fn a_rejection_publishes_file_rejected_with_its_reasons() {
 async fn a_redelivered_batch_publishes_and_counts_nothing_twice() {
     let world = world();
     for _ in 0..3 {
-        world.publish.handle_payload(fixture(INSERT)).await.unwrap();
-        world
-            .publish
-            .handle_payload(fixture(MODIFY_CLEAN))
-            .await
-            .unwrap();
+        world.deliver(INSERT).await;
+        world.deliver(MODIFY_CLEAN).await;
     }
     assert_eq!(world.events().len(), 1);
-    assert_eq!(
-        world.count(FileStatus::Clean).await,
-        StatusCount {
-            files: 1,
-            bytes: 2048
-        }
-    );
+    assert_eq!(world.count(FileStatus::Clean).await, THE_FIXTURE_FILE);
     assert_eq!(
         world.count(FileStatus::Pending).await,
         StatusCount::default()
@@ -163,23 +149,13 @@ async fn a_redelivered_batch_publishes_and_counts_nothing_twice() {
 #[tokio::test]
 async fn a_poison_record_fails_with_the_records_after_it_and_those_before_are_acknowledged() {
     let world = world();
-    let response = world
-        .publish
-        .handle_payload(fixture(WITH_POISON))
-        .await
-        .unwrap();
+    let response = world.deliver(WITH_POISON).await;
     assert_eq!(
         failed(&response),
         vec!["100000000000000000012", "100000000000000000013"]
     );
     // The record before the poison one was applied and is not redone on retry.
-    assert_eq!(
-        world.count(FileStatus::Pending).await,
-        StatusCount {
-            files: 1,
-            bytes: 2048
-        }
-    );
+    assert_eq!(world.count(FileStatus::Pending).await, THE_FIXTURE_FILE);
     assert!(
         world.events().is_empty(),
         "nothing after the poison record was published"
@@ -192,24 +168,14 @@ async fn a_poison_record_fails_with_the_records_after_it_and_those_before_are_ac
     let response = world.publish.handle_payload(retry).await.unwrap();
     assert!(failed(&response).is_empty());
     assert_eq!(world.events().len(), 1);
-    assert_eq!(
-        world.count(FileStatus::Clean).await,
-        StatusCount {
-            files: 1,
-            bytes: 2048
-        }
-    );
+    assert_eq!(world.count(FileStatus::Clean).await, THE_FIXTURE_FILE);
 }
 
 #[tokio::test]
 async fn removals_and_items_that_are_not_files_are_acknowledged_without_effect() {
     let world = world();
     for payload in [REMOVE, USAGE_ITEM] {
-        let response = world
-            .publish
-            .handle_payload(fixture(payload))
-            .await
-            .unwrap();
+        let response = world.deliver(payload).await;
         assert!(failed(&response).is_empty());
     }
     assert!(world.events().is_empty());
@@ -240,12 +206,7 @@ async fn a_bus_outage_fails_every_pending_record_and_counts_nothing() {
     let publish = Publish::new(BrokenBus { refuse: None }, ledger.clone());
     let response = publish.handle_payload(fixture(MODIFY_CLEAN)).await.unwrap();
     assert_eq!(failed(&response), vec!["100000000000000000002"]);
-    assert!(
-        !ledger
-            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN")
-            .await
-            .unwrap()
-    );
+    assert!(!applied(&ledger, "01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN").await);
 }
 
 #[tokio::test]
@@ -262,18 +223,8 @@ async fn an_event_the_bus_refuses_fails_its_record_and_the_records_after_it() {
     batch["Records"].as_array_mut().unwrap().push(later);
     let response = publish.handle_payload(batch).await.unwrap();
     assert_eq!(failed(&response), vec!["100000000000000000002"]);
-    assert!(
-        ledger
-            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-PENDING")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !ledger
-            .is_applied("01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN")
-            .await
-            .unwrap()
-    );
+    assert!(applied(&ledger, "01JNKZ8Y3M6QW2V7R5T4X9B1CD-PENDING").await);
+    assert!(!applied(&ledger, "01JNKZ8Y3M6QW2V7R5T4X9B1CD-CLEAN").await);
 }
 
 #[tokio::test]

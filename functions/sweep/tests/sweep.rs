@@ -2,15 +2,23 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, Finding, Inspection, Policy, TenantId,
-    Timestamp, UploadRequest,
-    ports::{CatalogReader, CatalogWriter, ObjectReader},
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
-use airlock_domain::{ScanLimits, ScanReport};
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, SqliteCatalog};
+
+use airlock_domain::{
+    ContentType, FileId, FileRecord, FileStatus, Finding, Inspection, ObjectKey, Policy,
+    ScanLimits, ScanReport,
+    ports::{
+        CatalogWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleFile,
+        RuleSource, StoreError,
+    },
+};
+use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
 use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepError, SweepReport, SweepSettings};
+use airlock_testkit::{FixedClock, clock::fixture_time as start, scanning::scanning_from, uploads};
 use serde_json::Value;
 
 const SCHEDULED: &str = include_str!("fixtures/example-eventbridge-scheduled-event.json");
@@ -22,12 +30,6 @@ struct World {
     catalog: SqliteCatalog,
     store: FsObjectStore,
     clock: FixedClock,
-}
-
-fn start() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
 }
 
 fn world() -> World {
@@ -47,14 +49,7 @@ fn fixture(text: &str) -> Value {
 impl World {
     /// The default rules plus any in `dir/rules`, checked before every scan.
     async fn scanning(&self) -> Scanning<DirRuleSource> {
-        Scanning::start(
-            DirRuleSource::new(self.rules_dir()),
-            std::time::Duration::ZERO,
-            ScanSettings::default(),
-            ScanLimits::default(),
-        )
-        .await
-        .unwrap()
+        scanning_from(self.rules_dir(), ScanLimits::default()).await
     }
 
     /// A sweep with the default rules plus any in `dir/rules`.
@@ -78,22 +73,15 @@ impl World {
 
     /// A PENDING upload whose bytes (if any) are in the store.
     async fn upload(&self, bytes: Option<&[u8]>) -> FileRecord {
-        let now = start();
-        let record = FileRecord::pending(
-            TenantId::parse("acme").unwrap(),
+        let record = uploads::pending(
+            "acme",
             FileId::generate(),
-            UploadRequest {
-                name: FileName::parse("a.txt").unwrap(),
-                content_type: ContentType::parse("text/plain").unwrap(),
-                size: 3,
-            },
-            now,
-            now + chrono::Duration::hours(1),
+            "a.txt",
+            "text/plain",
+            3,
+            start(),
         );
-        self.catalog.create(&record).await.unwrap();
-        if let Some(bytes) = bytes {
-            self.store.put_bytes(&record.key(), bytes).await.unwrap();
-        }
+        uploads::upload(&self.catalog, &self.store, &record, bytes).await;
         record
     }
 
@@ -135,14 +123,40 @@ impl World {
     }
 
     async fn status_of(&self, record: &FileRecord) -> FileStatus {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
+        self.record(record).await.status
+    }
+
+    async fn record(&self, record: &FileRecord) -> FileRecord {
+        uploads::reread(&self.catalog, record).await
+    }
+
+    /// An upload of `bytes` the way ingest leaves it (see [`World::decide`]).
+    async fn decided(&self, bytes: &[u8]) -> FileRecord {
+        let record = self.upload(Some(bytes)).await;
+        self.decide(&record).await
+    }
+
+    /// One scheduled run of a sweep with `settings`.
+    async fn run(&self, settings: SweepSettings) -> SweepReport {
+        let sweep = self.sweep(settings).await;
+        sweep.handle_payload(fixture(SCHEDULED)).await.unwrap()
+    }
+
+    /// The status tag on the object at `key` (an upload's key, or where quarantine
+    /// moved it).
+    async fn tag_at(&self, key: impl ToString) -> Option<FileStatus> {
+        self.store.status_tag(&key.to_string()).await.unwrap()
+    }
+
+    /// How many changes the catalog's change log holds.
+    async fn changes(&self) -> usize {
+        let records = self.catalog.stream_records_after(0, 100).await.unwrap();
+        records.len()
     }
 }
+
+/// A rule of the tenant's that the bytes `TOP` match, for files accepted before it.
+const TOP_RULE: &str = r#"rule top_marker { strings: $a = "TOP" condition: $a }"#;
 
 #[tokio::test]
 async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed_after_the_grace() {
@@ -153,12 +167,7 @@ async fn an_abandoned_upload_is_expired_after_its_deadline_and_its_bytes_removed
         .clock
         .advance(chrono::Duration::minutes(61) + SweepSettings::default().ingest_grace);
 
-    let report = world
-        .sweep(SweepSettings::default())
-        .await
-        .handle_payload(fixture(SCHEDULED))
-        .await
-        .unwrap();
+    let report = world.run(SweepSettings::default()).await;
 
     assert_eq!(
         report,
@@ -179,12 +188,7 @@ async fn stored_bytes_past_their_deadline_are_left_for_ingest_during_the_grace()
     let never_sent = world.upload(None).await;
     world.clock.advance(chrono::Duration::minutes(61));
 
-    let report = world
-        .sweep(SweepSettings::default())
-        .await
-        .handle_payload(fixture(SCHEDULED))
-        .await
-        .unwrap();
+    let report = world.run(SweepSettings::default()).await;
 
     assert_eq!(
         report,
@@ -207,12 +211,7 @@ async fn uploads_within_their_deadline_and_decided_files_are_left_alone() {
     world.decide(&decided).await;
     world.clock.advance(chrono::Duration::minutes(59));
 
-    let report = world
-        .sweep(SweepSettings::default())
-        .await
-        .handle_payload(fixture(SCHEDULED))
-        .await
-        .unwrap();
+    let report = world.run(SweepSettings::default()).await;
 
     assert_eq!(report, SweepReport::default());
     assert_eq!(world.status_of(&fresh).await, FileStatus::Pending);
@@ -243,28 +242,17 @@ async fn work_per_run_is_bounded_and_the_rest_is_done_by_the_next_run() {
 #[tokio::test]
 async fn retention_deletes_decided_files_older_than_the_period_and_only_when_enabled() {
     let world = world();
-    let old = world.upload(Some(b"abc")).await;
-    let old = world.decide(&old).await;
+    let old = world.decided(b"abc").await;
     world.clock.advance(chrono::Duration::days(31));
 
-    let off = world
-        .sweep(SweepSettings::default())
-        .await
-        .handle_payload(fixture(SCHEDULED))
-        .await
-        .unwrap();
+    let off = world.run(SweepSettings::default()).await;
     assert_eq!(off.deleted, 0);
 
     let settings = SweepSettings {
         retention: Some(chrono::Duration::days(30)),
         ..SweepSettings::default()
     };
-    let on = world
-        .sweep(settings)
-        .await
-        .handle_payload(fixture(SCHEDULED))
-        .await
-        .unwrap();
+    let on = world.run(settings).await;
     assert_eq!(on.deleted, 1);
     assert_eq!(world.status_of(&old).await, FileStatus::Deleted);
     assert!(!world.store.exists(&old.key()).await);
@@ -277,25 +265,12 @@ async fn a_second_run_over_the_same_state_changes_nothing() {
     world.clock.advance(chrono::Duration::hours(2));
     let sweep = world.sweep(SweepSettings::default()).await;
     sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
-    let changes = world
-        .catalog
-        .stream_records_after(0, 100)
-        .await
-        .unwrap()
-        .len();
+    let changes = world.changes().await;
 
     let again = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(again, SweepReport::default());
-    assert_eq!(
-        world
-            .catalog
-            .stream_records_after(0, 100)
-            .await
-            .unwrap()
-            .len(),
-        changes
-    );
+    assert_eq!(world.changes().await, changes);
 }
 
 #[tokio::test]
@@ -330,23 +305,13 @@ impl World {
             .await
             .unwrap();
     }
-
-    async fn record(&self, record: &FileRecord) -> FileRecord {
-        self.catalog
-            .get(&record.tenant, record.id)
-            .await
-            .unwrap()
-            .unwrap()
-    }
 }
 
 #[tokio::test]
 async fn a_new_rule_makes_sweep_rescan_clean_files_and_catch_an_old_one() {
     let world = world();
-    let caught = world.upload(Some(b"TOP")).await;
-    let caught = world.decide(&caught).await;
-    let harmless = world.upload(Some(b"abc")).await;
-    let harmless = world.decide(&harmless).await;
+    let caught = world.decided(b"TOP").await;
+    let harmless = world.decided(b"abc").await;
     let settings = SweepSettings::default();
     let before = world.sweep(settings.clone()).await;
     assert_eq!(
@@ -358,24 +323,14 @@ async fn a_new_rule_makes_sweep_rescan_clean_files_and_catch_an_old_one() {
         0
     );
 
-    world.add_rule(
-        "acme.yar",
-        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
-    );
+    world.add_rule("acme.yar", TOP_RULE);
     let sweep = world.sweep(settings).await;
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!((report.rescanned, report.newly_infected), (2, 1));
     let caught = world.record(&caught).await;
     assert_eq!(caught.status, FileStatus::Infected);
-    assert_eq!(
-        world
-            .store
-            .status_tag(&caught.key().to_string())
-            .await
-            .unwrap(),
-        Some(FileStatus::Infected)
-    );
+    assert_eq!(world.tag_at(caught.key()).await, Some(FileStatus::Infected));
     let harmless = world.record(&harmless).await;
     assert_eq!(harmless.status, FileStatus::Clean);
     let ruleset = harmless.finding.as_ref().and_then(|f| f.ruleset()).unwrap();
@@ -430,7 +385,6 @@ async fn a_rescan_that_reads_other_bytes_than_were_verified_closes_the_file_as_i
     let record = world.upload(Some(b"abc")).await;
     let clean = world.decide(&record).await;
     // Replaced outside the upload path (no presigned PUT can overwrite an object).
-    use airlock_domain::ports::ObjectRemover;
     world
         .store
         .remove_upload(&record.key(), None)
@@ -453,91 +407,93 @@ async fn a_rescan_that_reads_other_bytes_than_were_verified_closes_the_file_as_i
             found: world.stored_sha256(&record).await,
         }]
     );
-    assert_eq!(
-        world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap(),
-        Some(FileStatus::Infected)
-    );
+    assert_eq!(world.tag_at(record.key()).await, Some(FileStatus::Infected));
 }
 
-/// The world's store, whose tag writes fail while `failing_tags` is set (a throttled
+/// A switch a test flips to make a port's calls fail, as a throttled or denied AWS
+/// call fails; clones share it, so the test keeps one and the port another.
+#[derive(Clone)]
+struct Failing(Arc<AtomicBool>);
+
+impl Failing {
+    fn new(on: bool) -> Self {
+        Self(Arc::new(AtomicBool::new(on)))
+    }
+
+    fn stop(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    /// `code` as the backend's error while the switch is on.
+    fn check(&self, code: &str) -> Result<(), StoreError> {
+        if self.0.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend(code.into()));
+        }
+        Ok(())
+    }
+}
+
+/// The world's store, whose tag writes fail while `failing_tags` is on (a throttled
 /// or denied `PutObjectTagging`).
 #[derive(Clone)]
 struct FlakyTags {
     inner: FsObjectStore,
-    failing_tags: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    failing_tags: Failing,
 }
 
-impl airlock_domain::ports::ObjectReader for FlakyTags {
-    type Stream = <FsObjectStore as airlock_domain::ports::ObjectReader>::Stream;
+impl ObjectReader for FlakyTags {
+    type Stream = <FsObjectStore as ObjectReader>::Stream;
     async fn open(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<Self::Stream, airlock_domain::ports::StoreError> {
+    ) -> Result<Self::Stream, StoreError> {
         self.inner.open(key, version).await
     }
 }
 
-impl airlock_domain::ports::ObjectTagger for FlakyTags {
+impl ObjectTagger for FlakyTags {
     async fn tag_status(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
         status: FileStatus,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
-        if self.failing_tags.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(airlock_domain::ports::StoreError::Backend(
-                "throttled".into(),
-            ));
-        }
+    ) -> Result<(), StoreError> {
+        self.failing_tags.check("throttled")?;
         self.inner.tag_status(key, version, status).await
     }
 
     async fn tag_clean_unscanned(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+    ) -> Result<(), StoreError> {
         self.inner.tag_clean_unscanned(key, version).await
     }
 }
 
-impl airlock_domain::ports::ObjectRemover for FlakyTags {
-    async fn remove(
-        &self,
-        key: &airlock_domain::ObjectKey,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+impl ObjectRemover for FlakyTags {
+    async fn remove(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.inner.remove(key).await
     }
 
     async fn remove_upload(
         &self,
-        key: &airlock_domain::ObjectKey,
+        key: &ObjectKey,
         version: Option<&str>,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+    ) -> Result<(), StoreError> {
         self.inner.remove_upload(key, version).await
     }
 }
 
 impl airlock_domain::ports::MultipartAbort for FlakyTags {
-    async fn abort_multipart(
-        &self,
-        key: &airlock_domain::ObjectKey,
-        upload_id: &str,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StoreError> {
         self.inner.abort_multipart(key, upload_id).await
     }
 }
 
-impl airlock_domain::ports::ObjectQuarantine for FlakyTags {
-    async fn quarantine(
-        &self,
-        key: &airlock_domain::ObjectKey,
-    ) -> Result<(), airlock_domain::ports::StoreError> {
+impl ObjectQuarantine for FlakyTags {
+    async fn quarantine(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.inner.quarantine(key).await
     }
 }
@@ -562,7 +518,7 @@ impl World {
     fn flaky_store(&self, failing: bool) -> FlakyTags {
         FlakyTags {
             inner: self.store.clone(),
-            failing_tags: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(failing)),
+            failing_tags: Failing::new(failing),
         }
     }
 }
@@ -570,12 +526,8 @@ impl World {
 #[tokio::test]
 async fn a_rescan_that_finds_a_file_infected_tags_it_records_it_and_quarantines_it() {
     let world = world();
-    let caught = world.upload(Some(b"TOP")).await;
-    let caught = world.decide(&caught).await;
-    world.add_rule(
-        "acme.yar",
-        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
-    );
+    let caught = world.decided(b"TOP").await;
+    world.add_rule("acme.yar", TOP_RULE);
 
     let sweep = world.quarantining_sweep(world.flaky_store(false)).await;
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
@@ -588,7 +540,7 @@ async fn a_rescan_that_finds_a_file_infected_tags_it_records_it_and_quarantines_
         "the upload key holds nothing once quarantined"
     );
     assert_eq!(
-        world.store.status_tag(&key.quarantined()).await.unwrap(),
+        world.tag_at(key.quarantined()).await,
         Some(FileStatus::Infected)
     );
 }
@@ -596,12 +548,8 @@ async fn a_rescan_that_finds_a_file_infected_tags_it_records_it_and_quarantines_
 #[tokio::test]
 async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the_tag() {
     let world = world();
-    let caught = world.upload(Some(b"TOP")).await;
-    let caught = world.decide(&caught).await;
-    world.add_rule(
-        "acme.yar",
-        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
-    );
+    let caught = world.decided(b"TOP").await;
+    world.add_rule("acme.yar", TOP_RULE);
     let store = world.flaky_store(true);
     let sweep = world.quarantining_sweep(store.clone()).await;
 
@@ -621,51 +569,31 @@ async fn a_rescan_whose_tag_fails_records_nothing_and_the_next_sweep_retries_the
         "not moved either"
     );
 
-    store
-        .failing_tags
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    store.failing_tags.stop();
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(report.newly_infected, 1);
     assert_eq!(world.status_of(&caught).await, FileStatus::Infected);
     assert_eq!(
-        world
-            .store
-            .status_tag(&caught.key().quarantined())
-            .await
-            .unwrap(),
+        world.tag_at(caught.key().quarantined()).await,
         Some(FileStatus::Infected)
     );
 }
 
-/// The world's rules folder, unreadable while `failing` is set (a throttled listing).
+/// The world's rules folder, unreadable while `failing` is on (a throttled listing).
 #[derive(Clone)]
 struct ThrottledRules {
     inner: DirRuleSource,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    failing: Failing,
 }
 
-impl ThrottledRules {
-    fn check(&self) -> Result<(), airlock_domain::ports::StoreError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(airlock_domain::ports::StoreError::Backend(
-                "SlowDown".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl airlock_domain::ports::RuleSource for ThrottledRules {
-    async fn version(&self) -> Result<String, airlock_domain::ports::StoreError> {
-        self.check()?;
+impl RuleSource for ThrottledRules {
+    async fn version(&self) -> Result<String, StoreError> {
+        self.failing.check("SlowDown")?;
         self.inner.version().await
     }
-    async fn load(
-        &self,
-    ) -> Result<(String, Vec<airlock_domain::ports::RuleFile>), airlock_domain::ports::StoreError>
-    {
-        self.check()?;
+    async fn load(&self) -> Result<(String, Vec<RuleFile>), StoreError> {
+        self.failing.check("SlowDown")?;
         self.inner.load().await
     }
 }
@@ -673,13 +601,9 @@ impl airlock_domain::ports::RuleSource for ThrottledRules {
 #[tokio::test]
 async fn a_cold_start_that_cannot_list_the_rules_fails_the_run_and_the_next_run_succeeds() {
     let world = world();
-    let caught = world.upload(Some(b"TOP")).await;
-    let caught = world.decide(&caught).await;
-    world.add_rule(
-        "acme.yar",
-        r#"rule top_marker { strings: $a = "TOP" condition: $a }"#,
-    );
-    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let caught = world.decided(b"TOP").await;
+    world.add_rule("acme.yar", TOP_RULE);
+    let failing = Failing::new(true);
     let rules = ThrottledRules {
         inner: DirRuleSource::new(world.rules_dir()),
         failing: failing.clone(),
@@ -708,7 +632,7 @@ async fn a_cold_start_that_cannot_list_the_rules_fails_the_run_and_the_next_run_
     );
     assert_eq!(world.status_of(&caught).await, FileStatus::Clean);
 
-    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    failing.stop();
     let report = sweep.handle_payload(fixture(SCHEDULED)).await.unwrap();
 
     assert_eq!(

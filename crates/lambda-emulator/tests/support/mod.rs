@@ -17,7 +17,7 @@ pub const SCHEDULED: &str = include_str!(
 );
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";
+pub use airlock_testkit::samples::PNG;
 
 /// `target/<profile>`, where cargo put the function binaries.
 pub fn binary(name: &str) -> PathBuf {
@@ -309,13 +309,8 @@ pub fn request(method: &str, path: &str, json_body: Option<Value>) -> Value {
 
 /// Sends bytes to a presigned upload with the headers it was signed with.
 pub async fn put_presigned(upload: &Value, bytes: &[u8]) {
-    let mut put = reqwest::Client::new().put(upload["url"].as_str().unwrap());
-    for (header, value) in upload["headers"].as_object().unwrap() {
-        if header != "content-length" && header != "host" {
-            put = put.header(header, value.as_str().unwrap());
-        }
-    }
-    let response = put.body(bytes.to_vec()).send().await.unwrap();
+    let client = reqwest::Client::new();
+    let response = airlock_testkit::http::put_presigned(&client, upload, bytes.to_vec()).await;
     assert!(response.status().is_success(), "PUT: {}", response.status());
 }
 

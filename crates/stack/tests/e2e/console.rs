@@ -1,9 +1,10 @@
 //! The console's two routes: the page itself, and the local-only event log it reads.
 
+use airlock_testkit::samples::PNG;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{PNG, TestStack, spawn_stack};
+use crate::helpers::{TestStack, spawn_stack};
 
 async fn local_events(app: &TestStack, token: Option<&str>, after: usize) -> (StatusCode, Value) {
     let mut request = app

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, TestStack, spawn_stack};
+use crate::helpers::{TestStack, spawn_stack};
 
 impl TestStack {
     /// Sends the upload's signed headers plus one the signature does not cover.
@@ -67,8 +67,7 @@ async fn an_upload_stored_with_an_unsigned_content_encoding_is_rejected_naming_i
 #[tokio::test]
 async fn a_download_answers_with_the_declared_type_unencoded_as_an_attachment() {
     let app = spawn_stack().await;
-    let id = app.upload("acme", "pixel.png", "image/png", PNG).await;
-    app.wait_for_status("acme", &id, "CLEAN").await;
+    let id = app.clean_png().await;
 
     let (_, download) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     let url = download["url"].as_str().unwrap();

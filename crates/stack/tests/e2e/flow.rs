@@ -1,8 +1,9 @@
 //! The pipeline as a user meets it: upload, verdict, events, download, delete, expiry.
 
+use airlock_testkit::samples::{PNG, elf};
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, elf, spawn_stack, spawn_stack_with};
+use crate::helpers::{spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() {
@@ -19,12 +20,7 @@ async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() 
     assert_eq!(event["detail"]["sha256"], file["sha256"]);
     let (status, download) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::OK);
-    let response = app
-        .client
-        .get(download["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let response = app.fetch(&download["url"]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-disposition"]
@@ -39,7 +35,7 @@ async fn a_clean_upload_is_accepted_announced_and_downloads_as_the_same_bytes() 
 async fn an_executable_declared_as_png_is_rejected_with_a_reason_and_never_downloadable() {
     let app = spawn_stack().await;
 
-    let id = app.upload("acme", "cat.png", "image/png", &elf()).await;
+    let id = app.upload("acme", "cat.png", "image/png", &elf(512)).await;
 
     let file = app.wait_for_status("acme", &id, "REJECTED").await;
     assert_eq!(file["verdict"]["reasons"][0]["code"], "type_mismatch");
@@ -57,8 +53,7 @@ async fn an_executable_declared_as_png_is_rejected_with_a_reason_and_never_downl
 #[tokio::test]
 async fn a_tenant_can_neither_see_nor_download_nor_delete_another_tenants_file() {
     let app = spawn_stack().await;
-    let id = app.upload("acme", "pixel.png", "image/png", PNG).await;
-    app.wait_for_status("acme", &id, "CLEAN").await;
+    let id = app.clean_png().await;
 
     for path in [
         format!("/v1/files/{id}"),
@@ -86,7 +81,7 @@ async fn a_tenant_can_neither_see_nor_download_nor_delete_another_tenants_file()
 async fn usage_counts_files_and_bytes_by_status() {
     let app = spawn_stack().await;
     let clean = app.upload("acme", "pixel.png", "image/png", PNG).await;
-    let rejected = app.upload("acme", "cat.png", "image/png", &elf()).await;
+    let rejected = app.upload("acme", "cat.png", "image/png", &elf(512)).await;
     app.wait_for_event("File Accepted", &clean).await;
     app.wait_for_event("File Rejected", &rejected).await;
 
@@ -108,8 +103,7 @@ async fn usage_counts_files_and_bytes_by_status() {
 #[tokio::test]
 async fn deleting_a_clean_file_announces_it_and_its_download_stops_working() {
     let app = spawn_stack().await;
-    let id = app.upload("acme", "pixel.png", "image/png", PNG).await;
-    app.wait_for_status("acme", &id, "CLEAN").await;
+    let id = app.clean_png().await;
     let (_, download) = app.get("acme", &format!("/v1/files/{id}/download")).await;
 
     let response = app
@@ -124,12 +118,7 @@ async fn deleting_a_clean_file_announces_it_and_its_download_stops_working() {
     app.wait_for_event("File Deleted", &id).await;
     let (status, _) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let old_url = app
-        .client
-        .get(download["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let old_url = app.fetch(&download["url"]).await;
     assert_ne!(
         old_url.status(),
         StatusCode::OK,

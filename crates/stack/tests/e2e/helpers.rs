@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use airlock_stack::{RunningStack, StackConfig};
+use airlock_testkit::{http, samples::PNG};
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// How long to wait for the pipeline to reach a state before failing the test.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -52,27 +53,19 @@ impl TestStack {
         content_type: &str,
         size: usize,
     ) -> Value {
-        let response = self
-            .client
-            .post(self.url("/v1/files"))
-            .bearer_auth(self.token(tenant))
-            .json(&json!({"name": name, "content_type": content_type, "size": size}))
-            .send()
+        let (base, token) = (self.stack.base_url(), self.token(tenant));
+        http::create_upload(&self.client, &base, &token, name, content_type, size).await
+    }
+
+    /// acme's upload of `name`, a 1×1 PNG declared as such, not yet sent.
+    pub async fn create_png_upload(&self, name: &str) -> Value {
+        self.create_upload("acme", name, "image/png", PNG.len())
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.unwrap()
     }
 
     /// Sends bytes to a presigned upload exactly as the API said to.
     pub async fn put_bytes(&self, upload: &Value, bytes: Vec<u8>) -> Response {
-        let mut request = self.client.put(upload["url"].as_str().unwrap());
-        for (name, value) in upload["headers"].as_object().unwrap() {
-            if name != "content-length" {
-                request = request.header(name, value.as_str().unwrap());
-            }
-        }
-        request.body(bytes).send().await.unwrap()
+        http::put_presigned(&self.client, upload, bytes).await
     }
 
     /// Creates an upload and sends its bytes; returns the file id.
@@ -83,17 +76,22 @@ impl TestStack {
         content_type: &str,
         bytes: &[u8],
     ) -> String {
-        let created = self
-            .create_upload(tenant, name, content_type, bytes.len())
-            .await;
-        let response = self.put_bytes(&created["upload"], bytes.to_vec()).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "{}",
-            response.text().await.unwrap()
-        );
+        let (base, token) = (self.stack.base_url(), self.token(tenant));
+        let created = http::upload(&self.client, &base, &token, name, content_type, bytes).await;
         created["file"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// acme's upload of a 1×1 PNG, once it is CLEAN; returns its id.
+    pub async fn clean_png(&self) -> String {
+        let id = self.upload("acme", "pixel.png", "image/png", PNG).await;
+        self.wait_for_status("acme", &id, "CLEAN").await;
+        id
+    }
+
+    /// A plain GET of a URL the api handed out (a presigned download).
+    pub async fn fetch(&self, url: &Value) -> Response {
+        let url = url.as_str().expect("the URL is text");
+        self.client.get(url).send().await.unwrap()
     }
 
     pub async fn get(&self, tenant: &str, path: &str) -> (StatusCode, Value) {
@@ -156,14 +154,4 @@ impl TestStack {
     pub fn events(&self) -> Vec<Value> {
         airlock_local::read_bus_file(&self.stack.events_path()).unwrap()
     }
-}
-
-/// A 1×1 PNG.
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";
-
-/// The start of a 64-bit ELF executable.
-pub fn elf() -> Vec<u8> {
-    let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0".to_vec();
-    bytes.resize(512, 0);
-    bytes
 }

@@ -1,15 +1,14 @@
 //! Presigned upload URLs are checked like S3 checks them.
 
+use airlock_testkit::{http, samples::PNG};
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, spawn_stack, spawn_stack_with};
+use crate::helpers::{spawn_stack, spawn_stack_with};
 
 #[tokio::test]
 async fn a_presigned_put_with_another_type_or_length_is_refused() {
     let app = spawn_stack().await;
-    let created = app
-        .create_upload("acme", "pixel.png", "image/png", PNG.len())
-        .await;
+    let created = app.create_png_upload("pixel.png").await;
     let url = created["upload"]["url"].as_str().unwrap();
 
     let wrong_type = app
@@ -38,12 +37,8 @@ async fn a_presigned_put_with_another_type_or_length_is_refused() {
 #[tokio::test]
 async fn a_presigned_put_for_one_key_cannot_write_another() {
     let app = spawn_stack().await;
-    let mine = app
-        .create_upload("acme", "a.png", "image/png", PNG.len())
-        .await;
-    let other = app
-        .create_upload("acme", "b.png", "image/png", PNG.len())
-        .await;
+    let mine = app.create_png_upload("a.png").await;
+    let other = app.create_png_upload("b.png").await;
     let my_url = mine["upload"]["url"].as_str().unwrap();
     let other_id = other["file"]["id"].as_str().unwrap();
     let my_id = mine["file"]["id"].as_str().unwrap();
@@ -58,16 +53,10 @@ async fn a_presigned_put_for_one_key_cannot_write_another() {
 #[tokio::test]
 async fn a_replayed_presigned_put_cannot_replace_verified_bytes() {
     let app = spawn_stack().await;
-    let created = app
-        .create_upload("acme", "pixel.png", "image/png", PNG.len())
-        .await;
+    let created = app.create_png_upload("pixel.png").await;
     let id = created["file"]["id"].as_str().unwrap();
-    assert_eq!(
-        app.put_bytes(&created["upload"], PNG.to_vec())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let sent = app.put_bytes(&created["upload"], PNG.to_vec()).await;
+    assert_eq!(sent.status(), StatusCode::OK);
     app.wait_for_status("acme", id, "CLEAN").await;
 
     let mut swapped = PNG.to_vec();
@@ -76,24 +65,14 @@ async fn a_replayed_presigned_put_cannot_replace_verified_bytes() {
 
     assert_eq!(replay.status(), StatusCode::PRECONDITION_FAILED);
     let (_, download) = app.get("acme", &format!("/v1/files/{id}/download")).await;
-    let bytes = app
-        .client
-        .get(download["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(bytes.as_ref(), PNG);
+    let bytes = http::get_bytes(&app.client, download["url"].as_str().unwrap()).await;
+    assert_eq!(bytes, PNG);
 }
 
 #[tokio::test]
 async fn a_presigned_put_after_its_expiry_is_refused() {
     let app = spawn_stack_with(|config| config.presign_ttl = chrono::Duration::seconds(1)).await;
-    let created = app
-        .create_upload("acme", "pixel.png", "image/png", PNG.len())
-        .await;
+    let created = app.create_png_upload("pixel.png").await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
 
     let response = app.put_bytes(&created["upload"], PNG.to_vec()).await;

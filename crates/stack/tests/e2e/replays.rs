@@ -5,19 +5,10 @@
 
 use std::time::Duration;
 
+use airlock_testkit::samples::{PNG, eicar};
 use reqwest::StatusCode;
 
-use crate::helpers::{PNG, TestStack, spawn_stack};
-
-fn eicar() -> Vec<u8> {
-    // Split so this source file is not itself the test signature.
-    [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat()
-    .into_bytes()
-}
+use crate::helpers::{TestStack, spawn_stack};
 
 impl TestStack {
     fn object_path(&self, key: &str) -> std::path::PathBuf {
@@ -40,17 +31,11 @@ impl TestStack {
 #[tokio::test]
 async fn a_presigned_put_replayed_after_deletion_leaves_no_bytes_behind() {
     let app = spawn_stack().await;
-    let created = app
-        .create_upload("acme", "pixel.png", "image/png", PNG.len())
-        .await;
+    let created = app.create_png_upload("pixel.png").await;
     let id = created["file"]["id"].as_str().unwrap();
     let key = format!("uploads/acme/{id}");
-    assert_eq!(
-        app.put_bytes(&created["upload"], PNG.to_vec())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let sent = app.put_bytes(&created["upload"], PNG.to_vec()).await;
+    assert_eq!(sent.status(), StatusCode::OK);
     app.wait_for_status("acme", id, "CLEAN").await;
     let (deleted, _) = app
         .call(reqwest::Method::DELETE, "acme", &format!("/v1/files/{id}"))
@@ -79,12 +64,8 @@ async fn an_infected_upload_replayed_after_quarantine_never_replaces_the_kept_sa
         format!("uploads/acme/{id}"),
         format!("quarantine/acme/{id}"),
     );
-    assert_eq!(
-        app.put_bytes(&created["upload"], sample.clone())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let sent = app.put_bytes(&created["upload"], sample.clone()).await;
+    assert_eq!(sent.status(), StatusCode::OK);
     app.wait_for_status("acme", id, "INFECTED").await;
     app.wait_until_gone(&key).await;
     assert_eq!(

@@ -2,13 +2,9 @@
 
 use std::{process::Command, time::Duration};
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use airlock_testkit::{http, samples::PNG};
 
-use crate::{
-    helpers::PNG,
-    process::{Process, free_port},
-};
+use crate::process::{Process, free_port};
 
 #[tokio::test]
 async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart() {
@@ -20,26 +16,16 @@ async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart()
     // Arrange: uploads whose bytes arrive just before the kill.
     let mut ids = Vec::new();
     for n in 0..8 {
-        let created: Value = client
-            .post(format!("{}/v1/files", first.base_url))
-            .bearer_auth(&first.token)
-            .json(&json!({"name": format!("p{n}.png"), "content_type": "image/png", "size": PNG.len()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let status = client
-            .put(created["upload"]["url"].as_str().unwrap())
-            .header("content-type", "image/png")
-            .header("if-none-match", "*")
-            .body(PNG.to_vec())
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, StatusCode::OK);
+        let name = format!("p{n}.png");
+        let created = http::upload(
+            &client,
+            &first.base_url,
+            &first.token,
+            &name,
+            "image/png",
+            PNG,
+        )
+        .await;
         ids.push(created["file"]["id"].as_str().unwrap().to_owned());
     }
 
@@ -76,15 +62,7 @@ async fn a_stack_killed_mid_pipeline_loses_and_repeats_nothing_after_a_restart()
         assert_eq!(for_file, 1, "file {id} has {for_file} events");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let usage: Value = client
-        .get(format!("{}/v1/usage", second.base_url))
-        .bearer_auth(&second.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let usage = http::get_json(&client, &second.base_url, &second.token, "/v1/usage").await;
     assert_eq!(usage["by_status"]["CLEAN"]["files"], ids.len());
     assert_eq!(usage["by_status"]["PENDING"]["files"], 0);
     second.kill();

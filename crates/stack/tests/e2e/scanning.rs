@@ -3,20 +3,11 @@
 //! the next upload without a restart (and a broken one changes nothing); a rule
 //! added later catches a file already accepted, through sweep's re-scan.
 
+use airlock_testkit::samples::{EICAR_RULE, eicar, zip_of};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{TestStack, spawn_stack};
-
-fn eicar() -> Vec<u8> {
-    // Split so this source file is not itself the test signature.
-    [
-        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
-        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-    ]
-    .concat()
-    .into_bytes()
-}
 
 impl TestStack {
     fn write_rule(&self, file: &str, source: &str) {
@@ -42,17 +33,6 @@ fn reason_codes_and_rules(file: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        let options = zip::write::SimpleFileOptions::default();
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 #[tokio::test]
@@ -87,18 +67,12 @@ async fn the_eicar_file_is_infected_announced_quarantined_and_never_downloadable
     let file = app.wait_for_status("acme", &id, "INFECTED").await;
     assert_eq!(
         reason_codes_and_rules(&file),
-        [(
-            "rule_matched".to_owned(),
-            "airlock.EICAR_Test_File".to_owned()
-        )]
+        [("rule_matched".to_owned(), EICAR_RULE.to_owned())]
     );
     assert_eq!(file["scan"]["state"], "scanned");
     assert!(file["scan"]["ruleset"].as_str().unwrap().contains('+'));
     let event = app.wait_for_event("File Infected", &id).await;
-    assert_eq!(
-        event["detail"]["reasons"][0]["rule"],
-        "airlock.EICAR_Test_File"
-    );
+    assert_eq!(event["detail"]["reasons"][0]["rule"], EICAR_RULE);
     let (status, problem) = app.get("acme", &format!("/v1/files/{id}/download")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     // Moved out of the upload prefix, kept (tagged) for the operator to inspect.

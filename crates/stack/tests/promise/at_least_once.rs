@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     accounting::balance,
-    world::{PNG, World, s3_event, world},
+    world::{World, world},
 };
 
 const TIMES: usize = 5;
@@ -45,8 +45,7 @@ async fn assert_one_change_to(world: &World, status: FileStatus, tenant: &str) {
 #[tokio::test]
 async fn ingest_given_the_same_s3_event_five_times_in_a_row_decides_the_file_once() {
     let world = world();
-    let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-    let event = s3_event(&record.key(), PNG.len());
+    let (_, event) = world.png_upload().await;
 
     for _ in 0..TIMES {
         world.ingest.handle_payload(event.clone()).await.unwrap();
@@ -58,8 +57,7 @@ async fn ingest_given_the_same_s3_event_five_times_in_a_row_decides_the_file_onc
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ingest_given_the_same_s3_event_five_times_at_once_decides_the_file_once() {
     let world = Arc::new(world());
-    let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-    let event = s3_event(&record.key(), PNG.len());
+    let (record, event) = world.png_upload().await;
 
     let results = at_once(&world, |w| {
         let event = event.clone();
@@ -68,25 +66,13 @@ async fn ingest_given_the_same_s3_event_five_times_at_once_decides_the_file_once
     .await;
 
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    assert_eq!(
-        world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap(),
-        Some(FileStatus::Clean)
-    );
+    assert_eq!(world.tag_of(&record).await, Some(FileStatus::Clean));
     assert_one_change_to(&world, FileStatus::Clean, "acme").await;
 }
 
 /// A decided upload and the stream batch that carries its creation and verdict.
 async fn decided_batch(world: &World) -> Value {
-    let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-    world
-        .ingest
-        .handle_payload(s3_event(&record.key(), PNG.len()))
-        .await
-        .unwrap();
+    world.ingested_png().await;
     world.stream_batch().await
 }
 
@@ -171,12 +157,7 @@ async fn sweep_given_the_same_schedule_event_five_times_at_once_expires_the_uplo
 
 /// A CLEAN file's id, its creation and verdict already published.
 async fn clean_file(world: &World) -> String {
-    let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-    world
-        .ingest
-        .handle_payload(s3_event(&record.key(), PNG.len()))
-        .await
-        .unwrap();
+    let record = world.ingested_png().await;
     world.deliver_stream().await;
     record.id.to_string()
 }
@@ -191,14 +172,7 @@ async fn assert_deleted_once(world: &World, id: &str) {
     assert_eq!(books.files.get(&FileStatus::Deleted), Some(&1), "{books:?}");
     let record = world.record("acme", id).await;
     assert!(!world.store.exists(&record.key()).await);
-    assert_eq!(
-        world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(world.tag_of(&record).await, None);
 }
 
 #[tokio::test]

@@ -5,13 +5,11 @@
 use std::{path::Path, time::Duration};
 
 use airlock_local::SqliteCatalog;
+use airlock_testkit::samples::{PNG, elf};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{
-    accounting::{Books, wait_until_balanced},
-    world::PNG,
-};
+use crate::accounting::{Books, wait_until_balanced};
 
 /// xorshift64*: enough randomness to pick kill times, and a seed that replays a run.
 pub struct Rng(u64);
@@ -66,13 +64,6 @@ pub struct Uploader {
     pub patience: Duration,
 }
 
-/// The start of a 64-bit ELF executable: declared as PNG, it is REJECTED.
-pub fn elf() -> Vec<u8> {
-    let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0".to_vec();
-    bytes.resize(512, 0);
-    bytes
-}
-
 impl Uploader {
     pub fn new(base_url: &str, token: &str) -> Self {
         Self {
@@ -115,7 +106,7 @@ impl Uploader {
         let (bytes, name) = if clean {
             (PNG.to_vec(), format!("p{n}.png"))
         } else {
-            (elf(), format!("e{n}.png"))
+            (elf(512), format!("e{n}.png"))
         };
         let body = json!({"name": name, "content_type": "image/png", "size": bytes.len()});
         let created = self

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::harness::{Harness, TARGETS, run_target};
+use airlock_fuzz_harness::{Harness, TARGETS, run_target};
 
 #[test]
 fn every_fuzz_corpus_file_goes_through_its_entry_point_without_a_panic() {

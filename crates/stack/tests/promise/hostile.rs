@@ -24,10 +24,11 @@ use airlock_domain::{FileStatus, TenantId, ports::UsageReader};
 use airlock_ingest::RecordOutcome;
 use airlock_local::read_bus_file;
 use airlock_stack::StackConfig;
+use airlock_testkit::{http, samples::PNG};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::world::{PNG, World, s3_event, world};
+use crate::world::{World, s3_event, world};
 
 /// An S3 event for `raw_key` exactly as given (S3 would have percent-encoded it).
 fn s3_event_with_raw_key(world_key_template: &Value, raw_key: &str) -> Value {
@@ -39,8 +40,7 @@ fn s3_event_with_raw_key(world_key_template: &Value, raw_key: &str) -> Value {
 #[tokio::test]
 async fn s3_keys_with_traversal_or_control_characters_are_skipped_and_touch_nothing() {
     let world = world();
-    let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-    let template = s3_event(&record.key(), PNG.len());
+    let (record, template) = world.png_upload().await;
     let id = record.id.to_string();
     let keys = [
         format!("uploads/acme/../acme/{id}"),
@@ -70,15 +70,7 @@ async fn s3_keys_with_traversal_or_control_characters_are_skipped_and_touch_noth
     }
 
     assert_eq!(world.status(&record).await, FileStatus::Pending);
-    assert_eq!(
-        world
-            .catalog
-            .stream_records_after(0, 100)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(world.changes().await, 1);
 }
 
 /// Stores `bytes` for an upload that declared `declared` bytes, and runs ingest.
@@ -201,36 +193,10 @@ async fn short_lived_urls_stack(dir: &std::path::Path) -> airlock_stack::Running
 async fn clean_upload(client: &reqwest::Client, stack: &airlock_stack::RunningStack) -> String {
     let base = stack.base_url();
     let token = stack.token_for("acme");
-    let created: Value = client
-        .post(format!("{base}/v1/files"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "p.png", "content_type": "image/png", "size": PNG.len()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let put = client
-        .put(created["upload"]["url"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .header("if-none-match", "*")
-        .body(PNG.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::OK);
+    let created = http::upload(client, &base, &token, "p.png", "image/png", PNG).await;
     let id = created["file"]["id"].as_str().unwrap().to_owned();
     for _ in 0..300 {
-        let file: Value = client
-            .get(format!("{base}/v1/files/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let file = http::get_json(client, &base, &token, &format!("/v1/files/{id}")).await;
         if file["status"] == "CLEAN" {
             return id;
         }
@@ -244,15 +210,8 @@ async fn download_url(
     stack: &airlock_stack::RunningStack,
     id: &str,
 ) -> String {
-    let answer: Value = client
-        .get(format!("{}/v1/files/{id}/download", stack.base_url()))
-        .bearer_auth(stack.token_for("acme"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (base, token) = (stack.base_url(), stack.token_for("acme"));
+    let answer = http::get_json(client, &base, &token, &format!("/v1/files/{id}/download")).await;
     answer["url"].as_str().unwrap().to_owned()
 }
 

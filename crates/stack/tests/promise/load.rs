@@ -78,7 +78,7 @@ async fn read_back(uploader: &Uploader, id: &str) {
         StatusCode::OK => {
             let url = download["url"].as_str().unwrap();
             let bytes = download_once_tagged(uploader, url).await;
-            assert_eq!(bytes, crate::world::PNG);
+            assert_eq!(bytes, airlock_testkit::samples::PNG);
         }
         // Not verified yet: downloads are refused until it is CLEAN.
         StatusCode::CONFLICT => assert_eq!(file["status"], "PENDING"),

@@ -12,9 +12,6 @@ mod at_least_once;
 mod clients;
 mod corpus;
 mod crash;
-#[allow(dead_code)] // Not every entry point is named here.
-#[path = "../../../../fuzz/src/harness.rs"]
-mod harness;
 mod hostile;
 mod load;
 mod poison;

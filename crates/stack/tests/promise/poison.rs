@@ -10,26 +10,17 @@
 use std::time::Duration;
 
 use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, FileStatus, TenantId, UploadRequest,
+    FileId, FileRecord, FileStatus, TenantId,
     ports::{CatalogWriter, UsageReader},
 };
 use airlock_local::{SqliteCatalog, read_bus_file};
 use airlock_stack::StackConfig;
+use airlock_testkit::uploads;
 
 /// A PENDING upload that expired: an INSERT and a MODIFY in the change log.
 async fn expired_upload(catalog: &SqliteCatalog) -> FileRecord {
     let now = chrono::Utc::now();
-    let record = FileRecord::pending(
-        TenantId::parse("acme").unwrap(),
-        FileId::generate(),
-        UploadRequest {
-            name: FileName::parse("late.png").unwrap(),
-            content_type: ContentType::parse("image/png").unwrap(),
-            size: 10,
-        },
-        now,
-        now + chrono::Duration::hours(1),
-    );
+    let record = uploads::pending("acme", FileId::generate(), "late.png", "image/png", 10, now);
     catalog.create(&record).await.unwrap();
     catalog
         .replace(FileStatus::Pending, &record.expired(now).unwrap())

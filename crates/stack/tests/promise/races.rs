@@ -14,7 +14,7 @@ use airlock_stack::schedule::scheduled_event;
 
 use crate::{
     accounting::balance,
-    world::{PNG, World, s3_event, world},
+    world::{World, world},
 };
 
 const ROUNDS: usize = 40;
@@ -39,8 +39,7 @@ async fn a_delete_racing_ingest_never_lets_a_deleted_file_become_clean_again() {
     let world = Arc::new(world());
     let mut files = Vec::new();
     for _ in 0..ROUNDS {
-        let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-        let event = s3_event(&record.key(), PNG.len());
+        let (record, event) = world.png_upload().await;
         let ingest = tokio::spawn({
             let world = Arc::clone(&world);
             let event = event.clone();
@@ -63,11 +62,7 @@ async fn a_delete_racing_ingest_never_lets_a_deleted_file_become_clean_again() {
         assert_eq!(world.status(record).await, FileStatus::Deleted);
         assert!(!world.store.exists(&record.key()).await);
         assert_eq!(
-            world
-                .store
-                .status_tag(&record.key().to_string())
-                .await
-                .unwrap(),
+            world.tag_of(record).await,
             None,
             "a status tag outlived the deleted object {}",
             record.key()
@@ -88,15 +83,15 @@ async fn sweep_expiring_an_upload_while_ingest_verifies_it_leaves_one_winner() {
     let world = Arc::new(world());
     let mut files = Vec::new();
     for _ in 0..ROUNDS {
-        let record = world.upload("acme", "image/png", PNG.len(), PNG).await;
-        files.push(record);
+        let (record, event) = world.png_upload().await;
+        files.push((record, event));
     }
     // Every upload is now past its deadline while its bytes are there to verify.
     world.clock.advance(chrono::Duration::hours(2));
 
     let mut tasks = tokio::task::JoinSet::new();
-    for record in &files {
-        let event = s3_event(&record.key(), PNG.len());
+    for (_, event) in &files {
+        let event = event.clone();
         let w = Arc::clone(&world);
         tasks.spawn(async move {
             let result = w.ingest.handle_payload(event).await;
@@ -114,12 +109,8 @@ async fn sweep_expiring_an_upload_while_ingest_verifies_it_leaves_one_winner() {
 
     world.deliver_stream().await;
     let (mut clean, mut expired) = (0, 0);
-    for record in &files {
-        let tag = world
-            .store
-            .status_tag(&record.key().to_string())
-            .await
-            .unwrap();
+    for (record, _) in &files {
+        let tag = world.tag_of(record).await;
         match world.status(record).await {
             FileStatus::Clean => {
                 clean += 1;

@@ -5,58 +5,24 @@
 
 use std::{path::PathBuf, sync::atomic::AtomicI64, sync::atomic::Ordering};
 
-use airlock_api::{Api, ApiSettings};
-use airlock_domain::{
-    FileId, FileRecord, FileStatus, ObjectKey, Policy, TenantId, ports::CatalogReader,
-};
-use airlock_ingest::Ingest;
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, JsonlEventBus, SqliteCatalog};
-use airlock_publish::Publish;
-use airlock_scan::{ScanSettings, Scanning};
-use airlock_sweep::{Sweep, SweepSettings};
-use aws_lambda_events::{
-    apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
-    dynamodb::Event,
-    encodings::Body,
-};
+use airlock_domain::{FileId, FileRecord, FileStatus, ObjectKey, TenantId, ports::CatalogReader};
+use airlock_fuzz_harness::{Handlers, LocalApi, LocalIngest, LocalPublish, LocalSweep};
+use airlock_local::{FsObjectStore, JsonlEventBus, SqliteCatalog};
+use airlock_testkit::{FixedClock, events::http_api_request, samples::PNG};
+use aws_lambda_events::{apigw::ApiGatewayV2httpResponse, dynamodb::Event, encodings::Body};
 use serde_json::{Value, json};
-
-pub type WorldIngest = Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
-pub type WorldApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>;
-pub type WorldPublish = Publish<JsonlEventBus, SqliteCatalog>;
-pub type WorldSweep = Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
 
 pub struct World {
     pub dir: tempfile::TempDir,
     pub catalog: SqliteCatalog,
     pub store: FsObjectStore,
     pub clock: FixedClock,
-    pub ingest: WorldIngest,
-    pub publish: WorldPublish,
-    pub sweep: WorldSweep,
-    pub api: WorldApi,
+    pub ingest: LocalIngest,
+    pub publish: LocalPublish,
+    pub sweep: LocalSweep,
+    pub api: LocalApi,
     /// How far the hand-driven stream has been delivered to publish.
     stream_position: AtomicI64,
-}
-
-/// The one place ingest is built, so a change to its constructor is one line here.
-pub fn build_ingest(
-    catalog: SqliteCatalog,
-    store: FsObjectStore,
-    clock: FixedClock,
-) -> WorldIngest {
-    Ingest::new(catalog, store, clock, Policy::default(), default_scanning())
-}
-
-/// The default rules only (no rules folder), as a deployment without rules of its own.
-pub fn default_scanning() -> Scanning<DirRuleSource> {
-    Scanning::with_default_rules(
-        DirRuleSource::new("/nonexistent/airlock-rules"),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
-    )
-    .unwrap()
 }
 
 pub fn world() -> World {
@@ -69,61 +35,23 @@ pub fn world() -> World {
     );
     let clock = FixedClock::at(chrono::Utc::now());
     let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).unwrap();
+    let Handlers {
+        ingest,
+        publish,
+        sweep,
+        api,
+    } = Handlers::new(catalog.clone(), store.clone(), bus, clock.clone());
     World {
-        ingest: build_ingest(catalog.clone(), store.clone(), clock.clone()),
-        publish: Publish::new(bus, catalog.clone()),
-        sweep: Sweep::new(
-            catalog.clone(),
-            store.clone(),
-            clock.clone(),
-            SweepSettings::default(),
-            default_scanning(),
-        ),
-        api: Api::new(
-            catalog.clone(),
-            store.clone(),
-            catalog.clone(),
-            clock.clone(),
-            ApiSettings::default(),
-        ),
+        ingest,
+        publish,
+        sweep,
+        api,
         catalog,
         store,
         clock,
         dir,
         stream_position: AtomicI64::new(0),
     }
-}
-
-/// An API Gateway HTTP API (v2) event for `tenant`, as the JWT authorizer passes it.
-pub fn api_event(tenant: &str, method: &str, path: &str, query: &str, body: Option<&str>) -> Value {
-    let query_map: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), Value::from(v)))
-        .collect();
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": if query_map.is_empty() { Value::Null } else { Value::Object(query_map) },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "02/Jan/2026:03:04:05 +0000",
-            "timeEpoch": 1767323045000_i64,
-            "authorizer": {"jwt": {"claims": {"tenant_id": tenant}, "scopes": null}}
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
 }
 
 /// A response's status and JSON body (`Null` when there is none).
@@ -148,10 +76,8 @@ impl World {
         path: &str,
         body: Option<&str>,
     ) -> (i64, Value) {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let event: ApiGatewayV2httpRequest =
-            serde_json::from_value(api_event(tenant, method, path, query, body)).unwrap();
-        reply(&self.api.handle(event).await)
+        let request = http_api_request(tenant, method, path, body);
+        reply(&self.api.handle(request).await)
     }
 
     /// Asks the api for an upload and stores `bytes` under its key (as the presigned
@@ -183,6 +109,33 @@ impl World {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    /// acme's upload of a 1×1 PNG, its bytes stored, and the S3 notification for it
+    /// (not yet delivered).
+    pub async fn png_upload(&self) -> (FileRecord, Value) {
+        let record = self.upload("acme", "image/png", PNG.len(), PNG).await;
+        let event = s3_event(&record.key(), PNG.len());
+        (record, event)
+    }
+
+    /// [`World::png_upload`], with its notification delivered to ingest once.
+    pub async fn ingested_png(&self) -> FileRecord {
+        let (record, event) = self.png_upload().await;
+        self.ingest.handle_payload(event).await.unwrap();
+        record
+    }
+
+    /// The status tag on the record's object, if it has one.
+    pub async fn tag_of(&self, record: &FileRecord) -> Option<FileStatus> {
+        let key = record.key().to_string();
+        self.store.status_tag(&key).await.unwrap()
+    }
+
+    /// How many records the catalog's change log holds.
+    pub async fn changes(&self) -> usize {
+        let records = self.catalog.stream_records_after(0, 100).await.unwrap();
+        records.len()
     }
 
     pub async fn status(&self, record: &FileRecord) -> FileStatus {
@@ -225,6 +178,3 @@ impl World {
 pub fn s3_event(key: &ObjectKey, size: usize) -> Value {
     airlock_stack::notifications::s3_put_event(&key.to_string(), size as u64, "airlock-local")
 }
-
-/// A 1×1 PNG.
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\x04\0\x09\xfb\x03\xfd\xe3U\xf2\x9c\0\0\0\0IEND\xaeB`\x82";

@@ -20,10 +20,11 @@ use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, FileStatus, Finding, ObjectKey, Reason, TenantId,
     Timestamp, UploadRequest, Usage, UsageDelta, Verdict,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, LedgerError, ListQuery, ObjectPresigner,
+        CatalogError, CatalogReader, CatalogWriter, LedgerError, ListQuery, ObjectPresigner,
         ObjectRemover, Page, PresignedRequest, StoreError, UsageReader,
     },
 };
+use airlock_testkit::FixedClock;
 use aws_lambda_events::{
     apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse},
     encodings::Body,
@@ -52,16 +53,6 @@ pub fn tenant(raw: &str) -> TenantId {
 // ---------------------------------------------------------------------------------
 // Fakes
 
-/// A clock that stands still.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 #[derive(Debug, Default)]
 struct CatalogState {
     records: BTreeMap<(TenantId, FileId), FileRecord>,
@@ -87,6 +78,13 @@ impl MemoryCatalog {
         self.state()
             .records
             .insert((record.tenant.clone(), record.id), record);
+    }
+
+    /// Every one of `records`, as [`MemoryCatalog::insert`] stores one.
+    pub fn insert_all(&self, records: impl IntoIterator<Item = FileRecord>) {
+        for record in records {
+            self.insert(record);
+        }
     }
 
     /// The stored record, whoever owns it.
@@ -382,7 +380,7 @@ pub fn spawn_app_with(settings: ApiSettings) -> TestApp {
         catalog.clone(),
         store.clone(),
         catalog.clone(),
-        FixedClock(now()),
+        FixedClock::at(now()),
         settings,
     );
     TestApp {
@@ -392,7 +390,21 @@ pub fn spawn_app_with(settings: ApiSettings) -> TestApp {
     }
 }
 
+/// An api with default settings over a catalog holding acme's CLEAN `report.pdf`
+/// under [`FIXTURE_FILE_ID`], the file the get, download and delete fixtures name.
+pub fn spawn_app_with_report() -> TestApp {
+    let app = spawn_app();
+    app.catalog
+        .insert(clean_record("acme", fixture_id(), "report.pdf"));
+    app
+}
+
 impl TestApp {
+    /// The status of the fixtures' file in the catalog, if it is there.
+    pub fn fixture_status(&self) -> Option<FileStatus> {
+        self.catalog.record(fixture_id()).map(|r| r.status)
+    }
+
     /// Runs one request through the handler.
     pub async fn send(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.api.handle(request).await
@@ -524,6 +536,14 @@ pub fn json(response: &ApiGatewayV2httpResponse) -> serde_json::Value {
         Some(Body::Text(text)) => serde_json::from_str(text).expect("the body is JSON"),
         other => panic!("expected a text body, got {other:?}"),
     }
+}
+
+/// The JSON body of a response that must have `status` (the body is in the failure
+/// message when it has not).
+pub fn json_with_status(response: &ApiGatewayV2httpResponse, status: i64) -> serde_json::Value {
+    let body = json(response);
+    assert_eq!(response.status_code, status, "{body}");
+    body
 }
 
 /// A response header as text.

@@ -1,6 +1,8 @@
-//! What every fuzz target and the corpus replay (`crates/stack/tests/promise/corpus.rs`,
-//! part of `make test`) run: arbitrary bytes into a handler's public entry point, on the
-//! embedded adapters, with the invariants that must hold whatever the bytes are.
+//! What every fuzz target (`fuzz/fuzz_targets/`) and the corpus replay
+//! (`crates/stack/tests/promise/corpus.rs`, part of `make test`) run: arbitrary bytes
+//! into a handler's public entry point, on the embedded adapters ([`Handlers`], which
+//! the promise tests drive by hand too), with the invariants that must hold whatever
+//! the bytes are.
 //!
 //! - ingest, publish, sweep: decoding never panics; an error is an error value.
 //! - api: never a 5xx, never a panic; every error is `application/problem+json` whose
@@ -14,17 +16,21 @@
 use std::sync::{Arc, Mutex};
 
 use airlock_api::{Api, ApiSettings};
-use airlock_domain::{
-    ContentType, FileId, FileName, FileRecord, Policy, TenantId, UploadRequest,
-    ports::CatalogWriter,
-};
+use airlock_domain::{FileId, Policy};
 use airlock_ingest::Ingest;
-use airlock_local::{DirRuleSource, FixedClock, FsObjectStore, JsonlEventBus, SqliteCatalog};
+use airlock_local::{DirRuleSource, FsObjectStore, JsonlEventBus, SqliteCatalog};
 use airlock_publish::Publish;
-use airlock_scan::{ScanSettings, Scanning};
 use airlock_sweep::{Sweep, SweepSettings};
+use airlock_testkit::{
+    FixedClock,
+    clock::fixture_time,
+    events::{http_api_event, query_parameters},
+    samples::PNG,
+    scanning::default_scanning,
+    uploads,
+};
 use aws_lambda_events::{apigw::ApiGatewayV2httpRequest, encodings::Body};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The tenant whose token the api requests carry unless the input says otherwise.
 pub const TENANT: &str = "acme";
@@ -35,60 +41,37 @@ pub const PENDING_ID: &str = "01JNKZ8Y3M6QW2V7R5T4X9B1CD";
 /// The other tenant's file.
 pub const OTHER_ID: &str = "01JNKZ9Q0J5XH4E2M8D7C6B5A4";
 
-/// The four handlers over one set of embedded adapters, on a runtime of their own.
-pub struct Harness {
-    runtime: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-    ingest: Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
-    publish: Publish<JsonlEventBus, SqliteCatalog>,
-    sweep: Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>,
-    api: Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>,
-    /// Serialises calls: the fuzzer is single-threaded, the replay test may not be.
-    lock: Arc<Mutex<()>>,
+/// Ingest on the embedded adapters.
+pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
+/// Publish on the embedded adapters.
+pub type LocalPublish = Publish<JsonlEventBus, SqliteCatalog>;
+/// Sweep on the embedded adapters.
+pub type LocalSweep = Sweep<SqliteCatalog, FsObjectStore, FixedClock, DirRuleSource>;
+/// The api on the embedded adapters.
+pub type LocalApi = Api<SqliteCatalog, FsObjectStore, SqliteCatalog, FixedClock>;
+
+/// The four handlers over one set of embedded adapters, with the default policy,
+/// settings and rules: what the fuzz targets drive, and what the promise tests
+/// (`crates/stack/tests/promise`) drive by hand.
+pub struct Handlers {
+    /// Verifies an upload named by an S3 notification.
+    pub ingest: LocalIngest,
+    /// Announces the catalog's changes.
+    pub publish: LocalPublish,
+    /// Expires, deletes and re-scans on a schedule.
+    pub sweep: LocalSweep,
+    /// The HTTP API.
+    pub api: LocalApi,
 }
 
-impl Default for Harness {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Harness {
-    /// A catalog holding one PENDING upload of `acme` with its bytes stored, and one
-    /// file of `globex`.
-    pub fn new() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let catalog = SqliteCatalog::in_memory().expect("an in-memory catalog");
-        let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"fuzz".to_vec());
-        let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).expect("a bus");
-        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-            .expect("a time")
-            .to_utc();
-        let clock = FixedClock::at(now);
-        runtime.block_on(async {
-            for (tenant, id) in [(TENANT, PENDING_ID), (OTHER_TENANT, OTHER_ID)] {
-                let record = FileRecord::pending(
-                    TenantId::parse(tenant).expect("a tenant"),
-                    FileId::parse(id).expect("an id"),
-                    UploadRequest {
-                        name: FileName::parse("a.png").expect("a name"),
-                        content_type: ContentType::parse("image/png").expect("a type"),
-                        size: 8,
-                    },
-                    now,
-                    now + chrono::Duration::hours(1),
-                );
-                catalog.create(&record).await.expect("created");
-                store
-                    .put_bytes(&record.key(), b"\x89PNG\r\n\x1a\n")
-                    .await
-                    .expect("stored");
-            }
-        });
+impl Handlers {
+    /// The handlers over `catalog`, `store` and `bus`, all reading `clock`.
+    pub fn new(
+        catalog: SqliteCatalog,
+        store: FsObjectStore,
+        bus: JsonlEventBus,
+        clock: FixedClock,
+    ) -> Self {
         Self {
             ingest: Ingest::new(
                 catalog.clone(),
@@ -112,6 +95,49 @@ impl Harness {
                 clock,
                 ApiSettings::default(),
             ),
+        }
+    }
+}
+
+/// The four handlers over one set of embedded adapters, on a runtime of their own.
+pub struct Harness {
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+    handlers: Handlers,
+    /// Serialises calls: the fuzzer is single-threaded, the replay test may not be.
+    lock: Arc<Mutex<()>>,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    /// A catalog holding one PENDING upload of `acme` with its bytes stored, and one
+    /// file of `globex`.
+    pub fn new() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let catalog = SqliteCatalog::in_memory().expect("an in-memory catalog");
+        let store = FsObjectStore::new(dir.path(), "http://127.0.0.1:1", b"fuzz".to_vec());
+        let bus = JsonlEventBus::open(&dir.path().join("events.jsonl")).expect("a bus");
+        let now = fixture_time();
+        let clock = FixedClock::at(now);
+        runtime.block_on(async {
+            for (tenant, id) in [(TENANT, PENDING_ID), (OTHER_TENANT, OTHER_ID)] {
+                let id = FileId::parse(id).expect("a valid id");
+                let size = PNG.len() as u64;
+                let record = uploads::pending(tenant, id, "a.png", "image/png", size, now);
+                uploads::upload(&catalog, &store, &record, Some(PNG)).await;
+            }
+        });
+        Self {
+            handlers: Handlers::new(catalog, store, bus, clock),
             runtime,
             _dir: dir,
             lock: Arc::new(Mutex::new(())),
@@ -125,17 +151,17 @@ impl Harness {
 
     /// Bytes as an S3 notification to ingest.
     pub fn ingest(&self, data: &[u8]) {
-        let _ = self.run(self.ingest.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.ingest.handle_payload(payload(data)));
     }
 
     /// Bytes as a DynamoDB stream batch to publish.
     pub fn publish(&self, data: &[u8]) {
-        let _ = self.run(self.publish.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.publish.handle_payload(payload(data)));
     }
 
     /// Bytes as an EventBridge event to sweep.
     pub fn sweep(&self, data: &[u8]) {
-        let _ = self.run(self.sweep.handle_payload(payload(data)));
+        let _ = self.run(self.handlers.sweep.handle_payload(payload(data)));
     }
 
     /// Bytes as an HTTP API request to the api.
@@ -150,7 +176,7 @@ impl Harness {
         let Ok(request) = serde_json::from_value::<ApiGatewayV2httpRequest>(event) else {
             return; // Not an event API Gateway could send.
         };
-        let response = self.run(self.api.handle(request));
+        let response = self.run(self.handlers.api.handle(request));
         let status = response.status_code;
         let body = match &response.body {
             Some(Body::Text(text)) => text.clone(),
@@ -180,7 +206,7 @@ impl Harness {
         let event = list_event(&cursor);
         let request: ApiGatewayV2httpRequest =
             serde_json::from_value(event).expect("a valid listing event");
-        let response = self.run(self.api.handle(request));
+        let response = self.run(self.handlers.api.handle(request));
         assert!(
             matches!(response.status_code, 200 | 400),
             "cursor {cursor:?} answered {}",
@@ -201,19 +227,12 @@ fn request_line_event(data: &[u8]) -> Value {
     let (line, body) = text.split_once('\n').unwrap_or((&text, ""));
     let (method, target) = line.split_once(' ').unwrap_or(("GET", line));
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let parameters: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_owned(), Value::from(v))
-        })
-        .collect();
-    event(
+    http_api_event(
+        TENANT,
         method,
         path,
         query,
-        parameters,
+        query_parameters(query),
         (!body.is_empty()).then_some(body),
     )
 }
@@ -221,39 +240,7 @@ fn request_line_event(data: &[u8]) -> Value {
 fn list_event(cursor: &str) -> Value {
     let mut parameters = serde_json::Map::new();
     parameters.insert("cursor".into(), cursor.into());
-    event("GET", "/v1/files", "cursor=", parameters, None)
-}
-
-fn event(
-    method: &str,
-    path: &str,
-    query: &str,
-    parameters: serde_json::Map<String, Value>,
-    body: Option<&str>,
-) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": if parameters.is_empty() { Value::Null } else { Value::Object(parameters) },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "fuzz",
-            "domainName": "fuzz.example",
-            "domainPrefix": "fuzz",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "fuzz"},
-            "requestId": "fuzz",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "01/Mar/2026:12:00:00 +0000",
-            "timeEpoch": 1772366400000_i64,
-            "authorizer": {"jwt": {"claims": {"tenant_id": TENANT}, "scopes": null}}
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+    http_api_event(TENANT, "GET", "/v1/files", "cursor=", parameters, None)
 }
 
 /// The fuzz targets, by name, as `make fuzz` and the corpus replay know them.
@@ -275,16 +262,4 @@ pub fn run_target(harness: &Harness, name: &str, data: &[u8]) {
         "api_cursor" => harness.cursor(data),
         other => panic!("no fuzz target {other}"),
     }
-}
-
-/// The default rules only: a deployment without rules of its own (the folder does not
-/// exist, so the source reports none).
-fn default_scanning() -> Scanning<DirRuleSource> {
-    Scanning::with_default_rules(
-        DirRuleSource::new("/nonexistent/airlock-rules"),
-        std::time::Duration::ZERO,
-        ScanSettings::default(),
-        airlock_domain::ScanLimits::default(),
-    )
-    .expect("the default rules compile")
 }
