@@ -19,12 +19,9 @@ log="$scratch/moto.log"
 MOTO_RECORDER_FILEPATH="$scratch/recording" "$venv/bin/python" "$root/scripts/moto-server.py" \
   -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
-stop() {
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap stop EXIT
+# shellcheck source=scripts/stop-on-exit.sh
+. "$root/scripts/stop-on-exit.sh"
+stop_on_exit "$pid" "$scratch"
 
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break

@@ -10,12 +10,9 @@ out="$data/stdout"
 # shellcheck disable=SC2086 # the extra flags are meant to split into words
 "$binary" --data-dir "$data/airlock" --port 0 ${AIRLOCK_STACK_ARGS:-} >"$out" 2>"$data/stderr" &
 pid=$!
-cleanup() {
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/stop-on-exit.sh
+. "$(dirname "$0")/stop-on-exit.sh"
+stop_on_exit "$pid" "$data"
 for _ in $(seq 1 100); do
   grep -q '^eyJ' "$out" 2>/dev/null && break
   kill -0 "$pid" 2>/dev/null || { cat "$data/stderr" >&2; echo "stack exited early" >&2; exit 1; }

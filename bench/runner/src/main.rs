@@ -18,6 +18,7 @@ mod deployment;
 mod e2e;
 mod first_verdict;
 mod lambda_memory;
+mod large;
 mod report;
 mod rules;
 mod settings;
@@ -73,10 +74,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,rules,api,e2e,size,bill`
+/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,rules,api,e2e,large,size,bill`
 /// picks some (the bill needs the ingest and api sections' figures, and uses memory's).
-const SECTIONS: [&str; 9] = [
-    "cold", "ingest", "archives", "memory", "rules", "api", "e2e", "size", "bill",
+const SECTIONS: [&str; 10] = [
+    "cold", "ingest", "archives", "memory", "rules", "api", "e2e", "large", "size", "bill",
 ];
 
 async fn run_all() -> Result<(), BenchError> {
@@ -154,6 +155,10 @@ async fn run_all() -> Result<(), BenchError> {
         }
         .await;
         record(&mut report, "end to end", outcome);
+    }
+    if wanted("large") {
+        let outcome = large::run(&settings, &mut report).await;
+        record(&mut report, "large object", outcome);
     }
     if wanted("bill") {
         let outcome = bill::run(&measured, &mut report);

@@ -31,6 +31,15 @@ fn failed(what: impl Into<String>) -> impl FnOnce(reqwest::Error) -> BenchError 
 impl Stack {
     /// Starts `binary` with its data under `data_dir` and waits for its token.
     pub async fn start(binary: &Path, data_dir: PathBuf) -> Result<Self, BenchError> {
+        Self::start_with(binary, data_dir, &[]).await
+    }
+
+    /// The same, with `flags` added to its command line.
+    pub async fn start_with(
+        binary: &Path,
+        data_dir: PathBuf,
+        flags: &[&str],
+    ) -> Result<Self, BenchError> {
         let _ = std::fs::remove_dir_all(&data_dir);
         let log = std::fs::File::create(data_dir.with_extension("log"))
             .map_err(|e| BenchError::Io(data_dir.clone(), e))?;
@@ -38,6 +47,7 @@ impl Stack {
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--port", "0"])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -71,6 +81,11 @@ impl Stack {
             "airlock-stack".into(),
             "exited before printing its token".into(),
         ))
+    }
+
+    /// The stack's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self._child.id()
     }
 
     /// The event log.

@@ -137,23 +137,33 @@ pub struct IngestConfig {
     pub tls_roots: TrustRoots,
 }
 
+/// A list of variables with those [`ScanConfig`] reads (ingest and sweep scan
+/// alike), so the two lists cannot drift apart.
+macro_rules! with_scan_variables {
+    ($($name:literal),* $(,)?) => {
+        [
+            $($name,)*
+            "AIRLOCK_RULES_PREFIX",
+            "AIRLOCK_RULES_CHECK_SECS",
+            "AIRLOCK_MAX_SCAN_BYTES",
+            "AIRLOCK_UNSCANNABLE",
+            "AIRLOCK_SCAN_MEMORY_BYTES",
+            "AIRLOCK_SCAN_TIMEOUT_SECS",
+            "AIRLOCK_ARCHIVE_MAX_DEPTH",
+            "AIRLOCK_ARCHIVE_MAX_MEMBERS",
+            "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
+            "AIRLOCK_ARCHIVE_MAX_RATIO",
+            "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
+        ]
+    };
+}
+
 impl IngestConfig {
     /// Every variable this reads (the template must set each of them).
-    pub const VARIABLES: &'static [&'static str] = &[
+    pub const VARIABLES: &'static [&'static str] = &with_scan_variables![
         "AIRLOCK_TABLE",
         "AIRLOCK_BUCKET",
         "AIRLOCK_MAX_UPLOAD_BYTES",
-        "AIRLOCK_RULES_PREFIX",
-        "AIRLOCK_RULES_CHECK_SECS",
-        "AIRLOCK_MAX_SCAN_BYTES",
-        "AIRLOCK_UNSCANNABLE",
-        "AIRLOCK_SCAN_MEMORY_BYTES",
-        "AIRLOCK_SCAN_TIMEOUT_SECS",
-        "AIRLOCK_ARCHIVE_MAX_DEPTH",
-        "AIRLOCK_ARCHIVE_MAX_MEMBERS",
-        "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
-        "AIRLOCK_ARCHIVE_MAX_RATIO",
-        "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
         "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",
     ];
@@ -372,21 +382,10 @@ pub struct SweepConfig {
 
 impl SweepConfig {
     /// Every variable this reads (the template must set each of them).
-    pub const VARIABLES: &'static [&'static str] = &[
+    pub const VARIABLES: &'static [&'static str] = &with_scan_variables![
         "AIRLOCK_TABLE",
         "AIRLOCK_BUCKET",
         "AIRLOCK_RETENTION_DAYS",
-        "AIRLOCK_RULES_PREFIX",
-        "AIRLOCK_RULES_CHECK_SECS",
-        "AIRLOCK_MAX_SCAN_BYTES",
-        "AIRLOCK_UNSCANNABLE",
-        "AIRLOCK_SCAN_MEMORY_BYTES",
-        "AIRLOCK_SCAN_TIMEOUT_SECS",
-        "AIRLOCK_ARCHIVE_MAX_DEPTH",
-        "AIRLOCK_ARCHIVE_MAX_MEMBERS",
-        "AIRLOCK_ARCHIVE_MAX_EXPANDED_BYTES",
-        "AIRLOCK_ARCHIVE_MAX_RATIO",
-        "AIRLOCK_ARCHIVE_RATIO_FLOOR_BYTES",
         "AIRLOCK_RESCAN_LIMIT",
         "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",

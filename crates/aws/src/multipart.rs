@@ -13,7 +13,7 @@ use aws_sdk_s3::{
     types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart},
 };
 
-use crate::s3::{S3Store, backend, presigned, presigning};
+use crate::s3::{S3Store, backend, presigned_put, presigning};
 
 /// S3 lists at most this many parts a page.
 const PARTS_PAGE: i32 = 1000;
@@ -41,10 +41,10 @@ impl ObjectMultipart for S3Store {
 
     async fn presign_part(
         &self,
-        key: &ObjectKey,
         part: PartToSign<'_>,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
+        let key = part.key;
         let number = i32::try_from(part.number).map_err(backend)?;
         let length = i64::try_from(part.length).map_err(backend)?;
         let request = self
@@ -59,12 +59,8 @@ impl ObjectMultipart for S3Store {
             .presigned(presigning(expires_at)?)
             .await
             .map_err(backend)?;
-        let mut signed = presigned(request, "PUT", expires_at);
-        // The SDK lists only some of the signed headers; the client needs them all.
-        signed
-            .headers
-            .extend(PresignedRequest::part_headers(part.length, part.sha256));
-        Ok(signed)
+        let headers = PresignedRequest::part_headers(part.length, part.sha256);
+        Ok(presigned_put(request, headers, expires_at))
     }
 
     async fn list_parts(

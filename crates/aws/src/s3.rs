@@ -7,7 +7,7 @@ use airlock_domain::{
     ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        PresignedRequest, SCAN_TAG, StoreError, UNSCANNED,
+        PresignedRequest, SCAN_TAG, StoreError, UNSCANNED, UploadToSign,
     },
 };
 use aws_sdk_s3::{
@@ -418,7 +418,7 @@ pub(crate) fn presigning(expires_at: Timestamp) -> Result<PresigningConfig, Stor
         .map_err(|e| backend(AdapterError::Presign(e.to_string())))
 }
 
-pub(crate) fn presigned(
+fn presigned(
     request: aws_sdk_s3::presigning::PresignedRequest,
     method: &'static str,
     expires_at: Timestamp,
@@ -435,32 +435,38 @@ pub(crate) fn presigned(
     }
 }
 
+/// A presigned PUT with every header it was signed with: the SDK lists only some
+/// of them, and the client needs them all.
+pub(crate) fn presigned_put(
+    request: aws_sdk_s3::presigning::PresignedRequest,
+    signed_headers: BTreeMap<String, String>,
+    expires_at: Timestamp,
+) -> PresignedRequest {
+    let mut signed = presigned(request, "PUT", expires_at);
+    signed.headers.extend(signed_headers);
+    signed
+}
+
 impl ObjectPresigner for S3Store {
     async fn presign_upload(
         &self,
-        key: &ObjectKey,
-        content_type: &ContentType,
-        size: u64,
+        upload: UploadToSign<'_>,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
-        let length = i64::try_from(size).map_err(backend)?;
+        let length = i64::try_from(upload.size).map_err(backend)?;
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
-            .key(key.to_string())
-            .content_type(content_type.as_str())
+            .key(upload.key.to_string())
+            .content_type(upload.content_type.as_str())
             .content_length(length)
             .if_none_match("*")
             .presigned(presigning(expires_at)?)
             .await
             .map_err(backend)?;
-        let mut signed = presigned(request, "PUT", expires_at);
-        // The SDK lists only some of the signed headers; the client needs them all.
-        signed
-            .headers
-            .extend(PresignedRequest::upload_headers(content_type, size));
-        Ok(signed)
+        let headers = PresignedRequest::upload_headers(upload.content_type, upload.size);
+        Ok(presigned_put(request, headers, expires_at))
     }
 
     async fn presign_download(

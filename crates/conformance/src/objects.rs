@@ -6,7 +6,7 @@ use airlock_domain::{
     ContentType, FileId, FileName, FileStatus, ObjectKey,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        StoreError,
+        StoreError, UploadToSign,
     },
 };
 
@@ -40,6 +40,33 @@ pub(crate) fn fresh_key() -> ObjectKey {
 /// The largest chunk a stream may hand over at once; more would defeat streaming.
 const MAX_CHUNK: usize = 1024 * 1024;
 
+/// A store that quarantines, reads back and removes what it holds.
+pub trait Quarantining: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover {}
+impl<T: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover> Quarantining for T {}
+
+/// A fresh key holding `bytes`, tagged `status`.
+async fn stored_and_tagged<S: ObjectTagger, F: ObjectFixture>(
+    store: &S,
+    fixture: &F,
+    bytes: Vec<u8>,
+    status: FileStatus,
+) -> ObjectKey {
+    let key = fresh_key();
+    fixture.put(&key, bytes).await;
+    store.tag_status(&key, None, status).await.expect("tag");
+    key
+}
+
+/// A fresh key holding `bytes`, tagged INFECTED, as ingest leaves a file it
+/// quarantines.
+async fn infected<S: ObjectTagger, F: ObjectFixture>(
+    store: &S,
+    fixture: &F,
+    bytes: &[u8],
+) -> ObjectKey {
+    stored_and_tagged(store, fixture, bytes.to_vec(), FileStatus::Infected).await
+}
+
 /// A multi-megabyte object streams back byte for byte, in bounded chunks.
 pub async fn a_large_object_streams_back_in_bounded_chunks<S: ObjectReader, F: ObjectFixture>(
     (store, fixture): &(S, F),
@@ -66,12 +93,7 @@ pub async fn opening_a_missing_object_is_not_found<S: ObjectReader, F>((store, _
 pub async fn tagging_sets_the_status_and_is_repeatable<S: ObjectTagger, F: ObjectFixture>(
     (store, fixture): &(S, F),
 ) {
-    let key = fresh_key();
-    fixture.put(&key, b"abc".to_vec()).await;
-    store
-        .tag_status(&key, None, FileStatus::Clean)
-        .await
-        .expect("tag");
+    let key = stored_and_tagged(store, fixture, b"abc".to_vec(), FileStatus::Clean).await;
     store
         .tag_status(&key, None, FileStatus::Clean)
         .await
@@ -142,7 +164,14 @@ pub async fn a_presigned_upload_signs_type_length_and_if_none_match<S: ObjectPre
     let expires_at = now() + chrono::Duration::minutes(5);
     let ct = ContentType::parse("image/png").expect("type");
     let signed = store
-        .presign_upload(&key, &ct, 1234, expires_at)
+        .presign_upload(
+            UploadToSign {
+                key: &key,
+                content_type: &ct,
+                size: 1234,
+            },
+            expires_at,
+        )
         .await
         .expect("presign");
     assert_eq!(signed.method, "PUT");
@@ -223,15 +252,10 @@ pub async fn an_object_opens_with_the_headers_it_was_stored_with<
 pub async fn a_quarantined_object_leaves_the_upload_prefix_and_removal_takes_it<S, F>(
     (store, fixture): &(S, F),
 ) where
-    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    S: Quarantining,
     F: ObjectFixture,
 {
-    let key = fresh_key();
-    fixture.put(&key, b"X5O-like bytes".to_vec()).await;
-    store
-        .tag_status(&key, None, FileStatus::Infected)
-        .await
-        .expect("tag");
+    let key = infected(store, fixture, b"X5O-like bytes").await;
 
     store.quarantine(&key).await.expect("quarantine");
 
@@ -259,14 +283,13 @@ pub async fn a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagge
     S: ObjectTagger + ObjectQuarantine,
     F: ObjectFixture,
 {
-    let key = fresh_key();
-    fixture
-        .put(&key, b"bytes a newer rule matches".to_vec())
-        .await;
-    store
-        .tag_status(&key, None, FileStatus::Clean)
-        .await
-        .expect("tag");
+    let key = stored_and_tagged(
+        store,
+        fixture,
+        b"bytes a newer rule matches".to_vec(),
+        FileStatus::Clean,
+    )
+    .await;
 
     store.quarantine(&key).await.expect("quarantine");
 
@@ -280,15 +303,10 @@ pub async fn a_quarantined_copy_is_tagged_infected_whatever_the_upload_was_tagge
 /// replayed PUT stored can go without touching the kept sample.
 pub async fn removing_the_upload_alone_keeps_the_quarantined_copy<S, F>((store, fixture): &(S, F))
 where
-    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    S: Quarantining,
     F: ObjectFixture,
 {
-    let key = fresh_key();
-    fixture.put(&key, b"kept sample".to_vec()).await;
-    store
-        .tag_status(&key, None, FileStatus::Infected)
-        .await
-        .expect("tag");
+    let key = infected(store, fixture, b"kept sample").await;
     store.quarantine(&key).await.expect("quarantine");
     fixture.put(&key, b"a replay".to_vec()).await;
 

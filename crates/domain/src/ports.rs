@@ -225,12 +225,10 @@ pub trait ObjectRemover: Send + Sync {
 
 /// Signs time-limited upload and download requests (api).
 pub trait ObjectPresigner: Send + Sync {
-    /// A PUT that accepts exactly `size` bytes of `content_type` under `key`.
+    /// A PUT that accepts exactly the upload's size of its content type, under its key.
     fn presign_upload(
         &self,
-        key: &ObjectKey,
-        content_type: &ContentType,
-        size: u64,
+        upload: UploadToSign<'_>,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
     /// A GET of `key` whose answer is `content_type`, unencoded (`identity`), saved
@@ -260,7 +258,6 @@ pub trait ObjectMultipart: MultipartAbort {
     /// bytes that hash to its SHA-256: the store refuses a damaged part.
     fn presign_part(
         &self,
-        key: &ObjectKey,
         part: PartToSign<'_>,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<PresignedRequest, StoreError>> + Send;
@@ -295,9 +292,22 @@ pub trait MultipartAbort: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One upload to presign in a single PUT, with what its signature pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadToSign<'a> {
+    /// Where the bytes go.
+    pub key: &'a ObjectKey,
+    /// The `content-type` the PUT must carry.
+    pub content_type: &'a ContentType,
+    /// The exact bytes it must have.
+    pub size: u64,
+}
+
 /// One part to presign, with what its signature pins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartToSign<'a> {
+    /// The key the upload lands under.
+    pub key: &'a ObjectKey,
     /// The upload it belongs to.
     pub upload_id: &'a str,
     /// Its number, from 1.

@@ -90,6 +90,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, Str
             "--rules-dir" => config.rules_dir = Some(value()?.into()),
             "--multipart-threshold" => config.multipart_threshold = number(&flag, &value()?)?,
             "--part-size" => config.part_size = number(&flag, &value()?)?,
+            "--max-upload-bytes" => config.policy.max_size = number(&flag, &value()?)?,
+            "--unscannable" => {
+                let raw = value()?;
+                config.scan_limits.unscannable = airlock_domain::Unscannable::parse(&raw)
+                    .ok_or_else(|| {
+                        format!("--unscannable takes reject or accept-unscanned, got {raw:?}")
+                    })?;
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
@@ -104,4 +112,5 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
 
 const USAGE: &str = "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] \
                      [--upload-window SECS] [--rules-dir DIR] [--multipart-threshold BYTES] \
-                     [--part-size BYTES]";
+                     [--part-size BYTES] [--max-upload-bytes BYTES] \
+                     [--unscannable reject|accept-unscanned]";

@@ -3,16 +3,13 @@
 
 use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
-    ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, ListQuery, ObjectMultipart,
-        ObjectPresigner, ObjectRemover, PresignedRequest, UsageReader,
-    },
+    ports::{CatalogError, Clock, ListQuery, PresignedRequest, UploadToSign, UsageReader},
 };
 use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::http::header;
 
 use crate::{
-    Api, cursor,
+    Api, ApiCatalog, ApiStore, cursor,
     dto::{
         CreateFileBody, CreatedFile, DownloadView, FileList, FileView, MultipartView,
         PresignedView, UsageView,
@@ -22,13 +19,7 @@ use crate::{
     request::ListParams,
 };
 
-impl<C, S, U, K> Api<C, S, U, K>
-where
-    C: CatalogReader + CatalogWriter,
-    S: ObjectPresigner + ObjectRemover + ObjectMultipart,
-    U: UsageReader,
-    K: Clock,
-{
+impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
     /// `POST /v1/files`: records a PENDING file and hands out a presigned PUT, or,
     /// past the multipart threshold, the plan of parts to send it in.
     pub(crate) async fn create_file(
@@ -88,9 +79,11 @@ where
         Ok(self
             .store
             .presign_upload(
-                &record.key(),
-                &record.declared_type,
-                record.declared_size,
+                UploadToSign {
+                    key: &record.key(),
+                    content_type: &record.declared_type,
+                    size: record.declared_size,
+                },
                 expires_at,
             )
             .await?)

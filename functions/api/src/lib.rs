@@ -47,6 +47,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/files/{id}/abort"),
 ];
 
+/// What the api needs of the catalog, as one bound.
+pub trait ApiCatalog: CatalogReader + CatalogWriter {}
+impl<T: CatalogReader + CatalogWriter> ApiCatalog for T {}
+
+/// What the api needs of the object store, as one bound: presigning, removal and
+/// multipart uploads.
+pub trait ApiStore: ObjectPresigner + ObjectRemover + ObjectMultipart {}
+impl<T: ObjectPresigner + ObjectRemover + ObjectMultipart> ApiStore for T {}
+
 /// How the API behaves; read once at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
@@ -111,13 +120,7 @@ pub struct Api<C, S, U, K> {
     settings: ApiSettings,
 }
 
-impl<C, S, U, K> Api<C, S, U, K>
-where
-    C: CatalogReader + CatalogWriter,
-    S: ObjectPresigner + ObjectRemover + ObjectMultipart,
-    U: UsageReader,
-    K: Clock,
-{
+impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
     /// Builds the handler once, at cold start.
     pub fn new(catalog: C, store: S, usage: U, clock: K, settings: ApiSettings) -> Self {
         Self {

@@ -6,14 +6,11 @@
 
 use airlock_domain::{
     FileRecord, FileStatus, MultipartUpload, StoredPart, TenantId,
-    ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, ObjectMultipart, ObjectPresigner,
-        ObjectRemover, PartToSign, StoreError, UsageReader,
-    },
+    ports::{CatalogError, Clock, PartToSign, StoreError, UsageReader},
 };
 
 use crate::{
-    Api,
+    Api, ApiCatalog, ApiStore,
     dto::{FileView, PartList, PartsToSign, SignedParts},
     error::ApiError,
     handlers::later,
@@ -23,13 +20,7 @@ use crate::{
 /// The most parts one request may have presigned: a page of URLs, not 10,000.
 pub(crate) const MAX_PARTS_PER_REQUEST: usize = 100;
 
-impl<C, S, U, K> Api<C, S, U, K>
-where
-    C: CatalogReader + CatalogWriter,
-    S: ObjectPresigner + ObjectRemover + ObjectMultipart,
-    U: UsageReader,
-    K: Clock,
-{
+impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
     /// Starts the store's multipart upload for a new record and plans its parts.
     pub(crate) async fn plan_parts(&self, record: FileRecord) -> Result<FileRecord, ApiError> {
         let preferred = self.settings.part_size;
@@ -65,12 +56,13 @@ where
         let mut signed = Vec::with_capacity(wanted.len());
         for (number, length, sha256) in wanted {
             let part = PartToSign {
+                key: &key,
                 upload_id: &plan.upload_id,
                 number,
                 length,
                 sha256: &sha256,
             };
-            let request = self.store.presign_part(&key, part, expires_at).await?;
+            let request = self.store.presign_part(part, expires_at).await?;
             signed.push((number, length, request));
         }
         Ok(Reply::json(200, &SignedParts::new(&signed))?.no_store())

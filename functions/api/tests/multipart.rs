@@ -27,6 +27,11 @@ fn post(path: &str, body: serde_json::Value) -> ApiGatewayV2httpRequest {
     request
 }
 
+/// `POST /v1/files/{id}/{action}` without a body (complete, abort).
+fn on(id: &str, action: &str) -> ApiGatewayV2httpRequest {
+    post(&format!("/v1/files/{id}/{action}"), json!({}))
+}
+
 /// Creates a file of `size` bytes; its id and upload id.
 async fn create(app: &TestApp, size: u64) -> (String, String) {
     let body =
@@ -209,12 +214,7 @@ async fn a_file_sent_in_one_put_has_no_parts() {
         409,
         "not-multipart",
     );
-    assert_problem(
-        &app.send(post(&format!("/v1/files/{id}/complete"), json!({})))
-            .await,
-        409,
-        "not-multipart",
-    );
+    assert_problem(&app.send(on(id, "complete")).await, 409, "not-multipart");
 }
 
 #[tokio::test]
@@ -238,9 +238,7 @@ async fn completion_is_refused_naming_every_part_that_does_not_add_up() {
     let (id, upload) = create(&app, 12 * MIB + 1).await;
     app.store.store_part(&upload, 2, 5 * MIB);
 
-    let response = app
-        .send(post(&format!("/v1/files/{id}/complete"), json!({})))
-        .await;
+    let response = app.send(on(&id, "complete")).await;
 
     let problem = assert_problem(&response, 409, "parts-do-not-add-up");
     assert!(
@@ -260,7 +258,7 @@ async fn completion_joins_the_parts_and_asking_again_answers_the_same() {
     for (number, size) in [(1, 5 * MIB), (2, 5 * MIB), (3, 2 * MIB + 1)] {
         app.store.store_part(&upload, number, size);
     }
-    let complete = || post(&format!("/v1/files/{id}/complete"), json!({}));
+    let complete = || on(&id, "complete");
 
     let first = app.send(complete()).await;
     let again = app.send(complete()).await;
@@ -282,9 +280,7 @@ async fn abort_discards_the_parts_and_expires_the_file_at_once() {
     let (id, upload) = create(&app, 12 * MIB + 1).await;
     app.store.store_part(&upload, 1, 5 * MIB);
 
-    let response = app
-        .send(post(&format!("/v1/files/{id}/abort"), json!({})))
-        .await;
+    let response = app.send(on(&id, "abort")).await;
 
     let body = json(&response);
     assert_eq!(response.status_code, 200, "{body}");
@@ -298,12 +294,7 @@ async fn abort_discards_the_parts_and_expires_the_file_at_once() {
     assert_eq!(app.store.removed(), [format!("uploads/acme/{id}")]);
     // Over: nothing more can be signed, listed or aborted.
     assert_problem(&app.send(sign_request(&id, &[1])).await, 409, "not-pending");
-    assert_problem(
-        &app.send(post(&format!("/v1/files/{id}/abort"), json!({})))
-            .await,
-        409,
-        "not-pending",
-    );
+    assert_problem(&app.send(on(&id, "abort")).await, 409, "not-pending");
 }
 
 #[tokio::test]

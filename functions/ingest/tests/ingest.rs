@@ -77,6 +77,14 @@ fn skipped_why(report: &IngestReport) -> Option<&str> {
     }
 }
 
+/// What ingest reports for a record it gave `status`.
+fn decided(record: &FileRecord, status: FileStatus) -> RecordOutcome {
+    RecordOutcome::Decided {
+        key: record.key().to_string(),
+        status,
+    }
+}
+
 /// The PENDING record of acme's upload with the fixtures' id.
 fn fixture_upload(name: &str, declared_type: &str, declared_size: u64) -> FileRecord {
     let id = FileId::parse(FIXTURE_FILE_ID).unwrap();
@@ -147,13 +155,7 @@ async fn a_clean_upload_becomes_clean_and_its_object_is_tagged_clean() {
 
     let report = world.deliver(PUT).await.unwrap();
 
-    assert_eq!(
-        report.records,
-        vec![RecordOutcome::Decided {
-            key: record.key().to_string(),
-            status: FileStatus::Clean
-        }]
-    );
+    assert_eq!(report.records, [decided(&record, FileStatus::Clean)]);
     let stored = world.stored(&record).await;
     let finding = stored.finding.unwrap();
     assert_eq!(finding.size, PNG.len() as u64);
@@ -251,7 +253,7 @@ async fn a_redelivered_event_changes_nothing() {
 
     assert_eq!(
         again.records,
-        vec![RecordOutcome::AlreadyDecided {
+        [RecordOutcome::AlreadyDecided {
             key: record.key().to_string(),
             status: FileStatus::Clean
         }]

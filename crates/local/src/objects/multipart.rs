@@ -17,7 +17,10 @@ use airlock_domain::{
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{CHUNK_SIZE, FsObjectStore, writer::write_atomically};
+use super::{
+    CHUNK_SIZE, FsObjectStore,
+    writer::{whole, within_length, write_atomically},
+};
 use crate::LocalError;
 
 /// What the store keeps about an upload in progress.
@@ -207,13 +210,7 @@ pub struct PartWriter {
 impl PartWriter {
     /// Appends a chunk; refuses to grow past the signed length.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), LocalError> {
-        let after = self.written + chunk.len() as u64;
-        if after > self.expected_len {
-            return Err(LocalError::LengthMismatch {
-                expected: self.expected_len,
-                actual: after,
-            });
-        }
+        let after = within_length(self.written, chunk, self.expected_len)?;
         self.hasher.update(chunk);
         self.file.write_all(chunk).await?;
         self.written = after;
@@ -222,12 +219,7 @@ impl PartWriter {
 
     /// Keeps the part, if it is whole and hashes as signed.
     pub async fn commit(mut self) -> Result<StoredPart, LocalError> {
-        if self.written != self.expected_len {
-            return Err(LocalError::LengthMismatch {
-                expected: self.expected_len,
-                actual: self.written,
-            });
-        }
+        whole(self.written, self.expected_len)?;
         let digest = hex::encode(std::mem::take(&mut self.hasher).finalize());
         if digest != self.expected_sha256.as_str() {
             return Err(LocalError::ChecksumMismatch {
@@ -287,11 +279,10 @@ impl ObjectMultipart for FsObjectStore {
 
     async fn presign_part(
         &self,
-        key: &ObjectKey,
         part: PartToSign<'_>,
         expires_at: airlock_domain::Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
-        Ok(self.sign_part(&key.to_string(), part, expires_at))
+        Ok(self.sign_part(part, expires_at))
     }
 
     async fn list_parts(
@@ -338,15 +329,20 @@ impl ObjectMultipart for FsObjectStore {
 
 impl MultipartAbort for FsObjectStore {
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StoreError> {
-        let dir = match self.open_upload(&key.to_string(), upload_id).await {
-            Ok(dir) => dir,
-            Err(LocalError::NoSuchUpload(_)) => return Ok(()),
-            Err(e) => return Err(backend(e)),
-        };
-        match tokio::fs::remove_dir_all(&dir).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(backend(e)),
-            _ => Ok(()),
+        match self.open_upload(&key.to_string(), upload_id).await {
+            Ok(dir) => remove_dir_if_present(&dir).await.map_err(backend),
+            Err(LocalError::NoSuchUpload(_)) => Ok(()),
+            Err(e) => Err(backend(e)),
         }
+    }
+}
+
+/// Removes a folder and what is in it; one already gone is not an error (a
+/// concurrent abort or completion removed it first).
+async fn remove_dir_if_present(dir: &std::path::Path) -> std::io::Result<()> {
+    match tokio::fs::remove_dir_all(dir).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use airlock_domain::{
     ContentType, FileName, ObjectKey, Sha256Hex, Timestamp,
-    ports::{ObjectPresigner, PartToSign, PresignedRequest, StoreError},
+    ports::{ObjectPresigner, PartToSign, PresignedRequest, StoreError, UploadToSign},
 };
 use hmac::{Hmac, Mac};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -206,10 +206,10 @@ impl FsObjectStore {
     /// length and the digest (sent back by the client as `x-amz-checksum-sha256`).
     pub(super) fn sign_part(
         &self,
-        key: &str,
         part: PartToSign<'_>,
         expires_at: Timestamp,
     ) -> PresignedRequest {
+        let key = &part.key.to_string();
         let expires = expires_at.timestamp().to_string();
         let (number, length) = (part.number.to_string(), part.length.to_string());
         let checksum = part.sha256.to_base64();
@@ -262,14 +262,12 @@ fn parse_query(query: &str) -> BTreeMap<String, String> {
 impl ObjectPresigner for FsObjectStore {
     async fn presign_upload(
         &self,
-        key: &ObjectKey,
-        content_type: &ContentType,
-        size: u64,
+        upload: UploadToSign<'_>,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
-        let key = key.to_string();
+        let (key, content_type) = (upload.key.to_string(), upload.content_type);
         let expires = expires_at.timestamp().to_string();
-        let length = size.to_string();
+        let length = upload.size.to_string();
         let signature = self.sign(&[
             "PUT",
             &key,
@@ -291,7 +289,7 @@ impl ObjectPresigner for FsObjectStore {
         Ok(PresignedRequest {
             url,
             method: "PUT",
-            headers: PresignedRequest::upload_headers(content_type, size),
+            headers: PresignedRequest::upload_headers(content_type, upload.size),
             expires_at,
         })
     }

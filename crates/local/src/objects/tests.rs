@@ -6,7 +6,7 @@ use airlock_domain::{
     ContentType, FileStatus, ObjectKey, Timestamp,
     ports::{
         ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        StoreError,
+        StoreError, UploadToSign,
     },
 };
 
@@ -32,15 +32,28 @@ fn split(url: &str) -> (String, String) {
     (key.to_owned(), query.to_owned())
 }
 
+/// A presigned PUT of 12 bytes of `content_type`, valid for five minutes.
+async fn upload_of_12_bytes(
+    store: &FsObjectStore,
+    content_type: &str,
+) -> airlock_domain::ports::PresignedRequest {
+    let ct = ContentType::parse(content_type).unwrap();
+    let upload = UploadToSign {
+        key: &key(),
+        content_type: &ct,
+        size: 12,
+    };
+    store
+        .presign_upload(upload, now() + chrono::Duration::minutes(5))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_presigned_upload_verifies_with_its_exact_length_and_type() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    let ct = ContentType::parse("image/svg+xml").unwrap();
-    let signed = store
-        .presign_upload(&key(), &ct, 12, now() + chrono::Duration::minutes(5))
-        .await
-        .unwrap();
+    let signed = upload_of_12_bytes(&store, "image/svg+xml").await;
     let (key, query) = split(&signed.url);
     let grant = store.verify("PUT", &key, &query, now()).unwrap();
     assert_eq!(
@@ -57,11 +70,7 @@ async fn a_presigned_upload_verifies_with_its_exact_length_and_type() {
 async fn a_presigned_url_is_refused_after_expiry_or_with_anything_changed() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    let ct = ContentType::parse("text/plain").unwrap();
-    let signed = store
-        .presign_upload(&key(), &ct, 12, now() + chrono::Duration::minutes(5))
-        .await
-        .unwrap();
+    let signed = upload_of_12_bytes(&store, "text/plain").await;
     let (key, query) = split(&signed.url);
     let later = now() + chrono::Duration::minutes(6);
     assert_eq!(

@@ -77,13 +77,7 @@ impl ObjectWriter {
 
     /// Appends a chunk; refuses to grow past the expected length.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), LocalError> {
-        let after = self.written + chunk.len() as u64;
-        if after > self.expected_len {
-            return Err(LocalError::LengthMismatch {
-                expected: self.expected_len,
-                actual: after,
-            });
-        }
+        let after = within_length(self.written, chunk, self.expected_len)?;
         self.file.write_all(chunk).await?;
         self.written = after;
         Ok(())
@@ -93,12 +87,7 @@ impl ObjectWriter {
     /// no object exists under its key yet (an `AlreadyExists` I/O error otherwise):
     /// objects are never overwritten, so verified bytes cannot be swapped.
     pub async fn commit(mut self) -> Result<u64, LocalError> {
-        if self.written != self.expected_len {
-            return Err(LocalError::LengthMismatch {
-                expected: self.expected_len,
-                actual: self.written,
-            });
-        }
+        whole(self.written, self.expected_len)?;
         self.file.flush().await?;
         self.file.sync_all().await?;
         if let Some(parent) = self.target.parent() {
@@ -127,6 +116,29 @@ impl Drop for ObjectWriter {
         // After a successful commit the temp file is gone and this is a no-op.
         let _ = std::fs::remove_file(&self.temp);
     }
+}
+
+/// The bytes written once `chunk` is added to `written`; refused past `expected`.
+pub(super) fn within_length(written: u64, chunk: &[u8], expected: u64) -> Result<u64, LocalError> {
+    let after = written + chunk.len() as u64;
+    if after > expected {
+        return Err(LocalError::LengthMismatch {
+            expected,
+            actual: after,
+        });
+    }
+    Ok(after)
+}
+
+/// Refuses a body that ended short of `expected`.
+pub(super) fn whole(written: u64, expected: u64) -> Result<(), LocalError> {
+    if written != expected {
+        return Err(LocalError::LengthMismatch {
+            expected,
+            actual: written,
+        });
+    }
+    Ok(())
 }
 
 /// Writes through a temp file unique to this write (`n`), so concurrent writers of the

@@ -21,7 +21,7 @@ use airlock_domain::{
     Timestamp, UploadRequest, Usage, UsageDelta, Verdict,
     ports::{
         CatalogError, CatalogReader, CatalogWriter, LedgerError, ListQuery, ObjectPresigner,
-        ObjectRemover, Page, PresignedRequest, StoreError, UsageReader,
+        ObjectRemover, Page, PresignedRequest, StoreError, UploadToSign, UsageReader,
     },
 };
 use airlock_testkit::FixedClock;
@@ -296,11 +296,10 @@ fn signed(method: &'static str, key: &ObjectKey, expires_at: Timestamp) -> Presi
 impl ObjectPresigner for RecordingStore {
     async fn presign_upload(
         &self,
-        key: &ObjectKey,
-        content_type: &ContentType,
-        size: u64,
+        upload: UploadToSign<'_>,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
+        let (key, content_type, size) = (upload.key, upload.content_type, upload.size);
         self.state().uploads.push(SignedUpload {
             key: key.to_string(),
             content_type: content_type.to_string(),

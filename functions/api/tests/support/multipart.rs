@@ -80,10 +80,10 @@ impl ObjectMultipart for RecordingStore {
 
     async fn presign_part(
         &self,
-        key: &ObjectKey,
         part: PartToSign<'_>,
         expires_at: Timestamp,
     ) -> Result<PresignedRequest, StoreError> {
+        let key = part.key;
         self.state().multipart.signed.push((
             part.upload_id.to_owned(),
             part.number,

@@ -1,0 +1,349 @@
+//! One large object (10 GiB by default, `BENCH_LARGE_GIB`) through the local stack
+//! end to end, as issue 14 asks: a multipart upload (parts hashed, presigned and sent
+//! four at a time), the completion that joins them, ingest's one pass to a verdict;
+//! beside `openssl dgst -sha256` of the same file in the same run, and the stack
+//! process's peak resident memory (ingest, the api and the object server share it,
+//! so this bounds ingest's from above).
+//!
+//! The stack runs with the file size as its upload limit and `accept-unscanned`:
+//! ingest scans whole files up to `max_scan_bytes` only (no windowed scan yet), so a
+//! larger file is hashed, sniffed and checked, and its verdict names it unscanned.
+
+use std::{
+    io::{Read, Seek, SeekFrom, Write},
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::{BenchError, report::Report, settings::Settings, stack::Stack};
+
+const SECTION: &str = "large";
+const MIB: u64 = 1024 * 1024;
+/// Parts in flight at once, as the console sends them.
+const PARALLEL_PARTS: usize = 4;
+
+/// Runs the section: the figures go into `report`.
+pub async fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
+    let gib: u64 = std::env::var("BENCH_LARGE_GIB")
+        .ok()
+        .and_then(|raw| raw.parse().ok())
+        .unwrap_or(10);
+    let size = gib * 1024 * MIB;
+    let path = settings.scratch.join("large.bin");
+    write_file(&path, size)?;
+    let outcome = measure(settings, &path, size, report).await;
+    let _ = std::fs::remove_file(&path);
+    outcome
+}
+
+async fn measure(
+    settings: &Settings,
+    path: &Path,
+    size: u64,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let (openssl_secs, sha256) = openssl_sha256(path)?;
+    let max = size.to_string();
+    let binary = settings.bin_dir.join("airlock-stack");
+    let data_dir = settings.scratch.join("stack-large");
+    let flags = [
+        "--max-upload-bytes",
+        &max,
+        "--unscannable",
+        "accept-unscanned",
+    ];
+    let stack = Stack::start_with(&binary, data_dir.clone(), &flags).await?;
+    let client = reqwest::Client::new();
+    let created = call(&client, &stack, "POST", "/v1/files", Some(json!({
+        "name": "large.bin", "content_type": "application/octet-stream", "size": size, "sha256": sha256,
+    })))
+    .await?;
+    let id = text(&created["file"]["id"])?;
+    let part_size = created["multipart"]["part_size"].as_u64().unwrap_or(0);
+    let part_count = created["multipart"]["part_count"].as_u64().unwrap_or(0);
+    if part_size == 0 || part_count == 0 {
+        return Err(BenchError::Invoke(
+            "POST /v1/files".into(),
+            format!("no plan: {created}"),
+        ));
+    }
+    let started = Instant::now();
+    send_parts(&client, &stack, &id, path, size, part_size, part_count).await?;
+    let upload = started.elapsed();
+    let completing = Instant::now();
+    call(
+        &client,
+        &stack,
+        "POST",
+        &format!("/v1/files/{id}/complete"),
+        None,
+    )
+    .await?;
+    let join = completing.elapsed();
+    let verified = Instant::now();
+    let file = wait_for_verdict(&client, &stack, &id).await?;
+    let ingest = verified.elapsed();
+    let peak = stack.pid().and_then(peak_resident_mib);
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    let rate = |d: Duration| size as f64 / MIB as f64 / d.as_secs_f64();
+    let openssl = size as f64 / MIB as f64 / openssl_secs;
+    report.info(
+        SECTION,
+        format!("{} GiB object: verdict", size >> 30),
+        format!(
+            "{} ({}), sha256 matches the declared: {}",
+            file["status"].as_str().unwrap_or("?"),
+            reasons(&file),
+            file["sha256"] == sha256
+        ),
+    );
+    report.info(
+        SECTION,
+        "multipart upload (parts hashed, presigned, sent 4 at a time)",
+        format!(
+            "{part_count} parts of {} MiB in {:.1} s, {:.0} MiB/s",
+            part_size / MIB,
+            upload.as_secs_f64(),
+            rate(upload)
+        ),
+    );
+    report.info(
+        SECTION,
+        "completion (the local store joins the parts)",
+        format!("{:.1} s, {:.0} MiB/s", join.as_secs_f64(), rate(join)),
+    );
+    report.check(
+        SECTION,
+        "ingest: completion to verdict, ÷ openssl dgst -sha256 of the same file",
+        format!(
+            "{:.1} s, {:.0} MiB/s; openssl {:.0} MiB/s; ratio {:.2}×",
+            ingest.as_secs_f64(),
+            rate(ingest),
+            openssl,
+            rate(ingest) / openssl
+        ),
+        "≥ 0.5×",
+        Some(rate(ingest) / openssl >= 0.5),
+    );
+    report.check(
+        SECTION,
+        "stack process peak resident memory (VmHWM; ingest, api and object server in one process)",
+        peak.map_or("unknown".to_owned(), |mib| format!("{mib:.1} MiB")),
+        "≤ 256 MiB",
+        peak.map(|mib| mib <= 256.0),
+    );
+    report.info(
+        SECTION,
+        "end to end (upload, completion, ingest)",
+        format!("{:.1} s", (upload + join + ingest).as_secs_f64()),
+    );
+    Ok(())
+}
+
+/// `size` bytes that no compressor or deduplicator shortcuts: a 16 MiB block of a
+/// linear congruential sequence, each copy stamped with its offset.
+fn write_file(path: &Path, size: u64) -> Result<(), BenchError> {
+    let io = |e| BenchError::Io(path.to_owned(), e);
+    let mut block = vec![0u8; (16 * MIB) as usize];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for byte in &mut block {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        *byte = (x >> 56) as u8;
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let mut written = 0;
+    while written < size {
+        block[..8].copy_from_slice(&written.to_le_bytes());
+        let n = (size - written).min(block.len() as u64) as usize;
+        file.write_all(&block[..n]).map_err(io)?;
+        written += n as u64;
+    }
+    file.flush().map_err(io)
+}
+
+/// Seconds `openssl dgst -sha256` takes over the file, and the digest.
+fn openssl_sha256(path: &Path) -> Result<(f64, String), BenchError> {
+    let started = Instant::now();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .arg(path)
+        .output()
+        .map_err(|e| BenchError::Invoke("openssl".into(), e.to_string()))?;
+    let secs = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let digest = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((secs, digest))
+}
+
+async fn send_parts(
+    client: &reqwest::Client,
+    stack: &Stack,
+    id: &str,
+    path: &Path,
+    size: u64,
+    part_size: u64,
+    part_count: u64,
+) -> Result<(), BenchError> {
+    let permits = Arc::new(Semaphore::new(PARALLEL_PARTS));
+    let mut sending = tokio::task::JoinSet::new();
+    for number in 1..=part_count {
+        let permit = Arc::clone(&permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| BenchError::Invoke("parts".into(), e.to_string()))?;
+        let (client, path, id) = (client.clone(), path.to_owned(), id.to_owned());
+        let (base, token) = (stack.base_url.clone(), stack.token.clone());
+        sending.spawn(async move {
+            let start = (number - 1) * part_size;
+            let length = (size - start).min(part_size);
+            let outcome =
+                send_part(&client, (&base, &token), &id, &path, number, start, length).await;
+            drop(permit);
+            outcome
+        });
+    }
+    while let Some(done) = sending.join_next().await {
+        done.map_err(|e| BenchError::Invoke("parts".into(), e.to_string()))??;
+    }
+    Ok(())
+}
+
+async fn send_part(
+    client: &reqwest::Client,
+    (base, token): (&str, &str),
+    id: &str,
+    path: &Path,
+    number: u64,
+    start: u64,
+    length: u64,
+) -> Result<(), BenchError> {
+    let bytes = read_range(path, start, length)?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let signed: Value = client
+        .post(format!("{base}/v1/files/{id}/parts"))
+        .bearer_auth(token)
+        .json(&json!({"parts": [{"number": number, "sha256": sha256}]}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| BenchError::Invoke("POST parts".into(), e.to_string()))?
+        .json()
+        .await
+        .map_err(|e| BenchError::Invoke("POST parts".into(), e.to_string()))?;
+    let part = &signed["parts"][0];
+    let mut request = client.put(part["url"].as_str().unwrap_or_default());
+    for (name, value) in part["headers"].as_object().into_iter().flatten() {
+        if name != "content-length" {
+            request = request.header(name, value.as_str().unwrap_or_default());
+        }
+    }
+    request
+        .body(bytes)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| BenchError::Invoke(format!("PUT part {number}"), e.to_string()))?;
+    Ok(())
+}
+
+fn read_range(path: &Path, start: u64, length: u64) -> Result<Vec<u8>, BenchError> {
+    let io = |e| BenchError::Io(path.to_owned(), e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut bytes = vec![0; length as usize];
+    file.read_exact(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+async fn call(
+    client: &reqwest::Client,
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, BenchError> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|e| BenchError::Invoke(path.into(), e.to_string()))?;
+    let mut request = client
+        .request(method, format!("{}{path}", stack.base_url))
+        .bearer_auth(&stack.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| BenchError::Invoke(path.into(), e.to_string()))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(BenchError::Invoke(path.into(), format!("{status}: {body}")));
+    }
+    Ok(body)
+}
+
+/// Polls the file until ingest has decided (at most an hour: 10 GiB at 3 MiB/s).
+async fn wait_for_verdict(
+    client: &reqwest::Client,
+    stack: &Stack,
+    id: &str,
+) -> Result<Value, BenchError> {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let file = call(client, stack, "GET", &format!("/v1/files/{id}"), None).await?;
+        if file["status"] != "PENDING" {
+            return Ok(file);
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::Invoke(
+                "ingest".into(),
+                "no verdict within an hour".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn reasons(file: &Value) -> String {
+    let codes: Vec<_> = file["verdict"]["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    let scan = file["scan"]["why"]["code"]
+        .as_str()
+        .or(file["scan"]["outcome"].as_str());
+    format!("reasons {codes:?}, scan {}", scan.unwrap_or("?"))
+}
+
+fn text(value: &Value) -> Result<String, BenchError> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| BenchError::Invoke("POST /v1/files".into(), format!("no id: {value}")))
+}
+
+/// The process's peak resident set (`VmHWM`), in MiB.
+fn peak_resident_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
