@@ -225,6 +225,7 @@ impl ScanConfig {
                 )?,
                 unscannable,
                 archives: archive_limits(env)?,
+                ..airlock_domain::ScanLimits::default()
             },
             memory_budget: env.parsed_or("AIRLOCK_SCAN_MEMORY_BYTES", 32 * 1024 * 1024)?,
             timeout: env.seconds_or("AIRLOCK_SCAN_TIMEOUT_SECS", Duration::from_secs(60))?,

@@ -37,7 +37,7 @@ pub use record::{FileRecord, Finding};
 pub use scan::{
     ArchiveLimits, DEFAULT_MAX_ARCHIVE_DEPTH, DEFAULT_MAX_ARCHIVE_MEMBERS,
     DEFAULT_MAX_EXPANDED_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_SCAN_BYTES, DEFAULT_RATIO_FLOOR,
-    Members, RuleHit, ScanLimits, ScanReport, SkipReason, Unscannable,
+    Members, RuleHit, ScanLimits, ScanMode, ScanReport, SkipReason, Unscannable, Windows,
 };
 pub use status::FileStatus;
 pub use stored::StoredObject;

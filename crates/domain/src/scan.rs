@@ -38,9 +38,13 @@ impl Unscannable {
 /// How far scanning goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanLimits {
-    /// Files larger than this are not scanned; a member of a container larger than
+    /// Files up to this size are scanned whole; a member of a container larger than
     /// this is scanned up to it and named as not fully scanned.
     pub max_scan_bytes: u64,
+    /// Files past `max_scan_bytes` and up to this size are scanned in overlapping
+    /// windows as they stream ([`ScanMode::Windowed`]); past it, not at all. The
+    /// default has no such limit: any size S3 holds is scanned.
+    pub max_windowed_bytes: u64,
     /// What becomes of a file that was not scanned.
     pub unscannable: Unscannable,
     /// How far containers are opened.
@@ -51,6 +55,7 @@ impl Default for ScanLimits {
     fn default() -> Self {
         Self {
             max_scan_bytes: DEFAULT_MAX_SCAN_BYTES,
+            max_windowed_bytes: u64::MAX,
             unscannable: Unscannable::Reject,
             archives: ArchiveLimits::default(),
         }
@@ -220,6 +225,13 @@ pub enum ScanReport {
         /// The members of a container; absent when the upload is not one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<Members>,
+        /// How the rules saw the bytes: the whole file at once, or, past the scan
+        /// limit, in overlapping windows (see [`ScanMode`]).
+        #[serde(default)]
+        mode: ScanMode,
+        /// For a windowed scan, the windows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<Windows>,
     },
     /// The file was not scanned.
     Skipped {
@@ -231,6 +243,32 @@ pub enum ScanReport {
         /// Why not.
         why: SkipReason,
     },
+}
+
+/// How the rules saw a file's bytes, so a reader knows which rule semantics applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanMode {
+    /// Every rule over the whole file at once, containers opened: `filesize`, offsets
+    /// and conditions over the whole file mean what they say.
+    #[default]
+    Whole,
+    /// The file was larger than the scan limit: the rules ran over windows of it in
+    /// turn, each overlapping the one before, so a pattern up to the overlap long is
+    /// found wherever it lies. Conditions see one window (`filesize` is the window's,
+    /// offsets are from its start) and containers are not opened.
+    Windowed,
+}
+
+/// The windows of a windowed scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Windows {
+    /// Bytes in each window but the last.
+    pub bytes: u64,
+    /// Bytes each window shares with the one before.
+    pub overlap: u64,
+    /// How many windows were scanned.
+    pub count: u64,
 }
 
 impl ScanReport {
@@ -275,7 +313,25 @@ impl ScanReport {
             flagged,
             hits: Vec::new(),
             members: None,
+            mode: ScanMode::Whole,
+            window: None,
         }
+    }
+
+    /// A finished windowed scan of a file past the scan limit.
+    pub fn windowed(
+        ruleset: String,
+        (matched, flagged): (Vec<String>, Vec<String>),
+        window: Windows,
+    ) -> Self {
+        let mut report = Self::scanned(ruleset, matched, flagged);
+        if let Self::Scanned {
+            mode, window: w, ..
+        } = &mut report
+        {
+            (*mode, *w) = (ScanMode::Windowed, Some(window));
+        }
+        report
     }
 
     /// The verdict reasons the scan contributes under `unscannable`: one per matched
@@ -397,6 +453,8 @@ mod tests {
                 scanned: 2,
                 unscanned,
             }),
+            mode: ScanMode::Whole,
+            window: None,
         }
     }
 

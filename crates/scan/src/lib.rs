@@ -14,6 +14,8 @@
 //! - [`precompiled`]: a compiled ruleset kept as bytes beside its rules, so a cold
 //!   start reads it back instead of compiling again.
 //! - [`pass`]: the one read of an object that hashes, sniffs and scans it.
+//! - [`windows`]: scans an object past the scan limit in overlapping windows as it
+//!   streams, so no size goes unscanned and memory stays at one window.
 //! - [`expand`]: opens containers (zip, tar, gzip, bzip2, xz, zstd, PDF streams, OLE)
 //!   and scans each member, within the archive budgets.
 
@@ -26,6 +28,7 @@ pub mod precompiled;
 pub mod rules;
 pub mod scanner;
 pub mod spool;
+pub mod windows;
 
 pub use live::LiveRules;
 pub use pass::{Pass, PassError, Scanning};

@@ -2,14 +2,17 @@
 //! once from the store, hashing and sniffing it while spooling it for the scanner,
 //! then run the rules in force.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use airlock_domain::{
     Inspection, Inspector, ObjectKey, ScanLimits, ScanReport, StoredObject,
     ports::{ChunkStream, ObjectReader, RuleSource, StoreError},
 };
 
-use crate::{LiveRules, ScanError, ScanSettings, Spool, Subject, scan};
+use crate::{
+    CompiledRules, LiveRules, ScanError, ScanSettings, Spool, Spooled, Subject, scan,
+    spool::Prefix, windows::WindowScan,
+};
 
 /// Why a pass could not finish; all worth retrying.
 #[derive(Debug, thiserror::Error)]
@@ -111,11 +114,18 @@ impl<R: RuleSource> Scanning<R> {
     ) -> Result<Pass, PassError> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.gate.acquire().await.ok();
+        let rules = self.rules.current().await.map_err(PassError::Rules)?;
         let mut stream = store.open(key, version).await.map_err(PassError::Store)?;
         let stored = stream.stored().clone();
         let mut inspector = Inspector::new();
         let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
-        let (chunks, spooling) = spool_in_background(spool);
+        let windowing = Windowing {
+            rules: Arc::clone(&rules),
+            subject: subject.clone(),
+            settings: self.settings,
+            max_bytes: self.limits.max_windowed_bytes,
+        };
+        let (chunks, spooling) = spool_in_background(spool, windowing);
         while let Some(chunk) = stream.next_chunk().await.map_err(PassError::Store)? {
             inspector.update(&chunk);
             if chunks.send(chunk).await.is_err() {
@@ -124,11 +134,7 @@ impl<R: RuleSource> Scanning<R> {
             }
         }
         drop(chunks);
-        let spooled = spooling
-            .await
-            .map_err(PassError::SpoolTask)?
-            .map_err(PassError::Spool)?;
-        let rules = self.rules.current().await.map_err(PassError::Rules)?;
+        let spooled = spooling.await.map_err(PassError::SpoolTask)??;
         let started = Instant::now();
         let reach = crate::Reach {
             archives: self.limits.archives,
@@ -149,24 +155,90 @@ impl<R: RuleSource> Scanning<R> {
 /// Chunks queued for the spool at most: the memory a slow disk can hold up.
 const SPOOL_QUEUE: usize = 4;
 
+/// What a pass needs to scan an object past the scan limit in windows.
+struct Windowing {
+    rules: Arc<CompiledRules>,
+    subject: Subject,
+    settings: ScanSettings,
+    /// Past this, windows stop and the object counts as too large to scan.
+    max_bytes: u64,
+}
+
 /// Runs `spool` on a blocking thread fed through a bounded queue, so writing the
 /// spool file overlaps reading and hashing the next chunks (on two cores, ingest of a
 /// 1 GiB object on the local stack took 3.9–4.5 s with both on one thread, 3.1–3.4 s
-/// with this).
+/// with this). An object that passes the scan limit is scanned in windows there
+/// instead, from its first byte, as it streams (see [`crate::windows`]).
 fn spool_in_background(
     mut spool: Spool,
+    windowing: Windowing,
 ) -> (
     tokio::sync::mpsc::Sender<Vec<u8>>,
-    tokio::task::JoinHandle<std::io::Result<crate::Spooled>>,
+    tokio::task::JoinHandle<Result<Spooled, PassError>>,
 ) {
     let (chunks, mut queued) = tokio::sync::mpsc::channel::<Vec<u8>>(SPOOL_QUEUE);
     let spooling = tokio::task::spawn_blocking(move || {
+        let windowing = windowing;
+        let mut windows: Option<WindowScan<'_>> = None;
+        let mut size: u64 = 0;
         while let Some(chunk) = queued.blocking_recv() {
-            spool.push(&chunk)?;
+            size += chunk.len() as u64;
+            if size > windowing.max_bytes {
+                // Past every limit: nothing more is scanned; the chunks are still
+                // drained so the pass hashes the whole object.
+                windows = None;
+                spool.push(&chunk).map_err(PassError::Spool)?;
+                continue;
+            }
+            if let Some(scan) = windows.as_mut() {
+                scan.feed(&chunk).map_err(PassError::Scan)?;
+            } else if let Some(prefix) =
+                spool.push_or_give_back(&chunk).map_err(PassError::Spool)?
+            {
+                let mut scan = WindowScan::new(
+                    &windowing.rules,
+                    windowing.subject.clone(),
+                    windowing.settings,
+                );
+                feed_prefix(&mut scan, prefix)?;
+                scan.feed(&chunk).map_err(PassError::Scan)?;
+                windows = Some(scan);
+            }
         }
-        spool.finish()
+        match windows {
+            Some(scan) if size <= windowing.max_bytes => {
+                let ruleset = windowing.rules.version().to_owned();
+                Ok(Spooled::Windowed(
+                    scan.finish(ruleset).map_err(PassError::Scan)?,
+                ))
+            }
+            _ if size > windowing.max_bytes => Ok(Spooled::TooLarge {
+                size,
+                limit: windowing.max_bytes,
+            }),
+            _ => spool.finish().map_err(PassError::Spool),
+        }
     });
     (chunks, spooling)
+}
+
+/// Feeds the bytes a spool kept before the object passed the scan limit.
+fn feed_prefix(scan: &mut WindowScan<'_>, prefix: Prefix) -> Result<(), PassError> {
+    match prefix {
+        Prefix::Memory(bytes) => scan.feed(&bytes).map_err(PassError::Scan),
+        Prefix::Disk(path) => {
+            use std::io::Read;
+            let mut file = std::fs::File::open(&path).map_err(PassError::Spool)?;
+            let mut buffer = vec![0; 1024 * 1024];
+            loop {
+                let n = file.read(&mut buffer).map_err(PassError::Spool)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                scan.feed(&buffer[..n]).map_err(PassError::Scan)?;
+            }
+        }
+    }
 }
 
 impl<R: RuleSource + Clone + 'static> Scanning<R> {

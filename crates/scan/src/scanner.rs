@@ -45,7 +45,7 @@ pub struct Subject {
 
 impl Subject {
     /// The upload's name at the head of every member's path (`upload` if it has none).
-    fn root(&self) -> &str {
+    pub(crate) fn root(&self) -> &str {
         if self.file_name.is_empty() {
             "upload"
         } else {
@@ -169,6 +169,7 @@ fn scan_with(
             crate::mapped::scan_mapped(path, |bytes| walk(&mut walker, bytes, 0))
                 .map_err(ScanError::Spool)??
         }
+        Spooled::Windowed(report) => return Ok(report.clone()),
         Spooled::TooLarge { size, limit } => {
             return Ok(ScanReport::Skipped {
                 ruleset,
@@ -226,5 +227,7 @@ fn report(ruleset: String, walker: Walker<'_, '_>) -> ScanReport {
             scanned: walker.scanned,
             unscanned: walker.unscanned,
         }),
+        mode: airlock_domain::ScanMode::Whole,
+        window: None,
     }
 }

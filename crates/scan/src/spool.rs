@@ -13,6 +13,9 @@ pub enum Spooled {
     Memory(Vec<u8>),
     /// Every byte, in a temporary file deleted when this value is dropped.
     Disk(TempPath),
+    /// The object passed the scan limit and was scanned in windows as it streamed
+    /// (see [`crate::windows`]); this is that scan's report.
+    Windowed(airlock_domain::ScanReport),
     /// The object passed the scan limit; its bytes were not kept.
     TooLarge {
         /// Bytes read before the scan limit was passed (a lower bound of the object's size).
@@ -20,6 +23,15 @@ pub enum Spooled {
         /// The scan limit in bytes that was passed.
         limit: u64,
     },
+}
+
+/// The bytes a spool kept before the object passed the scan limit.
+#[derive(Debug)]
+pub enum Prefix {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// In a temporary file, removed when this is dropped.
+    Disk(TempPath),
 }
 
 enum Held {
@@ -55,6 +67,31 @@ impl Spool {
             self.held = Held::Dropped;
             return Ok(());
         }
+        self.keep(chunk)
+    }
+
+    /// Adds the next chunk, unless it takes the object past the scan limit: then
+    /// the bytes kept so far are handed back, for a scan in windows that goes on
+    /// from them (the chunk is not among them).
+    pub fn push_or_give_back(&mut self, chunk: &[u8]) -> io::Result<Option<Prefix>> {
+        if self.size + chunk.len() as u64 <= self.limit {
+            self.size += chunk.len() as u64;
+            self.keep(chunk)?;
+            return Ok(None);
+        }
+        self.size += chunk.len() as u64;
+        let prefix = match std::mem::replace(&mut self.held, Held::Dropped) {
+            Held::Memory(bytes) => Prefix::Memory(bytes),
+            Held::Disk(file) => {
+                let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                Prefix::Disk(file.into_temp_path())
+            }
+            Held::Dropped => Prefix::Memory(Vec::new()),
+        };
+        Ok(Some(prefix))
+    }
+
+    fn keep(&mut self, chunk: &[u8]) -> io::Result<()> {
         match &mut self.held {
             Held::Memory(bytes) if bytes.len() + chunk.len() <= self.memory_budget => {
                 bytes.extend_from_slice(chunk);

@@ -138,16 +138,14 @@ impl airlock_domain::ports::RuleSource for NoRules {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whole_pass_over_a_large_object_keeps_resident_memory_far_below_its_size() {
+/// One pass over a generated 192 MiB object within `limits`; the pass, and how much
+/// the process's peak resident memory grew during it.
+async fn pass_of_192_mib(limits: airlock_domain::ScanLimits) -> (airlock_scan::Pass, f64) {
     let scanning = airlock_scan::Scanning::start(
         NoRules,
         std::time::Duration::ZERO,
         ScanSettings::default(),
-        airlock_domain::ScanLimits {
-            max_scan_bytes: u64::MAX,
-            ..airlock_domain::ScanLimits::default()
-        },
+        limits,
     )
     .await
     .unwrap();
@@ -156,16 +154,45 @@ async fn a_whole_pass_over_a_large_object_keeps_resident_memory_far_below_its_si
         airlock_domain::FileId::generate(),
     );
     let before = peak_resident_mib();
-
     let pass = scanning
         .pass(&GeneratedStore(192 * MIB), &key, None, Subject::default())
         .await
         .unwrap();
+    (pass, peak_resident_mib() - before)
+}
 
-    let growth = peak_resident_mib() - before;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_pass_over_a_large_object_keeps_resident_memory_far_below_its_size() {
+    let (pass, growth) = pass_of_192_mib(airlock_domain::ScanLimits {
+        max_scan_bytes: u64::MAX,
+        ..airlock_domain::ScanLimits::default()
+    })
+    .await;
+
     assert_eq!(pass.found.size, 192 * MIB as u64);
     assert!(
         growth < 64.0,
         "peak resident memory grew by {growth:.0} MiB over a pass of a 192 MiB object"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_windowed_pass_past_the_scan_limit_keeps_resident_memory_at_about_one_window() {
+    let (pass, growth) = pass_of_192_mib(airlock_domain::ScanLimits {
+        max_scan_bytes: 16 * MIB as u64,
+        ..airlock_domain::ScanLimits::default()
+    })
+    .await;
+
+    assert_eq!(pass.found.size, 192 * MIB as u64);
+    let airlock_domain::ScanReport::Scanned { mode, window, .. } = &pass.scan else {
+        panic!("not scanned: {:?}", pass.scan);
+    };
+    assert_eq!(*mode, airlock_domain::ScanMode::Windowed);
+    // 32 MiB windows advancing 31 MiB over 192 MiB.
+    assert_eq!(window.map(|w| w.count), Some(7));
+    assert!(
+        growth < 64.0,
+        "peak resident memory grew by {growth:.0} MiB over a windowed pass of a 192 MiB object"
     );
 }

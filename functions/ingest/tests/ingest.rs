@@ -520,9 +520,10 @@ async fn the_verdict_names_the_rule_files_in_force_and_not_one_left_out() {
 }
 
 #[tokio::test]
-async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently() {
+async fn a_file_past_every_scan_limit_is_rejected_by_default_never_passed_silently() {
     let world = world_with(ScanLimits {
         max_scan_bytes: 16,
+        max_windowed_bytes: 16,
         unscannable: Unscannable::Reject,
         ..ScanLimits::default()
     })
@@ -549,9 +550,10 @@ async fn a_file_past_the_scan_limit_is_rejected_by_default_never_passed_silently
 }
 
 #[tokio::test]
-async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
+async fn a_file_past_every_scan_limit_can_be_accepted_visibly_unscanned() {
     let world = world_with(ScanLimits {
         max_scan_bytes: 16,
+        max_windowed_bytes: 16,
         unscannable: Unscannable::AcceptUnscanned,
         ..ScanLimits::default()
     })
@@ -579,6 +581,35 @@ async fn a_file_past_the_scan_limit_can_be_accepted_visibly_unscanned() {
         world.store.scan_tag(&key).await.unwrap().as_deref(),
         Some("unscanned")
     );
+}
+
+#[tokio::test]
+async fn a_file_past_the_scan_limit_is_scanned_in_windows_and_the_report_says_so() {
+    let world = world_with(ScanLimits {
+        max_scan_bytes: 16,
+        ..ScanLimits::default()
+    })
+    .await;
+    world.add_rule("acme.yar", SECRET_RULE);
+    // Past the first window (the 32 MiB memory budget), near the end.
+    let mut bytes = vec![b' '; 40 << 20];
+    let at = bytes.len() - 100;
+    bytes[at..at + 10].copy_from_slice(b"TOP-SECRET");
+    let record = world.upload("text/plain", bytes.len() as u64, &bytes).await;
+
+    world.deliver(PUT).await.unwrap();
+
+    let stored = world.stored(&record).await;
+    assert_eq!(stored.status, FileStatus::Infected);
+    let scan = serde_json::to_value(stored.finding.unwrap().scan.unwrap()).unwrap();
+    assert_eq!(scan["mode"], "windowed", "{scan}");
+    assert_eq!(
+        scan["matched"],
+        serde_json::json!(["acme.secret_marker"]),
+        "{scan}"
+    );
+    assert_eq!(scan["window"]["overlap"], 1 << 20, "{scan}");
+    assert_eq!(scan["window"]["count"], 2, "{scan}");
 }
 
 #[tokio::test]

@@ -1,0 +1,203 @@
+//! Scanning past the scan limit: an object too large to keep whole is scanned as it
+//! streams, in windows of the memory budget that overlap by [`OVERLAP`], so memory
+//! stays at one window whatever the object's size and a pattern up to the overlap
+//! long is found wherever it lies, across a window's edge too. Each window is one
+//! scan, under the scan timeout; conditions see one window at a time (`filesize` is
+//! the window's) and containers are not opened, which the report says
+//! ([`ScanMode::Windowed`]).
+
+use airlock_domain::{ScanMode, ScanReport, SkipReason, Windows};
+
+use crate::{CompiledRules, ScanError, ScanSettings, Subject, expand::Walker};
+
+/// Bytes each window shares with the one before.
+pub const OVERLAP: usize = 1024 * 1024;
+
+/// A windowed scan in progress.
+pub struct WindowScan<'r> {
+    scanner: yara_x::Scanner<'r>,
+    subject: Subject,
+    settings: ScanSettings,
+    window: usize,
+    buffer: Vec<u8>,
+    /// Leading bytes of `buffer` some window has scanned already (the overlap).
+    scanned: usize,
+    count: u64,
+    matched: Vec<(String, bool)>,
+    timed_out: bool,
+}
+
+impl<'r> WindowScan<'r> {
+    /// A scan with `rules`, in windows of the memory budget (at least twice the
+    /// overlap, so every window has new bytes).
+    pub fn new(rules: &'r CompiledRules, subject: Subject, settings: ScanSettings) -> Self {
+        let mut scanner = yara_x::Scanner::new(rules.rules());
+        // The externals were defined by `compile` as strings; setting strings cannot fail.
+        let _ = scanner.set_global("declared_type", subject.declared_type.as_str());
+        let _ = scanner.set_global("owner", subject.owner.as_str());
+        let window = settings.memory_budget.max(2 * OVERLAP);
+        Self {
+            scanner,
+            subject,
+            settings,
+            window,
+            buffer: Vec::with_capacity(window + OVERLAP),
+            scanned: 0,
+            count: 0,
+            matched: Vec::new(),
+            timed_out: false,
+        }
+    }
+
+    /// The next bytes of the object; every full window is scanned at once.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), ScanError> {
+        while !bytes.is_empty() {
+            let room = self.window - self.buffer.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.buffer.extend_from_slice(now);
+            bytes = later;
+            if self.buffer.len() == self.window {
+                self.scan_buffer()?;
+                self.buffer.drain(..self.window - OVERLAP);
+                self.scanned = OVERLAP;
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans what is left and reports.
+    pub fn finish(mut self, ruleset: String) -> Result<ScanReport, ScanError> {
+        if self.buffer.len() > self.scanned || self.count == 0 {
+            self.scan_buffer()?;
+        }
+        if self.timed_out {
+            return Ok(ScanReport::Skipped {
+                ruleset,
+                rule_files: Vec::new(),
+                why: SkipReason::ScanTimedOut {
+                    after_secs: self.settings.timeout.as_secs(),
+                },
+            });
+        }
+        let names = |policy: bool| -> Vec<String> {
+            let mut names: Vec<String> = Vec::new();
+            for (rule, _) in self.matched.iter().filter(|(_, p)| *p == policy) {
+                if !names.contains(rule) {
+                    names.push(rule.clone());
+                }
+            }
+            names
+        };
+        let window = Windows {
+            bytes: self.window as u64,
+            overlap: OVERLAP as u64,
+            count: self.count,
+        };
+        let report = ScanReport::windowed(ruleset, (names(false), names(true)), window);
+        debug_assert!(matches!(
+            report,
+            ScanReport::Scanned {
+                mode: ScanMode::Windowed,
+                ..
+            }
+        ));
+        Ok(report)
+    }
+
+    fn scan_buffer(&mut self) -> Result<(), ScanError> {
+        if self.timed_out {
+            return Ok(());
+        }
+        self.count += 1;
+        let root = self.subject.root().to_owned();
+        // One walker a window: each window has the whole scan timeout, and nothing
+        // is opened (a window is no container).
+        let mut walker = Walker::new(
+            &mut self.scanner,
+            airlock_domain::ArchiveLimits::default(),
+            0,
+            self.settings.timeout,
+        );
+        if !walker.scan_item(&self.buffer, &root, None, None)? {
+            self.timed_out = true;
+        }
+        self.matched
+            .extend(walker.hits.into_iter().map(|hit| (hit.rule, hit.policy)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> std::sync::Arc<CompiledRules> {
+        let file = airlock_domain::ports::RuleFile {
+            name: "t.yar".into(),
+            source: r#"rule marker { strings: $m = "AIRLOCK-WINDOW-MARKER" condition: $m }"#.into(),
+        };
+        crate::compile(&[file], "v1").unwrap()
+    }
+
+    fn settings(window: usize) -> ScanSettings {
+        ScanSettings {
+            memory_budget: window,
+            ..ScanSettings::default()
+        }
+    }
+
+    fn scan(rules: &CompiledRules, bytes: &[u8], window: usize, chunk: usize) -> ScanReport {
+        let mut scan = WindowScan::new(rules, Subject::default(), settings(window));
+        for piece in bytes.chunks(chunk) {
+            scan.feed(piece).unwrap();
+        }
+        scan.finish("r".into()).unwrap()
+    }
+
+    fn matched(report: &ScanReport) -> Vec<String> {
+        match report {
+            ScanReport::Scanned { matched, .. } => matched.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pattern_across_a_windows_edge_is_found_in_the_overlap() {
+        let rules = rules();
+        let window = 2 * OVERLAP;
+        let mut bytes = vec![b'.'; 5 * OVERLAP];
+        let marker = b"AIRLOCK-WINDOW-MARKER";
+        let edge = window - 10;
+        bytes[edge..edge + marker.len()].copy_from_slice(marker);
+
+        let report = scan(&rules, &bytes, window, 64 * 1024);
+
+        assert_eq!(matched(&report), ["t.marker"]);
+        let ScanReport::Scanned {
+            mode,
+            window: Some(w),
+            ..
+        } = report
+        else {
+            panic!("no windows");
+        };
+        assert_eq!(mode, ScanMode::Windowed);
+        assert_eq!((w.bytes, w.overlap), (window as u64, OVERLAP as u64));
+        // 5 MiB in windows of 2 MiB advancing 1 MiB: 4 windows.
+        assert_eq!(w.count, 4);
+    }
+
+    #[test]
+    fn bytes_without_the_pattern_match_nothing_and_the_last_window_is_scanned() {
+        let rules = rules();
+        let mut bytes = vec![b'.'; 3 * OVERLAP + 7];
+        assert!(matched(&scan(&rules, &bytes, 2 * OVERLAP, 1000)).is_empty());
+        let marker = b"AIRLOCK-WINDOW-MARKER";
+        let end = bytes.len();
+        bytes[end - marker.len()..].copy_from_slice(marker);
+        assert_eq!(
+            matched(&scan(&rules, &bytes, 2 * OVERLAP, 1000)),
+            ["t.marker"]
+        );
+    }
+}
