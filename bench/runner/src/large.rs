@@ -321,10 +321,17 @@ fn reasons(file: &Value) -> String {
         .flatten()
         .filter_map(|r| r["code"].as_str())
         .collect();
-    let scan = file["scan"]["why"]["code"]
-        .as_str()
-        .or(file["scan"]["outcome"].as_str());
-    format!("reasons {codes:?}, scan {}", scan.unwrap_or("?"))
+    let scan = &file["scan"];
+    let how = match scan["state"].as_str() {
+        Some("scanned") => format!(
+            "scanned {}, {} windows of {} MiB",
+            scan["mode"].as_str().unwrap_or("?"),
+            scan["window"]["count"],
+            scan["window"]["bytes"].as_u64().unwrap_or(0) / MIB
+        ),
+        _ => format!("not scanned: {}", scan["why"]["code"]),
+    };
+    format!("reasons {codes:?}; {how}")
 }
 
 fn text(value: &Value) -> Result<String, BenchError> {
