@@ -25,6 +25,7 @@ mod eventbridge;
 pub mod lambda;
 mod multipart;
 pub mod provision;
+mod ranged;
 mod rules;
 mod s3;
 pub mod tls;
@@ -32,8 +33,9 @@ pub mod tls;
 pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog, RESCANS_INDEX};
 pub use error::AdapterError;
 pub use eventbridge::EventBridgePublisher;
+pub use ranged::S3Chunks;
 pub use rules::{S3RuleSource, scanning};
-pub use s3::{S3Chunks, S3Store, STATUS_TAG};
+pub use s3::{S3Store, STATUS_TAG};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the
 /// environment, once per cold start, with one HTTPS client that trusts `roots` for

@@ -1,12 +1,12 @@
-//! Objects on S3: streaming reads, status tags, idempotent removal, listing, and
-//! presigned uploads and downloads.
+//! Objects on S3: streaming reads (over ranged GETs, in `ranged`), status tags,
+//! idempotent removal, listing, and presigned uploads and downloads.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use airlock_domain::{
-    ContentType, FileName, FileStatus, ObjectKey, StoredObject, Timestamp,
+    ContentType, FileName, FileStatus, ObjectKey, Timestamp,
     ports::{
-        ChunkStream, ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
+        ObjectPresigner, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
         PresignedRequest, SCAN_TAG, StoreError, UNSCANNED, UploadToSign,
     },
 };
@@ -16,7 +16,7 @@ use aws_sdk_s3::{
     types::{Tag, Tagging},
 };
 
-use crate::AdapterError;
+use crate::{AdapterError, S3Chunks};
 
 /// The object tag that carries a file's status; the bucket policy refuses reads of
 /// objects whose tag is not CLEAN.
@@ -27,6 +27,8 @@ pub const STATUS_TAG: &str = "airlock-status";
 pub struct S3Store {
     pub(crate) client: aws_sdk_s3::Client,
     pub(crate) bucket: String,
+    /// Bytes per ranged GET when an object is read.
+    read_range: u64,
 }
 
 impl S3Store {
@@ -35,6 +37,16 @@ impl S3Store {
         Self {
             client,
             bucket: bucket.into(),
+            read_range: crate::ranged::RANGE_BYTES,
+        }
+    }
+
+    /// The same store, reading objects in ranges of `bytes` (at least 1), for
+    /// tests that need several ranges without large objects.
+    pub fn with_read_range(self, bytes: u64) -> Self {
+        Self {
+            read_range: bytes.max(1),
+            ..self
         }
     }
 
@@ -196,7 +208,10 @@ pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Sto
 }
 
 /// S3 answers a missing key with `NoSuchKey` (GetObject) or a bare 404 (others).
-fn not_found_or_backend<E>(e: aws_sdk_s3::error::SdkError<E>, key: &ObjectKey) -> StoreError
+pub(crate) fn not_found_or_backend<E>(
+    e: aws_sdk_s3::error::SdkError<E>,
+    key: &ObjectKey,
+) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -221,50 +236,13 @@ fn status_of(tags: Vec<(String, String)>) -> Option<String> {
         .find_map(|(name, value)| (name == STATUS_TAG).then_some(value))
 }
 
-/// An object's body, read a chunk at a time as the network delivers it.
-pub struct S3Chunks {
-    body: ByteStream,
-    stored: StoredObject,
-}
-
-impl ChunkStream for S3Chunks {
-    fn stored(&self) -> &StoredObject {
-        &self.stored
-    }
-
-    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.body.next().await {
-            None => Ok(None),
-            Some(Ok(bytes)) => Ok(Some(bytes.to_vec())),
-            Some(Err(e)) => Err(backend(e)),
-        }
-    }
-}
-
 impl ObjectReader for S3Store {
     type Stream = S3Chunks;
 
+    // The GET's own headers describe exactly the bytes it streams: no HEAD. The
+    // bytes come over several ranged GETs at once (see `ranged`).
     async fn open(&self, key: &ObjectKey, version: Option<&str>) -> Result<S3Chunks, StoreError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .set_version_id(version.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| not_found_or_backend(e, key))?;
-        // The GET's own headers describe exactly the bytes it streams: no HEAD.
-        let stored = StoredObject {
-            content_type: output.content_type,
-            content_encoding: output.content_encoding,
-            version_id: output.version_id,
-            etag: output.e_tag.map(|tag| tag.trim_matches('"').to_owned()),
-        };
-        Ok(S3Chunks {
-            body: output.body,
-            stored,
-        })
+        self.open_ranged(key, version, self.read_range).await
     }
 }
 
