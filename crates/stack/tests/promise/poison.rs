@@ -106,10 +106,15 @@ async fn a_poison_record_is_dead_lettered_after_the_retry_limit_and_the_batch_ar
         letters[0]["record"]["dynamodb"]["NewImage"]["status"]["N"],
         "3"
     );
-    let usage = catalog
-        .usage(&TenantId::parse("acme").unwrap())
-        .await
-        .unwrap();
+    // Publish puts a batch's events on the bus, then applies the batch to the usage
+    // ledger: the counts may land a moment after the events.
+    let tenant = TenantId::parse("acme").unwrap();
+    let mut usage = catalog.usage(&tenant).await.unwrap();
+    while usage.by_status[&FileStatus::Expired].files < 2 && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        usage = catalog.usage(&tenant).await.unwrap();
+    }
     assert_eq!(usage.by_status[&FileStatus::Expired].files, 2, "{usage:?}");
     assert_eq!(usage.by_status[&FileStatus::Pending].files, 0, "{usage:?}");
     let last = catalog.stream_records_after(0, 100).await.unwrap().len() as i64;
