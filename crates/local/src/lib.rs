@@ -22,6 +22,8 @@ pub use airlock_domain::ports::SystemClock;
 pub use bus::{JsonlEventBus, read_bus_file};
 pub use catalog::SqliteCatalog;
 pub use error::{GrantError, LocalError};
-pub use objects::{CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter, PartWriter};
+pub use objects::{
+    CHUNK_SIZE, FileChunks, FsObjectStore, Grant, ObjectWriter, PartGrant, PartWriter,
+};
 pub use rules::DirRuleSource;
 pub use signing::hmac_sha256;

@@ -74,27 +74,18 @@ impl airlock_conformance::multipart::PartFixture for Disk {
     ) -> u16 {
         let (path, query) = signed.url.split_once('?').unwrap();
         let key = path.split_once("/objects/").unwrap().1;
-        let Ok(airlock_local::Grant::Part {
-            upload_id,
-            number,
-            length,
-            sha256,
-            ..
-        }) = self.store.verify("PUT", key, query, chrono::Utc::now())
+        let Ok(airlock_local::Grant::Part(part)) =
+            self.store.verify("PUT", key, query, chrono::Utc::now())
         else {
             return 403;
         };
         let header = signed
             .headers
             .get(airlock_domain::ports::PresignedRequest::CHECKSUM_HEADER);
-        if header != Some(&sha256.to_base64()) {
+        if !part.signed_checksum(header.map(String::as_str)) {
             return 403;
         }
-        let mut writer = match self
-            .store
-            .begin_part(key, &upload_id, number, length, sha256)
-            .await
-        {
+        let mut writer = match self.store.begin_part(part).await {
             Ok(writer) => writer,
             Err(airlock_local::LocalError::NoSuchUpload(_)) => return 404,
             Err(e) => panic!("{e}"),

@@ -31,7 +31,7 @@ use std::{
 use airlock_domain::StoredObject;
 
 pub use multipart::PartWriter;
-pub use presign::Grant;
+pub use presign::{Grant, PartGrant};
 pub use store::FileChunks;
 pub use writer::ObjectWriter;
 

@@ -21,7 +21,7 @@ use super::{
     CHUNK_SIZE, FsObjectStore,
     writer::{whole, within_length, write_atomically},
 };
-use crate::LocalError;
+use crate::{LocalError, PartGrant};
 
 /// What the store keeps about an upload in progress.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -45,8 +45,13 @@ impl FsObjectStore {
         Some(self.inner.root.join("multipart").join(upload_id))
     }
 
-    /// The upload's folder, if the upload exists and is for `key`.
-    async fn open_upload(&self, key: &str, upload_id: &str) -> Result<PathBuf, LocalError> {
+    /// The upload's folder and what it was started with, if the upload exists and
+    /// is for `key`.
+    async fn open_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(PathBuf, UploadMeta), LocalError> {
         let no_such_upload = || LocalError::NoSuchUpload(upload_id.to_owned());
         let dir = self.upload_dir(upload_id).ok_or_else(no_such_upload)?;
         let meta = match tokio::fs::read(dir.join("upload.json")).await {
@@ -57,20 +62,20 @@ impl FsObjectStore {
         if meta.key != key {
             return Err(no_such_upload());
         }
-        Ok(dir)
+        Ok((dir, meta))
     }
 
-    /// Starts receiving part `number` of an upload, which must be exactly `length`
-    /// bytes hashing to `sha256` (what the presigned URL signed).
-    pub async fn begin_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u32,
-        length: u64,
-        sha256: Sha256Hex,
-    ) -> Result<PartWriter, LocalError> {
-        let dir = self.open_upload(key, upload_id).await?;
+    /// Starts receiving the part a presigned URL granted: exactly its length of
+    /// bytes, hashing to its SHA-256.
+    pub async fn begin_part(&self, part: PartGrant) -> Result<PartWriter, LocalError> {
+        let PartGrant {
+            key,
+            upload_id,
+            number,
+            length,
+            sha256,
+        } = part;
+        let (dir, _) = self.open_upload(&key, &upload_id).await?;
         let n = self.inner.next_temp.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!("{number}.{}-{n}.tmp", std::process::id()));
         let file = tokio::fs::File::create(&temp).await?;
@@ -112,16 +117,11 @@ impl FsObjectStore {
     async fn join_parts(
         &self,
         key: &str,
-        dir: &std::path::Path,
+        (dir, meta): (&std::path::Path, &UploadMeta),
         named: &[StoredPart],
     ) -> Result<u64, StoreError> {
         let stored = self.stored_parts(dir).await.map_err(backend)?;
         check_completion(named, &stored)?;
-        let meta: UploadMeta = tokio::fs::read(dir.join("upload.json"))
-            .await
-            .map_err(LocalError::from)
-            .and_then(|b| Ok(serde_json::from_slice(&b)?))
-            .map_err(backend)?;
         let total = named.iter().map(|p| p.size).sum();
         let mut writer = self
             .begin_write(key, total)
@@ -291,7 +291,7 @@ impl ObjectMultipart for FsObjectStore {
         upload_id: &str,
     ) -> Result<Vec<StoredPart>, StoreError> {
         let key = key.to_string();
-        let dir = self
+        let (dir, _) = self
             .open_upload(&key, upload_id)
             .await
             .map_err(not_found_or_backend(&key))?;
@@ -304,22 +304,16 @@ impl ObjectMultipart for FsObjectStore {
         upload_id: &str,
         parts: &[StoredPart],
     ) -> Result<(), StoreError> {
-        let key = key.to_string();
-        let dir = match self.open_upload(&key, upload_id).await {
-            Ok(dir) => dir,
+        let (dir, meta) = match self.open_upload(&key.to_string(), upload_id).await {
+            Ok(upload) => upload,
             // Completed before (its folder is gone once the object landed): the
             // retry of a completion whose answer was lost succeeds.
-            Err(LocalError::NoSuchUpload(_))
-                if tokio::fs::try_exists(self.object_path(&key))
-                    .await
-                    .unwrap_or(false) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(not_found_or_backend(&key)(e)),
+            Err(LocalError::NoSuchUpload(_)) if self.exists(key).await => return Ok(()),
+            Err(e) => return Err(not_found_or_backend(&key.to_string())(e)),
         };
-        let size = self.join_parts(&key, &dir, parts).await?;
-        tokio::fs::remove_dir_all(&dir).await.map_err(backend)?;
+        let key = key.to_string();
+        let size = self.join_parts(&key, (&dir, &meta), parts).await?;
+        remove_dir_if_present(&dir).await.map_err(backend)?;
         if let Some(hook) = self.inner.on_complete.get() {
             hook(&key, size);
         }
@@ -330,7 +324,7 @@ impl ObjectMultipart for FsObjectStore {
 impl MultipartAbort for FsObjectStore {
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StoreError> {
         match self.open_upload(&key.to_string(), upload_id).await {
-            Ok(dir) => remove_dir_if_present(&dir).await.map_err(backend),
+            Ok((dir, _)) => remove_dir_if_present(&dir).await.map_err(backend),
             Err(LocalError::NoSuchUpload(_)) => Ok(()),
             Err(e) => Err(backend(e)),
         }

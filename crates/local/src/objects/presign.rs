@@ -46,20 +46,8 @@ pub enum Grant {
         /// The `content-type` header the request must carry.
         content_type: String,
     },
-    /// A PUT of one part of a multipart upload: exactly `length` bytes whose
-    /// SHA-256 is `sha256`, sent with that digest in `x-amz-checksum-sha256`.
-    Part {
-        /// The object key.
-        key: String,
-        /// The upload the part belongs to.
-        upload_id: String,
-        /// The part's number.
-        number: u32,
-        /// Bytes the body must have.
-        length: u64,
-        /// The digest the body must hash to.
-        sha256: Sha256Hex,
-    },
+    /// A PUT of one part of a multipart upload.
+    Part(PartGrant),
     /// A GET, saved under `file_name`.
     Download {
         /// The object key.
@@ -69,6 +57,30 @@ pub enum Grant {
         /// The signed `response-*` overrides (header name without the prefix, value).
         overrides: BTreeMap<String, String>,
     },
+}
+
+/// A PUT of one part of a multipart upload: exactly `length` bytes whose SHA-256 is
+/// `sha256`, sent with that digest in `x-amz-checksum-sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartGrant {
+    /// The object key.
+    pub key: String,
+    /// The upload the part belongs to.
+    pub upload_id: String,
+    /// The part's number.
+    pub number: u32,
+    /// Bytes the body must have.
+    pub length: u64,
+    /// The digest the body must hash to.
+    pub sha256: Sha256Hex,
+}
+
+impl PartGrant {
+    /// Whether the `x-amz-checksum-sha256` a request carries is the signed one (S3
+    /// refuses a request whose checksum header differs from what it signed).
+    pub fn signed_checksum(&self, sent: Option<&str>) -> bool {
+        sent == Some(self.sha256.to_base64().as_str())
+    }
 }
 
 impl FsObjectStore {
@@ -126,14 +138,14 @@ impl FsObjectStore {
                 if param(SIGNED_HEADERS)? != PART_SIGNED_HEADERS {
                     return Err(GrantError::Malformed(SIGNED_HEADERS));
                 }
-                let grant = Grant::Part {
+                let grant = Grant::Part(PartGrant {
                     key: key.to_owned(),
                     upload_id: upload_id.to_owned(),
                     number: number.parse().map_err(|_| GrantError::Malformed(PART))?,
                     length: length.parse().map_err(|_| GrantError::Malformed(LENGTH))?,
                     sha256: Sha256Hex::from_base64(checksum)
                         .map_err(|_| GrantError::Malformed(CHECKSUM))?,
-                };
+                });
                 let parts = vec![
                     "PART",
                     key,

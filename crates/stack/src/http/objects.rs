@@ -12,10 +12,10 @@
 //! policy refuses them.
 
 use airlock_domain::{
-    FileName, FileStatus, ObjectKey, Sha256Hex, StoredPart,
+    FileName, FileStatus, ObjectKey, StoredPart,
     ports::{ChunkStream, PresignedRequest},
 };
-use airlock_local::{Grant, GrantError, LocalError};
+use airlock_local::{Grant, GrantError, LocalError, PartGrant};
 use axum::{
     Router,
     body::Body,
@@ -47,37 +47,15 @@ pub async fn put_object(
             content_type,
             ..
         }) => (length, content_type),
-        Ok(Grant::Part {
-            upload_id,
-            number,
-            length,
-            sha256,
-            ..
-        }) => {
-            let part = SignedPart {
-                upload_id,
-                number,
-                length,
-                sha256,
-            };
-            return put_part(&app, &key, part, &headers, body).await;
-        }
+        Ok(Grant::Part(part)) => return put_part(&app, part, &headers, body).await,
         Ok(Grant::Download { .. }) => return denied("signature is not for an upload"),
         Err(refusal) => return denied(&refusal),
     };
     if header_text(&headers, header::CONTENT_TYPE) != Some(content_type.as_str()) {
         return denied("content-type differs from the signed one");
     }
-    match header_text(&headers, header::CONTENT_LENGTH).map(str::parse::<u64>) {
-        None => {
-            return problem(
-                StatusCode::LENGTH_REQUIRED,
-                "Length Required",
-                "send content-length",
-            );
-        }
-        Some(Ok(sent)) if sent == length => {}
-        Some(_) => return denied("content-length differs from the signed one"),
+    if let Some(refused) = length_refusal(&headers, length) {
+        return refused;
     }
     if header_text(&headers, header::IF_NONE_MATCH) != Some("*") {
         return denied("the signed request requires if-none-match: *");
@@ -107,42 +85,20 @@ pub async fn put_object(
     }
 }
 
-/// What a part's presigned URL allows.
-struct SignedPart {
-    upload_id: String,
-    number: u32,
-    length: u64,
-    sha256: Sha256Hex,
-}
-
 /// `PUT /objects/{*key}?X-Airlock-Part=…`: one part of a multipart upload, kept
 /// only with the signed length and a body hashing to the signed SHA-256, which the
 /// client also sends as `x-amz-checksum-sha256` (S3 answers `BadDigest` otherwise).
-async fn put_part(
-    app: &AppState,
-    key: &str,
-    part: SignedPart,
-    headers: &HeaderMap,
-    body: Body,
-) -> Response {
-    match header_text(headers, header::CONTENT_LENGTH).map(str::parse::<u64>) {
-        None => {
-            return problem(
-                StatusCode::LENGTH_REQUIRED,
-                "Length Required",
-                "send content-length",
-            );
-        }
-        Some(Ok(sent)) if sent == part.length => {}
-        Some(_) => return denied("content-length differs from the signed one"),
+async fn put_part(app: &AppState, part: PartGrant, headers: &HeaderMap, body: Body) -> Response {
+    if let Some(refused) = length_refusal(headers, part.length) {
+        return refused;
     }
     let checksum = headers
         .get(PresignedRequest::CHECKSUM_HEADER)
         .and_then(|v| v.to_str().ok());
-    if checksum != Some(part.sha256.to_base64().as_str()) {
+    if !part.signed_checksum(checksum) {
         return denied("x-amz-checksum-sha256 differs from the signed one");
     }
-    match store_part(app, key, part, body).await {
+    match store_part(app, part, body).await {
         Ok(stored) => (StatusCode::OK, [(header::ETAG, stored.etag)]).into_response(),
         Err(LocalError::NoSuchUpload(id)) => problem(
             StatusCode::NOT_FOUND,
@@ -166,16 +122,8 @@ async fn put_part(
     }
 }
 
-async fn store_part(
-    app: &AppState,
-    key: &str,
-    part: SignedPart,
-    body: Body,
-) -> Result<StoredPart, LocalError> {
-    let mut writer = app
-        .store
-        .begin_part(key, &part.upload_id, part.number, part.length, part.sha256)
-        .await?;
+async fn store_part(app: &AppState, part: PartGrant, body: Body) -> Result<StoredPart, LocalError> {
+    let mut writer = app.store.begin_part(part).await?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| LocalError::Io(std::io::Error::other(e)))?;
@@ -196,7 +144,7 @@ pub async fn get_object(
             overrides,
             ..
         }) => (file_name, overrides),
-        Ok(Grant::Upload { .. } | Grant::Part { .. }) => {
+        Ok(Grant::Upload { .. } | Grant::Part(_)) => {
             return denied("signature is not for a download");
         }
         Err(refusal) => return denied(&refusal),
@@ -295,6 +243,20 @@ async fn store_body(
             Err(StoreFailure::Exists)
         }
         Err(e) => Err(StoreFailure::Internal(e)),
+    }
+}
+
+/// The refusal of a body whose `content-length` is missing (411) or not the signed
+/// length; `None` when it is the signed one.
+fn length_refusal(headers: &HeaderMap, length: u64) -> Option<Response> {
+    match header_text(headers, header::CONTENT_LENGTH).map(str::parse::<u64>) {
+        None => Some(problem(
+            StatusCode::LENGTH_REQUIRED,
+            "Length Required",
+            "send content-length",
+        )),
+        Some(Ok(sent)) if sent == length => None,
+        Some(_) => Some(denied("content-length differs from the signed one")),
     }
 }
 
