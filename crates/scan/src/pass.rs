@@ -178,16 +178,14 @@ fn spool_in_background(
 ) {
     let (chunks, mut queued) = tokio::sync::mpsc::channel::<Vec<u8>>(SPOOL_QUEUE);
     let spooling = tokio::task::spawn_blocking(move || {
-        let windowing = windowing;
         let mut windows: Option<WindowScan<'_>> = None;
         let mut size: u64 = 0;
         while let Some(chunk) = queued.blocking_recv() {
             size += chunk.len() as u64;
             if size > windowing.max_bytes {
-                // Past every limit: nothing more is scanned; the chunks are still
-                // drained so the pass hashes the whole object.
+                // Past every limit: nothing more is kept or scanned; the chunks are
+                // still drained so the pass hashes the whole object.
                 windows = None;
-                spool.push(&chunk).map_err(PassError::Spool)?;
                 continue;
             }
             if let Some(scan) = windows.as_mut() {
@@ -205,18 +203,19 @@ fn spool_in_background(
                 windows = Some(scan);
             }
         }
-        match windows {
-            Some(scan) if size <= windowing.max_bytes => {
-                let ruleset = windowing.rules.version().to_owned();
-                Ok(Spooled::Windowed(
-                    scan.finish(ruleset).map_err(PassError::Scan)?,
-                ))
-            }
-            _ if size > windowing.max_bytes => Ok(Spooled::TooLarge {
+        if size > windowing.max_bytes {
+            return Ok(Spooled::TooLarge {
                 size,
                 limit: windowing.max_bytes,
-            }),
-            _ => spool.finish().map_err(PassError::Spool),
+            });
+        }
+        match windows {
+            Some(scan) => {
+                let ruleset = windowing.rules.version().to_owned();
+                let report = scan.finish(ruleset).map_err(PassError::Scan)?;
+                Ok(Spooled::Windowed(report))
+            }
+            None => spool.finish().map_err(PassError::Spool),
         }
     });
     (chunks, spooling)

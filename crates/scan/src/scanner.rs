@@ -193,19 +193,25 @@ fn scan_with(
     Ok(report(ruleset, walker))
 }
 
+/// The malware rules (`policy` false) or policy rules that hit, once each, in the
+/// order they first hit.
+pub(crate) fn rule_names(hits: &[Hit], policy: bool) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for hit in hits.iter().filter(|hit| hit.policy == policy) {
+        if !names.contains(&hit.rule) {
+            names.push(hit.rule.clone());
+        }
+    }
+    names
+}
+
 /// The report of a finished walk: rule names once each, and for a container every
 /// hit with its place and the members' tally.
 fn report(ruleset: String, walker: Walker<'_, '_>) -> ScanReport {
-    let names = |policy: bool| {
-        let mut names: Vec<String> = Vec::new();
-        for hit in walker.hits.iter().filter(|hit| hit.policy == policy) {
-            if !names.contains(&hit.rule) {
-                names.push(hit.rule.clone());
-            }
-        }
-        names
-    };
-    let (matched, flagged) = (names(false), names(true));
+    let (matched, flagged) = (
+        rule_names(&walker.hits, false),
+        rule_names(&walker.hits, true),
+    );
     if !walker.opened {
         return ScanReport::scanned(ruleset, matched, flagged);
     }

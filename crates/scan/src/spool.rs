@@ -60,14 +60,9 @@ impl Spool {
         }
     }
 
-    /// Adds the next chunk.
+    /// Adds the next chunk; past the scan limit, what was kept is let go.
     pub fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.size += chunk.len() as u64;
-        if self.size > self.limit {
-            self.held = Held::Dropped;
-            return Ok(());
-        }
-        self.keep(chunk)
+        self.push_or_give_back(chunk).map(drop)
     }
 
     /// Adds the next chunk, unless it takes the object past the scan limit: then

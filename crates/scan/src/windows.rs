@@ -6,9 +6,13 @@
 //! the window's) and containers are not opened, which the report says
 //! ([`ScanMode::Windowed`]).
 
-use airlock_domain::{ScanMode, ScanReport, SkipReason, Windows};
+use airlock_domain::{ScanReport, SkipReason, Windows};
 
-use crate::{CompiledRules, ScanError, ScanSettings, Subject, expand::Walker};
+use crate::{
+    CompiledRules, ScanError, ScanSettings, Subject,
+    expand::{Hit, Walker},
+    scanner::rule_names,
+};
 
 /// Bytes each window shares with the one before.
 pub const OVERLAP: usize = 1024 * 1024;
@@ -23,7 +27,7 @@ pub struct WindowScan<'r> {
     /// Leading bytes of `buffer` some window has scanned already (the overlap).
     scanned: usize,
     count: u64,
-    matched: Vec<(String, bool)>,
+    hits: Vec<Hit>,
     timed_out: bool,
 }
 
@@ -44,7 +48,7 @@ impl<'r> WindowScan<'r> {
             buffer: Vec::with_capacity(window + OVERLAP),
             scanned: 0,
             count: 0,
-            matched: Vec::new(),
+            hits: Vec::new(),
             timed_out: false,
         }
     }
@@ -79,29 +83,13 @@ impl<'r> WindowScan<'r> {
                 },
             });
         }
-        let names = |policy: bool| -> Vec<String> {
-            let mut names: Vec<String> = Vec::new();
-            for (rule, _) in self.matched.iter().filter(|(_, p)| *p == policy) {
-                if !names.contains(rule) {
-                    names.push(rule.clone());
-                }
-            }
-            names
-        };
         let window = Windows {
             bytes: self.window as u64,
             overlap: OVERLAP as u64,
             count: self.count,
         };
-        let report = ScanReport::windowed(ruleset, (names(false), names(true)), window);
-        debug_assert!(matches!(
-            report,
-            ScanReport::Scanned {
-                mode: ScanMode::Windowed,
-                ..
-            }
-        ));
-        Ok(report)
+        let names = (rule_names(&self.hits, false), rule_names(&self.hits, true));
+        Ok(ScanReport::windowed(ruleset, names, window))
     }
 
     fn scan_buffer(&mut self) -> Result<(), ScanError> {
@@ -121,8 +109,7 @@ impl<'r> WindowScan<'r> {
         if !walker.scan_item(&self.buffer, &root, None, None)? {
             self.timed_out = true;
         }
-        self.matched
-            .extend(walker.hits.into_iter().map(|hit| (hit.rule, hit.policy)));
+        self.hits.extend(walker.hits);
         Ok(())
     }
 }
@@ -181,7 +168,7 @@ mod tests {
         else {
             panic!("no windows");
         };
-        assert_eq!(mode, ScanMode::Windowed);
+        assert_eq!(mode, airlock_domain::ScanMode::Windowed);
         assert_eq!((w.bytes, w.overlap), (window as u64, OVERLAP as u64));
         // 5 MiB in windows of 2 MiB advancing 1 MiB: 4 windows.
         assert_eq!(w.count, 4);
