@@ -58,11 +58,7 @@ impl S3Store {
         range: u64,
     ) -> Result<S3Chunks, StoreError> {
         let first = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .set_version_id(version.map(str::to_owned))
+            .get(key, version)
             .range(format!("bytes=0-{}", range - 1))
             .send()
             .await;
@@ -74,11 +70,13 @@ impl S3Store {
             }
             Err(e) => return Err(crate::s3::not_found_or_backend(e, key)),
         };
+        // The total after the slash of `bytes 0-N/total`. An answer without a
+        // Content-Range carried the whole object: nothing is left to fetch.
         let size = output
             .content_range()
             .and_then(|r| r.rsplit('/').next())
             .and_then(|total| total.parse().ok())
-            .unwrap_or(output.content_length.unwrap_or(0).max(0) as u64);
+            .unwrap_or(0);
         let mut chunks = self.chunks(key, output, (size, range));
         chunks.fetch_ahead();
         Ok(chunks)
@@ -124,15 +122,24 @@ impl S3Store {
         version: Option<&str>,
     ) -> Result<S3Chunks, StoreError> {
         let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .set_version_id(version.map(str::to_owned))
+            .get(key, version)
             .send()
             .await
             .map_err(|e| crate::s3::not_found_or_backend(e, key))?;
         Ok(self.chunks(key, output, (0, RANGE_BYTES)))
+    }
+
+    /// A GET of `key`, at `version` when one is given.
+    fn get(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .set_version_id(version.map(str::to_owned))
     }
 }
 
