@@ -20,7 +20,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::{BenchError, report::Report, settings::Settings, stack::Stack};
+use reqwest::Method;
+
+use crate::{
+    BenchError,
+    report::Report,
+    settings::Settings,
+    stack::{Stack, presigned_put},
+};
 
 const SECTION: &str = "large";
 const MIB: u64 = 1024 * 1024;
@@ -58,8 +65,7 @@ async fn measure(
         "accept-unscanned",
     ];
     let stack = Stack::start_with(&binary, data_dir.clone(), &flags).await?;
-    let client = reqwest::Client::new();
-    let created = call(&client, &stack, "POST", "/v1/files", Some(json!({
+    let created = stack.call(Method::POST, "/v1/files", Some(json!({
         "name": "large.bin", "content_type": "application/octet-stream", "size": size, "sha256": sha256,
     })))
     .await?;
@@ -73,20 +79,14 @@ async fn measure(
         ));
     }
     let started = Instant::now();
-    send_parts(&client, &stack, &id, path, size, part_size, part_count).await?;
+    send_parts(&stack, &id, path, size, part_size, part_count).await?;
     let upload = started.elapsed();
     let completing = Instant::now();
-    call(
-        &client,
-        &stack,
-        "POST",
-        &format!("/v1/files/{id}/complete"),
-        None,
-    )
-    .await?;
+    let complete = format!("/v1/files/{id}/complete");
+    stack.call(Method::POST, &complete, None).await?;
     let join = completing.elapsed();
     let verified = Instant::now();
-    let file = wait_for_verdict(&client, &stack, &id).await?;
+    let file = wait_for_verdict(&stack, &id).await?;
     let ingest = verified.elapsed();
     let peak = stack.pid().and_then(peak_resident_mib);
     let _ = std::fs::remove_dir_all(&data_dir);
@@ -186,7 +186,6 @@ fn openssl_sha256(path: &Path) -> Result<(f64, String), BenchError> {
 }
 
 async fn send_parts(
-    client: &reqwest::Client,
     stack: &Stack,
     id: &str,
     path: &Path,
@@ -201,7 +200,7 @@ async fn send_parts(
             .acquire_owned()
             .await
             .map_err(|e| BenchError::Invoke("parts".into(), e.to_string()))?;
-        let (client, path, id) = (client.clone(), path.to_owned(), id.to_owned());
+        let (client, path, id) = (stack.client().clone(), path.to_owned(), id.to_owned());
         let (base, token) = (stack.base_url.clone(), stack.token.clone());
         sending.spawn(async move {
             let start = (number - 1) * part_size;
@@ -240,14 +239,7 @@ async fn send_part(
         .json()
         .await
         .map_err(|e| BenchError::Invoke("POST parts".into(), e.to_string()))?;
-    let part = &signed["parts"][0];
-    let mut request = client.put(part["url"].as_str().unwrap_or_default());
-    for (name, value) in part["headers"].as_object().into_iter().flatten() {
-        if name != "content-length" {
-            request = request.header(name, value.as_str().unwrap_or_default());
-        }
-    }
-    request
+    presigned_put(client, &signed["parts"][0])
         .body(bytes)
         .send()
         .await
@@ -265,42 +257,11 @@ fn read_range(path: &Path, start: u64, length: u64) -> Result<Vec<u8>, BenchErro
     Ok(bytes)
 }
 
-async fn call(
-    client: &reqwest::Client,
-    stack: &Stack,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Result<Value, BenchError> {
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|e| BenchError::Invoke(path.into(), e.to_string()))?;
-    let mut request = client
-        .request(method, format!("{}{path}", stack.base_url))
-        .bearer_auth(&stack.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| BenchError::Invoke(path.into(), e.to_string()))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        return Err(BenchError::Invoke(path.into(), format!("{status}: {body}")));
-    }
-    Ok(body)
-}
-
 /// Polls the file until ingest has decided (at most an hour: 10 GiB at 3 MiB/s).
-async fn wait_for_verdict(
-    client: &reqwest::Client,
-    stack: &Stack,
-    id: &str,
-) -> Result<Value, BenchError> {
+async fn wait_for_verdict(stack: &Stack, id: &str) -> Result<Value, BenchError> {
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
-        let file = call(client, stack, "GET", &format!("/v1/files/{id}"), None).await?;
+        let file = stack.get(&format!("/v1/files/{id}")).await?;
         if file["status"] != "PENDING" {
             return Ok(file);
         }

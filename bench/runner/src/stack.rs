@@ -28,6 +28,18 @@ fn failed(what: impl Into<String>) -> impl FnOnce(reqwest::Error) -> BenchError 
     move |e| BenchError::Invoke(what, e.to_string())
 }
 
+/// A PUT on a presigned request the API answered (`url`, `headers`), with every
+/// signed header but `content-length`, which the client sets from the body.
+pub fn presigned_put(client: &reqwest::Client, signed: &Value) -> reqwest::RequestBuilder {
+    let mut request = client.put(signed["url"].as_str().unwrap_or_default());
+    for (name, value) in signed["headers"].as_object().into_iter().flatten() {
+        if name != "content-length" {
+            request = request.header(name, value.as_str().unwrap_or_default());
+        }
+    }
+    request
+}
+
 impl Stack {
     /// Starts `binary` with its data under `data_dir` and waits for its token.
     pub async fn start(binary: &Path, data_dir: PathBuf) -> Result<Self, BenchError> {
@@ -107,14 +119,7 @@ impl Stack {
             .json()
             .await
             .map_err(failed("POST /v1/files"))?;
-        let upload = &created["upload"];
-        let mut request = self.client.put(upload["url"].as_str().unwrap_or_default());
-        for (name, value) in upload["headers"].as_object().into_iter().flatten() {
-            if name != "content-length" {
-                request = request.header(name, value.as_str().unwrap_or_default());
-            }
-        }
-        request
+        presigned_put(&self.client, &created["upload"])
             .body(bytes)
             .send()
             .await
@@ -130,16 +135,37 @@ impl Stack {
 
     /// GET `path` (with the token) as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, BenchError> {
-        self.client
-            .get(format!("{}{path}", self.base_url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(failed(format!("GET {path}")))?
-            .json()
-            .await
-            .map_err(failed(format!("GET {path}")))
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `method` on `path` with the token and, if given, a JSON body; the answer as
+    /// JSON, or an error naming the request, its status and the problem it answered.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, BenchError> {
+        let what = format!("{method} {path}");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(failed(what.clone()))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(BenchError::Invoke(what, format!("{status}: {body}")));
+        }
+        Ok(body)
+    }
+
+    /// The HTTP client the stack's requests go through.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// Every file id with `status`, through the paginated list.

@@ -21,19 +21,20 @@ use crate::{
 pub(crate) const MAX_PARTS_PER_REQUEST: usize = 100;
 
 impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
-    /// Starts the store's multipart upload for a new record and plans its parts.
+    /// Plans a new record's parts, then starts the store's multipart upload for it.
     pub(crate) async fn plan_parts(&self, record: FileRecord) -> Result<FileRecord, ApiError> {
-        let preferred = self.settings.part_size;
-        // Checked before the store is asked, so a refused size leaves nothing behind.
-        airlock_domain::multipart::part_size_for(record.declared_size, preferred)
-            .map_err(ApiError::TooLargeForParts)?;
+        // Planned before the store is asked, so a refused size leaves nothing behind.
+        let planned =
+            MultipartUpload::plan(String::new(), record.declared_size, self.settings.part_size)
+                .map_err(ApiError::TooLargeForParts)?;
         let upload_id = self
             .store
             .start_multipart(&record.key(), &record.declared_type)
             .await?;
-        let plan = MultipartUpload::plan(upload_id, record.declared_size, preferred)
-            .map_err(ApiError::TooLargeForParts)?;
-        Ok(record.with_multipart(plan))
+        Ok(record.with_multipart(MultipartUpload {
+            upload_id,
+            ..planned
+        }))
     }
 
     /// `POST /v1/files/{id}/parts`: presigned PUTs for the parts asked for, each
