@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use airlock_domain::{
     FileId, FileItem, FileRecord, FileStatus, StatusCount, TenantId, Timestamp, Usage, UsageDelta,
     ports::{
-        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, LedgerError, ListQuery, Page,
-        UsageLedger, UsageReader,
+        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, CheckpointWriter, LedgerError,
+        ListQuery, Page, UsageLedger, UsageReader,
     },
 };
 use aws_sdk_dynamodb::{
@@ -273,6 +273,38 @@ impl CatalogWriter for DynamoCatalog {
             Err(e) if is_condition_failure(&e) => match self.get(&next.tenant, next.id).await? {
                 None => Err(CatalogError::NotFound),
                 Some(_) => Err(CatalogError::StatusChanged { expected }),
+            },
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+impl CheckpointWriter for DynamoCatalog {
+    async fn carry_over(&self, expected: u32, next: &FileRecord) -> Result<(), CatalogError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(next)?))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(FileStatus::Pending.as_str()));
+        // The checkpoint is a map in the flattened record: its number is `checkpoint.seq`.
+        let put = if expected == 0 {
+            put.condition_expression("#status = :pending AND attribute_not_exists(checkpoint)")
+        } else {
+            put.condition_expression("#status = :pending AND checkpoint.seq = :seq")
+                .expression_attribute_values(":seq", n(i64::from(expected)))
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => match self.get(&next.tenant, next.id).await? {
+                None => Err(CatalogError::NotFound),
+                Some(current) if current.status != FileStatus::Pending => {
+                    Err(CatalogError::StatusChanged {
+                        expected: FileStatus::Pending,
+                    })
+                }
+                Some(_) => Err(CatalogError::CheckpointMoved { expected }),
             },
             Err(e) => Err(backend(e)),
         }

@@ -50,22 +50,29 @@ pub struct S3Chunks {
 }
 
 impl S3Store {
-    /// Opens `key` (at `version`) for a read over ranges of `range` bytes.
+    /// Opens `key` (at `version`) from byte `start` for a read over ranges of
+    /// `range` bytes.
     pub(crate) async fn open_ranged(
         &self,
         key: &ObjectKey,
         version: Option<&str>,
+        start: u64,
         range: u64,
     ) -> Result<S3Chunks, StoreError> {
         let first = self
             .get(key, version)
-            .range(format!("bytes=0-{}", range - 1))
+            .range(format!("bytes={start}-{}", start + range - 1))
             .send()
             .await;
         let output = match first {
             Ok(output) => output,
             // An empty object has no byte 0 to range over (416): read it whole.
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                if start > 0 {
+                    return Err(StoreError::Refused(format!(
+                        "{key} has no byte {start}: it is shorter than when it was read before"
+                    )));
+                }
                 return self.open_whole(key, version).await;
             }
             Err(e) => return Err(crate::s3::not_found_or_backend(e, key)),
@@ -78,6 +85,7 @@ impl S3Store {
             .and_then(|total| total.parse().ok())
             .unwrap_or(0);
         let mut chunks = self.chunks(key, output, (size, range));
+        chunks.next_start = (start + range).min(size);
         chunks.fetch_ahead();
         Ok(chunks)
     }

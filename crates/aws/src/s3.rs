@@ -242,7 +242,16 @@ impl ObjectReader for S3Store {
     // The GET's own headers describe exactly the bytes it streams: no HEAD. The
     // bytes come over several ranged GETs at once (see `ranged`).
     async fn open(&self, key: &ObjectKey, version: Option<&str>) -> Result<S3Chunks, StoreError> {
-        self.open_ranged(key, version, self.read_range).await
+        self.open_ranged(key, version, 0, self.read_range).await
+    }
+
+    async fn open_at(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        offset: u64,
+    ) -> Result<S3Chunks, StoreError> {
+        self.open_ranged(key, version, offset, self.read_range).await
     }
 }
 

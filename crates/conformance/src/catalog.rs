@@ -1,8 +1,9 @@
 //! The catalog: conditional writes, isolation, listing, and sweep's queries.
 
 use airlock_domain::{
-    FileRecord, FileStatus, ScanReport, Timestamp,
-    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery},
+    ContentType, FileRecord, FileStatus, HashState, IngestCheckpoint, PassProgress, ScanReport,
+    Timestamp, WindowProgress,
+    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, CheckpointWriter, ListQuery},
 };
 
 use crate::{accepted, fresh_tenant, now, pending};
@@ -356,6 +357,66 @@ where
     );
 }
 
+/// A checkpoint moves forward only from the one stored: of two invocations that
+/// went through the same bytes one carries them over, and none once there is a verdict.
+pub async fn a_checkpoint_is_carried_over_only_from_the_one_stored<
+    C: CatalogReader + CatalogWriter + CheckpointWriter,
+>(
+    catalog: &C,
+) {
+    let record = pending(&fresh_tenant(), now());
+    catalog.create(&record).await.expect("create");
+    let first = IngestCheckpoint::first(progress(64), "r1".into(), Some("etag-1".into()), now());
+    let one = record.with_checkpoint(first.clone(), now()).expect("pending");
+    catalog.carry_over(0, &one).await.expect("first carry-over");
+    let again = catalog.carry_over(0, &one).await;
+    assert!(
+        matches!(again, Err(CatalogError::CheckpointMoved { expected: 0 })),
+        "{again:?}"
+    );
+    let two = one
+        .with_checkpoint(first.advanced(progress(128), now()), now())
+        .expect("pending");
+    catalog.carry_over(1, &two).await.expect("second carry-over");
+    let stale = catalog.carry_over(1, &two).await;
+    assert!(
+        matches!(stale, Err(CatalogError::CheckpointMoved { expected: 1 })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        catalog.get(&record.tenant, record.id).await.expect("get"),
+        Some(two.clone())
+    );
+
+    catalog
+        .replace(FileStatus::Pending, &accepted(&two))
+        .await
+        .expect("verdict");
+    let after_verdict = catalog.carry_over(2, &two).await;
+    assert!(
+        matches!(
+            after_verdict,
+            Err(CatalogError::StatusChanged {
+                expected: FileStatus::Pending
+            })
+        ),
+        "{after_verdict:?}"
+    );
+}
+
+fn progress(offset: u64) -> PassProgress {
+    PassProgress {
+        offset,
+        hash: HashState(format!("{offset:0>8}")),
+        detected_type: ContentType::octet_stream(),
+        windows: WindowProgress {
+            count: 2,
+            matched: vec!["default.EICAR".into()],
+            ..WindowProgress::default()
+        },
+    }
+}
+
 /// Expands every catalog case into a test for one backend. `$catalog` is an async
 /// expression that yields the implementation.
 #[macro_export]
@@ -374,6 +435,7 @@ macro_rules! catalog_tests {
             decided_files_before_a_cutoff_are_due_for_retention,
             clean_files_not_scanned_by_the_ruleset_in_force_are_due_for_rescan,
             a_tenants_outstanding_rescan_requests_are_counted_up_to_the_limit,
+            a_checkpoint_is_carried_over_only_from_the_one_stored,
         );
     };
 }

@@ -83,6 +83,28 @@ pub async fn a_large_object_streams_back_in_bounded_chunks<S: ObjectReader, F: O
     assert!(back == data, "streamed bytes differ");
 }
 
+/// An object opened at an offset streams from exactly that byte to its end, and an
+/// offset past its end is refused, not read as an empty tail.
+pub async fn an_object_opened_at_an_offset_streams_from_that_byte<
+    S: ObjectReader,
+    F: ObjectFixture,
+>(
+    (store, fixture): &(S, F),
+) {
+    let key = fresh_key();
+    let data: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    fixture.put(&key, data.clone()).await;
+    let offset = 1024 * 1024 + 7;
+    let mut stream = store.open_at(&key, None, offset).await.expect("open");
+    let mut back = Vec::new();
+    while let Some(chunk) = stream.next_chunk().await.expect("chunk") {
+        back.extend_from_slice(&chunk);
+    }
+    assert!(back == data[offset as usize..], "{} bytes back", back.len());
+    let past = store.open_at(&key, None, data.len() as u64 + 1).await;
+    assert!(matches!(past, Err(StoreError::Refused(_))), "{:?}", past.err());
+}
+
 /// Opening a missing object is not found.
 pub async fn opening_a_missing_object_is_not_found<S: ObjectReader, F>((store, _): &(S, F)) {
     let result = store.open(&fresh_key(), None).await;
@@ -331,6 +353,7 @@ macro_rules! object_tests {
     ($store:expr) => {
         $crate::cases!(objects, $store;
             a_large_object_streams_back_in_bounded_chunks,
+            an_object_opened_at_an_offset_streams_from_that_byte,
             opening_a_missing_object_is_not_found,
             tagging_sets_the_status_and_is_repeatable,
             tagging_a_missing_object_is_not_found,

@@ -1,9 +1,9 @@
 //! Streaming inspection: sha256, size and the detected type, from one pass over the
 //! bytes, in constant memory.
 
-use sha2::{Digest, Sha256};
+use sha2_resumable::{Digest, Sha256, digest::common::hazmat::SerializableState};
 
-use crate::ContentType;
+use crate::{ContentType, HashState};
 
 /// How many leading bytes are kept for type detection.
 pub const SNIFF_LEN: usize = 8 * 1024;
@@ -26,7 +26,25 @@ pub struct Inspector {
     hasher: Sha256,
     size: u64,
     head: Vec<u8>,
+    /// The type of an inspection resumed past its first bytes, which it no longer has.
+    sniffed: Option<ContentType>,
 }
+
+/// Where an inspection stands, to go on with it elsewhere ([`Inspector::resume`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectorState {
+    /// The hash state.
+    pub hash: HashState,
+    /// Bytes seen.
+    pub size: u64,
+    /// The type the first bytes say.
+    pub detected_type: ContentType,
+}
+
+/// A saved hash state that does not read back: not one [`Inspector::snapshot`] wrote.
+#[derive(Debug, thiserror::Error)]
+#[error("the saved SHA-256 state is not one this build wrote")]
+pub struct BadHashState;
 
 impl Inspector {
     /// A fresh inspector.
@@ -47,13 +65,42 @@ impl Inspector {
         self.size
     }
 
+    /// Where the inspection stands: the hash state is about a hundred bytes whatever
+    /// the object's size.
+    pub fn snapshot(&self) -> InspectorState {
+        InspectorState {
+            hash: HashState(hex::encode(self.hasher.serialize())),
+            size: self.size,
+            detected_type: self.detected_type(),
+        }
+    }
+
+    /// Goes on with an inspection from a [`snapshot`](Self::snapshot), as if every
+    /// byte before it had been fed here.
+    pub fn resume(state: &InspectorState) -> Result<Self, BadHashState> {
+        let bytes = hex::decode(&state.hash.0).map_err(|_| BadHashState)?;
+        let serialized = bytes.as_slice().try_into().map_err(|_| BadHashState)?;
+        let hasher = Sha256::deserialize(serialized).map_err(|_| BadHashState)?;
+        Ok(Self {
+            hasher,
+            size: state.size,
+            head: Vec::new(),
+            sniffed: Some(state.detected_type.clone()),
+        })
+    }
+
     /// Ends the pass.
     pub fn finish(self) -> Inspection {
+        let detected_type = self.detected_type();
         Inspection {
             sha256: hex::encode(self.hasher.finalize()),
             size: self.size,
-            detected_type: sniff(&self.head),
+            detected_type,
         }
+    }
+
+    fn detected_type(&self) -> ContentType {
+        self.sniffed.clone().unwrap_or_else(|| sniff(&self.head))
     }
 }
 
@@ -126,6 +173,35 @@ mod tests {
         let found = inspector.finish();
         assert_eq!(found.size, 100_000);
         assert_eq!(found.sha256, hex::encode(Sha256::digest(&data)));
+    }
+
+    #[test]
+    fn an_inspection_resumed_from_a_snapshot_ends_as_one_that_never_stopped() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let (first, rest) = data.split_at(123_457);
+        let mut before = Inspector::new();
+        before.update(b"%PDF-1.7\n");
+        before.update(first);
+        let state = before.snapshot();
+
+        let mut after = Inspector::resume(&state).unwrap();
+        after.update(rest);
+        let found = after.finish();
+
+        let mut whole = b"%PDF-1.7\n".to_vec();
+        whole.extend_from_slice(&data);
+        assert_eq!(found.sha256, hex::encode(Sha256::digest(&whole)));
+        assert_eq!(found.size, whole.len() as u64);
+        assert_eq!(found.detected_type.as_str(), "application/pdf");
+    }
+
+    #[test]
+    fn a_hash_state_that_was_not_saved_by_a_snapshot_is_refused() {
+        let mut state = Inspector::new().snapshot();
+        state.hash = HashState("abcd".into());
+        assert!(Inspector::resume(&state).is_err());
+        state.hash = HashState("not hex".into());
+        assert!(Inspector::resume(&state).is_err());
     }
 
     #[test]

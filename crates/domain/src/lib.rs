@@ -6,6 +6,7 @@
 //! runtime and no I/O live here: adapters in `airlock-aws` and `airlock-local`
 //! implement the ports, and the function crates drive them.
 
+mod checkpoint;
 mod content_type;
 mod error;
 mod event;
@@ -24,11 +25,12 @@ mod stored;
 mod usage;
 mod verdict;
 
+pub use checkpoint::{Continuation, HashState, IngestCheckpoint, PassProgress, WindowProgress};
 pub use content_type::ContentType;
 pub use error::{DomainError, error_chain};
 pub use event::{DomainEvent, EVENT_SOURCE, EventKind};
 pub use ids::{FileId, FileName, TenantId};
-pub use inspect::{Inspection, Inspector, SNIFF_LEN, sniff};
+pub use inspect::{BadHashState, Inspection, Inspector, InspectorState, SNIFF_LEN, sniff};
 pub use item::{FILE_ITEM_KIND, FileItem, ItemError};
 pub use key::ObjectKey;
 pub use multipart::{MultipartUpload, PartsProblem, Sha256Hex, StoredPart};

@@ -106,6 +106,14 @@ pub trait ObjectReader: Send + Sync {
         key: &ObjectKey,
         version: Option<&str>,
     ) -> impl Future<Output = Result<Self::Stream, StoreError>> + Send;
+    /// As [`open`](Self::open), from byte `offset` on: where a verification carried
+    /// over from another invocation goes on reading.
+    fn open_at(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        offset: u64,
+    ) -> impl Future<Output = Result<Self::Stream, StoreError>> + Send;
 }
 
 /// Tags objects with their status (ingest), so bucket policy can refuse reads of
@@ -333,6 +341,12 @@ pub enum CatalogError {
         /// The status the write was conditioned on.
         expected: FileStatus,
     },
+    /// The conditional carry-over lost: another invocation moved the checkpoint on.
+    #[error("the file's checkpoint is no longer number {expected}")]
+    CheckpointMoved {
+        /// The checkpoint the write was conditioned on.
+        expected: u32,
+    },
     /// A stored item could not be read back as a record.
     #[error("stored file item is corrupt")]
     Corrupt(#[source] BoxError),
@@ -397,6 +411,35 @@ pub trait CatalogWriter: Send + Sync {
         next: &FileRecord,
     ) -> impl Future<Output = Result<(), CatalogError>> + Send;
 }
+
+/// Carries ingest's progress through an object over to the next invocation.
+pub trait CheckpointWriter: Send + Sync {
+    /// Writes `next` (PENDING, with its new checkpoint) only if the stored record is
+    /// still PENDING and its checkpoint is the one numbered `expected` (0: none yet),
+    /// so of two invocations that went through the same bytes exactly one carries
+    /// them over; the other gets [`CatalogError::CheckpointMoved`], or
+    /// [`CatalogError::StatusChanged`] once the file has its verdict.
+    fn carry_over(
+        &self,
+        expected: u32,
+        next: &FileRecord,
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
+}
+
+/// Asks for a verification to go on in another invocation (ingest's continuation
+/// queue: SQS on AWS, a retried in-process queue on the local stack).
+pub trait ContinuationQueue: Send + Sync {
+    /// Queues `continuation`; once this returns, some invocation will take it up.
+    fn continue_later(
+        &self,
+        continuation: &crate::Continuation,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// The continuation queue refused or could not be reached; worth retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("continuation queue failed")]
+pub struct QueueError(#[source] pub BoxError);
 
 /// Finds work for the scheduled sweep.
 pub trait CatalogSweep: Send + Sync {

@@ -112,6 +112,10 @@ pub struct FileRecord {
     /// How the bytes are being sent in parts, for a file too large for one PUT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multipart: Option<MultipartUpload>,
+    /// How far ingest got through bytes too many for one invocation; gone with the
+    /// verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<crate::IngestCheckpoint>,
 }
 
 impl FileRecord {
@@ -137,6 +141,7 @@ impl FileRecord {
             rescan_requested_at: None,
             declared_sha256: None,
             multipart: None,
+            checkpoint: None,
         }
     }
 
@@ -195,7 +200,32 @@ impl FileRecord {
         }
         let mut next = self.moved_to(finding.verdict.outcome.status(), now)?;
         next.finding = Some(finding);
+        next.checkpoint = None;
         Ok(next)
+    }
+
+    /// The PENDING record with ingest's progress carried over to `checkpoint`.
+    pub fn with_checkpoint(
+        &self,
+        checkpoint: crate::IngestCheckpoint,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
+        if self.status != FileStatus::Pending {
+            return Err(DomainError::IllegalTransition {
+                from: self.status,
+                to: FileStatus::Pending,
+            });
+        }
+        Ok(Self {
+            checkpoint: Some(checkpoint),
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+
+    /// The sequence number of the record's checkpoint, 0 when it has none.
+    pub fn checkpoint_seq(&self) -> u32 {
+        self.checkpoint.as_ref().map_or(0, |c| c.seq)
     }
 
     /// Whether sweep should scan this file again: it is CLEAN and either someone asked,

@@ -120,6 +120,20 @@ impl airlock_domain::ports::ObjectReader for GeneratedStore {
             stored: airlock_domain::StoredObject::default(),
         })
     }
+
+    async fn open_at(
+        &self,
+        key: &airlock_domain::ObjectKey,
+        version: Option<&str>,
+        offset: u64,
+    ) -> Result<Generated, airlock_domain::ports::StoreError> {
+        let mut generated = self.open(key, version).await?;
+        let skip = offset.min(generated.left as u64);
+        let mut skipped = std::io::Read::take(&mut generated.bytes, skip);
+        std::io::copy(&mut skipped, &mut std::io::sink()).unwrap();
+        generated.left -= skip as usize;
+        Ok(generated)
+    }
 }
 
 /// No deployment rules: the defaults alone.

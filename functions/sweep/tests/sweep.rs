@@ -450,6 +450,14 @@ impl ObjectReader for FlakyTags {
     ) -> Result<Self::Stream, StoreError> {
         self.inner.open(key, version).await
     }
+    async fn open_at(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        offset: u64,
+    ) -> Result<Self::Stream, StoreError> {
+        self.inner.open_at(key, version, offset).await
+    }
 }
 
 impl ObjectTagger for FlakyTags {

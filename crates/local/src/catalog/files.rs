@@ -3,7 +3,9 @@
 
 use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
-    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, ListQuery, Page},
+    ports::{
+        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, CheckpointWriter, ListQuery, Page,
+    },
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -144,6 +146,43 @@ impl CatalogWriter for SqliteCatalog {
     }
 
     async fn replace(&self, expected: FileStatus, next: &FileRecord) -> Result<(), CatalogError> {
+        self.replace_if(next, move |current| {
+            if current.status == expected {
+                Ok(())
+            } else {
+                Err(CatalogError::StatusChanged { expected })
+            }
+        })
+        .await
+    }
+}
+
+impl CheckpointWriter for SqliteCatalog {
+    async fn carry_over(&self, expected: u32, next: &FileRecord) -> Result<(), CatalogError> {
+        self.replace_if(next, move |current| {
+            if current.status != FileStatus::Pending {
+                Err(CatalogError::StatusChanged {
+                    expected: FileStatus::Pending,
+                })
+            } else if current.checkpoint_seq() != expected {
+                Err(CatalogError::CheckpointMoved { expected })
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+}
+
+impl SqliteCatalog {
+    /// Writes `next` over the stored record in one transaction, if `check` passes on
+    /// what is stored: the conditional write both [`CatalogWriter::replace`] and
+    /// [`CheckpointWriter::carry_over`] are.
+    async fn replace_if(
+        &self,
+        next: &FileRecord,
+        check: impl FnOnce(&FileRecord) -> Result<(), CatalogError> + Send + 'static,
+    ) -> Result<(), CatalogError> {
         let next = next.clone();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -151,8 +190,8 @@ impl CatalogWriter for SqliteCatalog {
             else {
                 return Ok(Err(CatalogError::NotFound));
             };
-            if current.status != expected {
-                return Ok(Err(CatalogError::StatusChanged { expected }));
+            if let Err(refused) = check(&current) {
+                return Ok(Err(refused));
             }
             tx.execute(
                 "UPDATE files SET status = ?3, record = ?4 WHERE tenant = ?1 AND id = ?2",

@@ -99,6 +99,33 @@ impl ObjectReader for FsObjectStore {
     ) -> Result<FileChunks, StoreError> {
         self.open_raw(&key.to_string()).await
     }
+
+    async fn open_at(
+        &self,
+        key: &ObjectKey,
+        _version: Option<&str>,
+        offset: u64,
+    ) -> Result<FileChunks, StoreError> {
+        use tokio::io::AsyncSeekExt;
+        let mut chunks = self.open_raw(&key.to_string()).await?;
+        let size = chunks
+            .file
+            .metadata()
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
+            .len();
+        if offset > size {
+            return Err(StoreError::Refused(format!(
+                "{key} has no byte {offset}: it is shorter than when it was read before"
+            )));
+        }
+        chunks
+            .file
+            .seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(chunks)
+    }
 }
 
 impl ObjectTagger for FsObjectStore {
