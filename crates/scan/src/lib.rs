@@ -31,7 +31,7 @@ pub mod spool;
 pub mod windows;
 
 pub use live::LiveRules;
-pub use pass::{Pass, PassError, Scanning};
+pub use pass::{Budget, Pass, PassError, PassOutcome, Paused, Scanning};
 pub use rules::{BUILTIN_RULES, CompiledRules, LeftOut, Origin, RulesError, compile};
 pub use scanner::{Reach, ScanError, ScanSettings, Subject, scan};
 pub use spool::{Spool, Spooled};

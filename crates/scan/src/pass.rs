@@ -1,17 +1,24 @@
 //! The single pass over an object that ingest and sweep's re-scans share: stream it
 //! once from the store, hashing and sniffing it while spooling it for the scanner,
 //! then run the rules in force.
+//!
+//! A pass over an object scanned in windows can stop at the end of a window once its
+//! [`Budget`] is spent, and hand back where it stands ([`PassOutcome::Paused`]); a
+//! later pass given that [`IngestCheckpoint`] reads on from one overlap before it,
+//! never from the first byte.
 
 use std::{sync::Arc, time::Instant};
 
 use airlock_domain::{
-    Inspection, Inspector, ObjectKey, ScanLimits, ScanReport, StoredObject,
+    BadHashState, IngestCheckpoint, Inspection, Inspector, InspectorState, ObjectKey,
+    PassProgress, ScanLimits, ScanReport, StoredObject, WindowProgress,
     ports::{ChunkStream, ObjectReader, RuleSource, StoreError},
 };
 
 use crate::{
     CompiledRules, LiveRules, ScanError, ScanSettings, Spool, Spooled, Subject, scan,
-    spool::Prefix, windows::WindowScan,
+    spool::Prefix,
+    windows::{OVERLAP, WindowScan, next_window_end, window_len},
 };
 
 /// Why a pass could not finish; all worth retrying.
@@ -32,6 +39,58 @@ pub enum PassError {
     /// No rules to scan with (see [`LiveRules::current`]).
     #[error("compiling the rules")]
     Rules(#[source] crate::RulesError),
+    /// The checkpoint's hash state does not read back.
+    #[error("resuming from the checkpoint")]
+    Checkpoint(#[source] BadHashState),
+    /// The pass stopped somewhere other than the end of a window (a bug: the stop is
+    /// chosen on the windows' grid).
+    #[error("the pass stopped at byte {offset}, not at the end of a window")]
+    NotAtWindowEnd {
+        /// Where it stopped.
+        offset: u64,
+    },
+}
+
+/// How much one pass may do before it stops at the next window end and hands over.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    /// Bytes read at most (a budget forced small in tests).
+    pub bytes: Option<u64>,
+    /// Stop once this instant has passed (the invocation's deadline less a margin).
+    pub until: Option<Instant>,
+}
+
+impl Budget {
+    /// No limit: the pass always finishes.
+    pub const UNLIMITED: Self = Self {
+        bytes: None,
+        until: None,
+    };
+
+    fn spent(&self, read: u64) -> bool {
+        self.bytes.is_some_and(|bytes| read >= bytes)
+            || self.until.is_some_and(|until| Instant::now() >= until)
+    }
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassOutcome {
+    /// Every byte was read and scanned.
+    Done(Pass),
+    /// The budget ran out at the end of a window; the next pass goes on from here.
+    Paused(Paused),
+}
+
+/// Where a pass that ran out of budget stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    /// The hash, the windows so far and the type.
+    pub progress: PassProgress,
+    /// The ruleset the windows so far were scanned with.
+    pub ruleset: String,
+    /// The headers and version of the bytes read.
+    pub stored: StoredObject,
 }
 
 /// What one pass found.
@@ -112,29 +171,88 @@ impl<R: RuleSource> Scanning<R> {
         version: Option<&str>,
         subject: Subject,
     ) -> Result<Pass, PassError> {
+        match self
+            .pass_within(store, key, version, subject, None, Budget::UNLIMITED)
+            .await?
+        {
+            PassOutcome::Done(pass) => Ok(pass),
+            // An unlimited budget is never spent.
+            PassOutcome::Paused(paused) => Err(PassError::NotAtWindowEnd {
+                offset: paused.progress.offset,
+            }),
+        }
+    }
+
+    /// As [`pass`](Self::pass), from `checkpoint` when one is given (and is about the
+    /// bytes the store now serves; other bytes are read from the start), stopping at
+    /// the next window end once `budget` is spent.
+    pub async fn pass_within<S: ObjectReader>(
+        &self,
+        store: &S,
+        key: &ObjectKey,
+        version: Option<&str>,
+        subject: Subject,
+        checkpoint: Option<&IngestCheckpoint>,
+        budget: Budget,
+    ) -> Result<PassOutcome, PassError> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.gate.acquire().await.ok();
         let rules = self.rules.current().await.map_err(PassError::Rules)?;
-        let mut stream = store.open(key, version).await.map_err(PassError::Store)?;
+        let (mut stream, resumed) = open_from(store, key, version, checkpoint).await?;
         let stored = stream.stored().clone();
-        let mut inspector = Inspector::new();
-        let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
+        let mut inspector = match &resumed {
+            Some(from) => Inspector::resume(&from.inspector).map_err(PassError::Checkpoint)?,
+            None => Inspector::new(),
+        };
         let windowing = Windowing {
             rules: Arc::clone(&rules),
             subject: subject.clone(),
             settings: self.settings,
             max_bytes: self.limits.max_windowed_bytes,
+            ruleset: rules_version(&rules, checkpoint),
+            resumed: resumed.as_ref().map(|from| (from.windows.clone(), inspector.size())),
         };
-        let (chunks, spooling) = spool_in_background(spool, windowing);
-        while let Some(chunk) = stream.next_chunk().await.map_err(PassError::Store)? {
-            inspector.update(&chunk);
-            if chunks.send(chunk).await.is_err() {
-                // The spool failed; its error is returned below.
-                break;
-            }
+        let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
+        let (feed, spooling) = spool_in_background(spool, windowing);
+        let mut reader = Reader {
+            feed,
+            overlap_left: if resumed.is_some() { OVERLAP } else { 0 },
+            overlap: Vec::new(),
+            stop_at: None,
+        };
+        let stops = Stops {
+            budget,
+            window: window_len(self.settings),
+            after: self.limits.max_scan_bytes,
+            before: self.limits.max_windowed_bytes,
+            start: inspector.size(),
+        };
+        let paused = reader
+            .read_all(&mut stream, &mut inspector, &stops)
+            .await?;
+        let Reader { feed, .. } = reader;
+        if paused {
+            // The spool task ends the scan there; a queue already closed means it
+            // failed, and its error is returned below.
+            let _ = feed.send(Feed::Pause).await;
         }
-        drop(chunks);
-        let spooled = spooling.await.map_err(PassError::SpoolTask)??;
+        drop(feed);
+        let spooled = match spooling.await.map_err(PassError::SpoolTask)?? {
+            SpoolEnd::Paused(windows) => {
+                let state = inspector.snapshot();
+                return Ok(PassOutcome::Paused(Paused {
+                    progress: PassProgress {
+                        offset: state.size,
+                        hash: state.hash,
+                        detected_type: state.detected_type,
+                        windows,
+                    },
+                    ruleset: rules_version(&rules, checkpoint),
+                    stored,
+                }));
+            }
+            SpoolEnd::Finished(spooled) => spooled,
+        };
         let started = Instant::now();
         let reach = crate::Reach {
             archives: self.limits.archives,
@@ -143,13 +261,167 @@ impl<R: RuleSource> Scanning<R> {
         let report = scan(rules, spooled, subject, self.settings, reach)
             .await
             .map_err(PassError::Scan)?;
-        Ok(Pass {
+        Ok(PassOutcome::Done(Pass {
             found: inspector.finish(),
             scan: report,
             scan_time: started.elapsed(),
             stored,
-        })
+        }))
     }
+}
+
+/// The ruleset a pass's windows were scanned with: the checkpoint's, when it goes on
+/// from one (the oldest in force, so sweep re-scans a file whose rules changed
+/// mid-way).
+fn rules_version(rules: &CompiledRules, checkpoint: Option<&IngestCheckpoint>) -> String {
+    checkpoint.map_or_else(|| rules.version().to_owned(), |c| c.ruleset.clone())
+}
+
+/// What a pass goes on from.
+struct Resumed {
+    inspector: InspectorState,
+    windows: WindowProgress,
+}
+
+/// Opens the object where `checkpoint` left it, one overlap before its offset; from
+/// the start when there is none or the store now serves other bytes than it is about.
+async fn open_from<S: ObjectReader>(
+    store: &S,
+    key: &ObjectKey,
+    version: Option<&str>,
+    checkpoint: Option<&IngestCheckpoint>,
+) -> Result<(S::Stream, Option<Resumed>), PassError> {
+    if let Some(checkpoint) = checkpoint {
+        let progress = &checkpoint.progress;
+        let from = progress.offset.saturating_sub(OVERLAP as u64);
+        let stream = store
+            .open_at(key, version, from)
+            .await
+            .map_err(PassError::Store)?;
+        if checkpoint.is_about(stream.stored().etag.as_deref()) {
+            let resumed = Resumed {
+                inspector: InspectorState {
+                    hash: progress.hash.clone(),
+                    size: progress.offset,
+                    detected_type: progress.detected_type.clone(),
+                },
+                windows: progress.windows.clone(),
+            };
+            return Ok((stream, Some(resumed)));
+        }
+        tracing::warn!(
+            key = %key, checkpoint = ?checkpoint.etag, now = ?stream.stored().etag,
+            "the object's bytes are not the ones the checkpoint is about; reading from the start"
+        );
+    }
+    let stream = store.open(key, version).await.map_err(PassError::Store)?;
+    Ok((stream, None))
+}
+
+/// Where a pass may stop: once `budget` is spent, at the next window end past the
+/// scan limit (`after`, where windows begin) and within the windowed limit (`before`).
+struct Stops {
+    budget: Budget,
+    window: usize,
+    after: u64,
+    before: u64,
+    /// Where this pass began reading new bytes.
+    start: u64,
+}
+
+impl Stops {
+    /// The window end to stop at, once the budget is spent with `size` bytes read.
+    fn stop_for(&self, size: u64) -> Option<u64> {
+        if size <= self.after || !self.budget.spent(size - self.start) {
+            return None;
+        }
+        let end = next_window_end(self.window, size);
+        (end <= self.before).then_some(end)
+    }
+}
+
+/// The reading half of a pass: hashes every new byte and feeds the scan, the
+/// overlap of a resumed pass to the scan alone.
+struct Reader {
+    feed: tokio::sync::mpsc::Sender<Feed>,
+    overlap_left: usize,
+    overlap: Vec<u8>,
+    stop_at: Option<u64>,
+}
+
+impl Reader {
+    /// Reads to the end, or to the stop the budget sets; whether it stopped there
+    /// with bytes left unread.
+    async fn read_all<C: ChunkStream>(
+        &mut self,
+        stream: &mut C,
+        inspector: &mut Inspector,
+        stops: &Stops,
+    ) -> Result<bool, PassError> {
+        while let Some(chunk) = stream.next_chunk().await.map_err(PassError::Store)? {
+            let mut chunk = self.take_overlap(chunk).await;
+            if chunk.is_empty() {
+                continue;
+            }
+            if self.stop_at.is_none() {
+                self.stop_at = stops.stop_for(inspector.size());
+            }
+            let mut stopping = false;
+            if let Some(stop) = self.stop_at {
+                let room = stop.saturating_sub(inspector.size());
+                if chunk.len() as u64 > room {
+                    chunk.truncate(room as usize);
+                    stopping = true;
+                }
+            }
+            if !chunk.is_empty() {
+                inspector.update(&chunk);
+                if self.feed.send(Feed::Bytes(chunk)).await.is_err() {
+                    // The spool failed; its error is returned by the caller.
+                    return Ok(false);
+                }
+            }
+            if stopping {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Routes the first [`OVERLAP`] bytes of a resumed pass to the scan alone (they
+    /// were hashed before); returns what is left of `chunk`.
+    async fn take_overlap(&mut self, mut chunk: Vec<u8>) -> Vec<u8> {
+        if self.overlap_left == 0 {
+            return chunk;
+        }
+        let rest = chunk.split_off(self.overlap_left.min(chunk.len()));
+        self.overlap_left -= chunk.len();
+        self.overlap.extend_from_slice(&chunk);
+        if self.overlap_left == 0 {
+            let overlap = std::mem::take(&mut self.overlap);
+            // A closed queue is the spool's failure, returned by the caller.
+            let _ = self.feed.send(Feed::Overlap(overlap)).await;
+        }
+        rest
+    }
+}
+
+/// What the reading half hands the scanning half.
+enum Feed {
+    /// The next bytes of the object.
+    Bytes(Vec<u8>),
+    /// The overlap a resumed scan starts its next window with.
+    Overlap(Vec<u8>),
+    /// The budget is spent and the bytes so far end at a window end: stop there.
+    Pause,
+}
+
+/// How the scanning half ended.
+enum SpoolEnd {
+    /// Every byte was spooled or scanned.
+    Finished(Spooled),
+    /// Stopped at a window end, with the windows so far.
+    Paused(WindowProgress),
 }
 
 /// Chunks queued for the spool at most: the memory a slow disk can hold up.
@@ -162,6 +434,11 @@ struct Windowing {
     settings: ScanSettings,
     /// Past this, windows stop and the object counts as too large to scan.
     max_bytes: u64,
+    /// The ruleset the report names.
+    ruleset: String,
+    /// The windows so far and the bytes before this pass, when it goes on from a
+    /// checkpoint.
+    resumed: Option<(WindowProgress, u64)>,
 }
 
 /// Runs `spool` on a blocking thread fed through a bounded queue, so writing the
@@ -173,14 +450,34 @@ fn spool_in_background(
     mut spool: Spool,
     windowing: Windowing,
 ) -> (
-    tokio::sync::mpsc::Sender<Vec<u8>>,
-    tokio::task::JoinHandle<Result<Spooled, PassError>>,
+    tokio::sync::mpsc::Sender<Feed>,
+    tokio::task::JoinHandle<Result<SpoolEnd, PassError>>,
 ) {
-    let (chunks, mut queued) = tokio::sync::mpsc::channel::<Vec<u8>>(SPOOL_QUEUE);
+    let (feed, mut queued) = tokio::sync::mpsc::channel::<Feed>(SPOOL_QUEUE);
     let spooling = tokio::task::spawn_blocking(move || {
         let mut windows: Option<WindowScan<'_>> = None;
-        let mut size: u64 = 0;
-        while let Some(chunk) = queued.blocking_recv() {
+        let mut size: u64 = windowing.resumed.as_ref().map_or(0, |(_, before)| *before);
+        let mut paused = false;
+        while let Some(next) = queued.blocking_recv() {
+            let chunk = match next {
+                Feed::Bytes(chunk) => chunk,
+                Feed::Overlap(overlap) => {
+                    if let Some((progress, _)) = &windowing.resumed {
+                        windows = Some(WindowScan::resume(
+                            &windowing.rules,
+                            windowing.subject.clone(),
+                            windowing.settings,
+                            progress,
+                            &overlap,
+                        ));
+                    }
+                    continue;
+                }
+                Feed::Pause => {
+                    paused = true;
+                    break;
+                }
+            };
             size += chunk.len() as u64;
             if size > windowing.max_bytes {
                 // Past every limit: nothing more is kept or scanned; the chunks are
@@ -203,22 +500,28 @@ fn spool_in_background(
                 windows = Some(scan);
             }
         }
+        if paused {
+            return windows
+                .as_ref()
+                .and_then(WindowScan::progress)
+                .map(SpoolEnd::Paused)
+                .ok_or(PassError::NotAtWindowEnd { offset: size });
+        }
         if size > windowing.max_bytes {
-            return Ok(Spooled::TooLarge {
+            return Ok(SpoolEnd::Finished(Spooled::TooLarge {
                 size,
                 limit: windowing.max_bytes,
-            });
+            }));
         }
         match windows {
             Some(scan) => {
-                let ruleset = windowing.rules.version().to_owned();
-                let report = scan.finish(ruleset).map_err(PassError::Scan)?;
-                Ok(Spooled::Windowed(report))
+                let report = scan.finish(windowing.ruleset).map_err(PassError::Scan)?;
+                Ok(SpoolEnd::Finished(Spooled::Windowed(report)))
             }
-            None => spool.finish().map_err(PassError::Spool),
+            None => spool.finish().map(SpoolEnd::Finished).map_err(PassError::Spool),
         }
     });
-    (chunks, spooling)
+    (feed, spooling)
 }
 
 /// Feeds the bytes a spool kept before the object passed the scan limit.

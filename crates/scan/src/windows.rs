@@ -5,8 +5,13 @@
 //! scan, under the scan timeout; conditions see one window at a time (`filesize` is
 //! the window's) and containers are not opened, which the report says
 //! ([`ScanMode::Windowed`]).
+//!
+//! Windows sit on one grid from the object's first byte, so a scan can stop at the end
+//! of any window and another invocation go on from there with the window's overlap
+//! read again ([`WindowScan::progress`], [`WindowScan::resume`]), scanning exactly the
+//! windows one unbroken scan would have.
 
-use airlock_domain::{ScanReport, SkipReason, Windows};
+use airlock_domain::{ScanReport, SkipReason, WindowProgress, Windows};
 
 use crate::{
     CompiledRules, ScanError, ScanSettings, Subject,
@@ -31,15 +36,30 @@ pub struct WindowScan<'r> {
     timed_out: bool,
 }
 
+/// The window a scan under `settings` uses: the memory budget, and at least twice
+/// the overlap, so every window has new bytes.
+pub fn window_len(settings: ScanSettings) -> usize {
+    settings.memory_budget.max(2 * OVERLAP)
+}
+
+/// The first window end at or past `offset`: windows of `window` bytes advance by
+/// `window - OVERLAP`, so they end at `window`, `2 window - OVERLAP`, …
+pub fn next_window_end(window: usize, offset: u64) -> u64 {
+    let (window, step) = (window as u64, (window - OVERLAP) as u64);
+    if offset <= window {
+        return window;
+    }
+    window + (offset - window).div_ceil(step) * step
+}
+
 impl<'r> WindowScan<'r> {
-    /// A scan with `rules`, in windows of the memory budget (at least twice the
-    /// overlap, so every window has new bytes).
+    /// A scan with `rules`, in windows of [`window_len`].
     pub fn new(rules: &'r CompiledRules, subject: Subject, settings: ScanSettings) -> Self {
         let mut scanner = yara_x::Scanner::new(rules.rules());
         // The externals were defined by `compile` as strings; setting strings cannot fail.
         let _ = scanner.set_global("declared_type", subject.declared_type.as_str());
         let _ = scanner.set_global("owner", subject.owner.as_str());
-        let window = settings.memory_budget.max(2 * OVERLAP);
+        let window = window_len(settings);
         Self {
             scanner,
             subject,
@@ -51,6 +71,47 @@ impl<'r> WindowScan<'r> {
             hits: Vec::new(),
             timed_out: false,
         }
+    }
+
+    /// Goes on with a scan another invocation stopped at the end of a window: the
+    /// windows and matches so far come from `progress`, and `overlap` is the last
+    /// [`OVERLAP`] bytes of that window, scanned already and scanned again as the
+    /// start of the next window, as an unbroken scan would.
+    pub fn resume(
+        rules: &'r CompiledRules,
+        subject: Subject,
+        settings: ScanSettings,
+        progress: &WindowProgress,
+        overlap: &[u8],
+    ) -> Self {
+        let mut scan = Self::new(rules, subject, settings);
+        scan.count = progress.count;
+        scan.timed_out = progress.timed_out;
+        let hit = |policy: bool| {
+            move |rule: &String| Hit {
+                rule: rule.clone(),
+                path: None,
+                policy,
+            }
+        };
+        scan.hits.extend(progress.matched.iter().map(hit(false)));
+        scan.hits.extend(progress.flagged.iter().map(hit(true)));
+        scan.buffer.extend_from_slice(overlap);
+        scan.scanned = overlap.len();
+        scan
+    }
+
+    /// The windows so far, when the scan stands at the end of a window (it holds
+    /// exactly the overlap, all scanned): what [`resume`](Self::resume) goes on from.
+    pub fn progress(&self) -> Option<WindowProgress> {
+        let at_window_end =
+            self.count > 0 && self.buffer.len() == OVERLAP && self.scanned == OVERLAP;
+        at_window_end.then(|| WindowProgress {
+            count: self.count,
+            matched: rule_names(&self.hits, false),
+            flagged: rule_names(&self.hits, true),
+            timed_out: self.timed_out,
+        })
     }
 
     /// The next bytes of the object; every full window is scanned at once.
@@ -172,6 +233,60 @@ mod tests {
         assert_eq!((w.bytes, w.overlap), (window as u64, OVERLAP as u64));
         // 5 MiB in windows of 2 MiB advancing 1 MiB: 4 windows.
         assert_eq!(w.count, 4);
+    }
+
+    #[test]
+    fn window_ends_lie_on_one_grid_from_the_first_byte() {
+        let window = 4 * OVERLAP;
+        let step = (3 * OVERLAP) as u64;
+        assert_eq!(next_window_end(window, 0), window as u64);
+        assert_eq!(next_window_end(window, window as u64), window as u64);
+        assert_eq!(next_window_end(window, window as u64 + 1), window as u64 + step);
+        assert_eq!(next_window_end(window, window as u64 + step), window as u64 + step);
+        assert_eq!(
+            next_window_end(window, window as u64 + step + 1),
+            window as u64 + 2 * step
+        );
+    }
+
+    #[test]
+    fn a_scan_stopped_at_a_window_end_and_resumed_finds_what_one_unbroken_scan_finds() {
+        let rules = rules();
+        let window = 2 * OVERLAP;
+        let marker = b"AIRLOCK-WINDOW-MARKER";
+        let mut bytes = vec![b'.'; 7 * OVERLAP + 5];
+        // One marker across the edge of the window the scan stops at, one later.
+        let stop = next_window_end(window, 3 * OVERLAP as u64) as usize;
+        bytes[stop - 8..stop - 8 + marker.len()].copy_from_slice(marker);
+        let unbroken = scan(&rules, &bytes, window, 64 * 1024);
+
+        let mut first = WindowScan::new(&rules, Subject::default(), settings(window));
+        for piece in bytes[..stop].chunks(100_000) {
+            first.feed(piece).unwrap();
+        }
+        let progress = first.progress().expect("stopped at a window end");
+        let mut second = WindowScan::resume(
+            &rules,
+            Subject::default(),
+            settings(window),
+            &progress,
+            &bytes[stop - OVERLAP..stop],
+        );
+        for piece in bytes[stop..].chunks(77_777) {
+            second.feed(piece).unwrap();
+        }
+        let resumed = second.finish("r".into()).unwrap();
+
+        assert_eq!(matched(&resumed), ["t.marker"]);
+        assert_eq!(resumed, unbroken);
+    }
+
+    #[test]
+    fn a_scan_between_window_ends_has_no_progress_to_carry_over() {
+        let rules = rules();
+        let mut scan = WindowScan::new(&rules, Subject::default(), settings(2 * OVERLAP));
+        scan.feed(&vec![b'.'; 2 * OVERLAP + 10]).unwrap();
+        assert_eq!(scan.progress(), None);
     }
 
     #[test]

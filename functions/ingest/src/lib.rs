@@ -7,19 +7,29 @@
 //! S3 delivers notifications at least once, so everything here is idempotent: a file
 //! that already has a verdict is only re-tagged (the same tag again changes nothing),
 //! and of two racing invocations exactly one verdict is written.
+//!
+//! An object too large for one invocation is carried over (see [`carry_over`]): the
+//! pass stops at a window end, its checkpoint goes into the record, and a message on
+//! the continuation queue — ingest's second event source — wakes the next invocation,
+//! which goes on from there.
 
+pub mod carry_over;
 pub mod metrics;
+
+use std::time::Instant;
 
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, Finding, ObjectKey, Policy, ScanReport, Verdict,
     error_chain,
     ports::{
-        CatalogError, CatalogReader, CatalogWriter, Clock, ObjectQuarantine, ObjectReader,
-        ObjectRemover, ObjectTagger, RuleSource, StoreError,
+        CatalogError, CatalogReader, CatalogWriter, CheckpointWriter, Clock, ContinuationQueue,
+        ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, QueueError, RuleSource,
+        StoreError,
     },
 };
-use airlock_scan::{PassError, Scanning, Subject};
+use airlock_scan::{PassError, PassOutcome, Scanning, Subject};
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
+pub use carry_over::{Carryover, NoContinuation};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use tracing::Instrument;
@@ -43,6 +53,9 @@ pub enum RecordError {
     /// A state change the state machine forbids (a bug, never a user error).
     #[error("state machine")]
     Domain(#[source] DomainError),
+    /// The continuation queue did not take the next step of a carried-over file.
+    #[error("continuation queue")]
+    Queue(#[source] QueueError),
 }
 
 /// Why an invocation failed.
@@ -54,6 +67,15 @@ pub enum IngestError {
     /// The event carries no records: not something S3 sends.
     #[error("S3 event has no records")]
     NoRecords,
+    /// A message from the continuation queue whose body is not a continuation.
+    #[error("continuation message {message_id} is not a continuation")]
+    InvalidContinuation {
+        /// The message's id, as SQS gave it.
+        message_id: String,
+        /// Why its body did not read.
+        #[source]
+        error: serde_json::Error,
+    },
     /// Some records failed; those that succeeded are safe to redo.
     #[error("{failed} of {total} records failed; the first: {key}")]
     Records {
@@ -87,6 +109,16 @@ pub enum RecordOutcome {
         /// Its status.
         status: FileStatus,
     },
+    /// The file is too large for one invocation: its checkpoint was written and the
+    /// next invocation asked for.
+    CarriedOver {
+        /// The decoded key.
+        key: String,
+        /// Bytes verified so far.
+        offset: u64,
+        /// The checkpoint's number.
+        seq: u32,
+    },
     /// Nothing to do, for the reason given.
     Skipped {
         /// The key as sent.
@@ -103,19 +135,21 @@ pub struct IngestReport {
     pub records: Vec<RecordOutcome>,
 }
 
-/// The ingest use case over its ports.
-pub struct Ingest<C, S, K, R> {
+/// The ingest use case over its ports; `Q` is the continuation queue (none by
+/// default: every pass then finishes in the invocation that began it).
+pub struct Ingest<C, S, K, R, Q = NoContinuation> {
     catalog: C,
     store: S,
     clock: K,
     policy: Policy,
     scanning: Scanning<R>,
     quarantine: bool,
+    carryover: Carryover<Q>,
 }
 
 impl<C, S, K, R> Ingest<C, S, K, R>
 where
-    C: CatalogReader + CatalogWriter,
+    C: CatalogReader + CatalogWriter + CheckpointWriter,
     S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
     K: Clock,
     R: RuleSource,
@@ -129,13 +163,40 @@ where
             policy,
             scanning,
             quarantine: false,
+            carryover: Carryover::none(),
         }
     }
+}
 
+impl<C, S, K, R, Q> Ingest<C, S, K, R, Q>
+where
+    C: CatalogReader + CatalogWriter + CheckpointWriter,
+    S: ObjectReader + ObjectTagger + ObjectQuarantine + ObjectRemover,
+    K: Clock,
+    R: RuleSource,
+    Q: ContinuationQueue,
+{
     /// Moves INFECTED objects to the quarantine prefix after tagging them (off by
     /// default: the tag alone already makes them unreadable).
     pub fn with_quarantine(self, quarantine: bool) -> Self {
         Self { quarantine, ..self }
+    }
+
+    /// Carries a pass that would outlast its invocation over to the next one, through
+    /// `carryover`'s queue.
+    pub fn with_carryover<Q2: ContinuationQueue>(
+        self,
+        carryover: Carryover<Q2>,
+    ) -> Ingest<C, S, K, R, Q2> {
+        Ingest {
+            catalog: self.catalog,
+            store: self.store,
+            clock: self.clock,
+            policy: self.policy,
+            scanning: self.scanning,
+            quarantine: self.quarantine,
+            carryover,
+        }
     }
 
     /// The scanner's rules and limits (for the local stack's reload checks and tests).
@@ -148,12 +209,35 @@ where
         &self,
         payload: serde_json::Value,
     ) -> Result<IngestReport, IngestError> {
+        self.handle_payload_by(payload, None).await
+    }
+
+    /// As [`handle_payload`](Self::handle_payload), for an invocation that must be
+    /// done by `deadline`: a pass that would run past it (less the carry-over
+    /// margin) is carried over. The payload is an S3 notification or a batch from the
+    /// continuation queue.
+    pub async fn handle_payload_by(
+        &self,
+        payload: serde_json::Value,
+        deadline: Option<Instant>,
+    ) -> Result<IngestReport, IngestError> {
+        if carry_over::is_queue_batch(&payload) {
+            return self.handle_continuations(payload, deadline).await;
+        }
         let event: S3Event = serde_json::from_value(payload).map_err(IngestError::InvalidEvent)?;
-        self.handle(event).await
+        self.handle_by(event, deadline).await
     }
 
     /// Handles every record; fails if any record failed, after trying them all.
     pub async fn handle(&self, event: S3Event) -> Result<IngestReport, IngestError> {
+        self.handle_by(event, None).await
+    }
+
+    async fn handle_by(
+        &self,
+        event: S3Event,
+        deadline: Option<Instant>,
+    ) -> Result<IngestReport, IngestError> {
         let total = event.records.len();
         if total == 0 {
             return Err(IngestError::NoRecords);
@@ -161,7 +245,7 @@ where
         let mut outcomes = Vec::with_capacity(total);
         let mut failures = Vec::new();
         for record in &event.records {
-            match self.handle_record(record).await {
+            match self.handle_record(record, deadline).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(error) => {
                     let key = record.s3.object.key.clone().unwrap_or_default();
@@ -181,7 +265,11 @@ where
         }
     }
 
-    async fn handle_record(&self, record: &S3EventRecord) -> Result<RecordOutcome, RecordError> {
+    async fn handle_record(
+        &self,
+        record: &S3EventRecord,
+        deadline: Option<Instant>,
+    ) -> Result<RecordOutcome, RecordError> {
         let raw_key = record
             .s3
             .object
@@ -228,7 +316,7 @@ where
         let span = tracing::info_span!("file", tenant = %key.tenant(), file_id = %key.file_id());
         async {
             match file.status {
-                FileStatus::Pending => self.verify(file, &key, version).await,
+                FileStatus::Pending => self.verify(file, &key, version, deadline).await,
                 status if status.is_verdict() && is_other_version(&file, version) => {
                     self.remove_late_bytes(&key, version).await
                 }
@@ -240,13 +328,15 @@ where
         .await
     }
 
-    /// Inspects the bytes (of `version`, when the event names one) and writes the
-    /// verdict, unless another invocation won.
+    /// Inspects the bytes (of `version`, when the event names one), from the
+    /// record's checkpoint when it has one, and writes the verdict, unless another
+    /// invocation won; or carries the file over when the budget runs out first.
     async fn verify(
         &self,
         file: FileRecord,
         key: &ObjectKey,
         version: Option<&str>,
+        deadline: Option<Instant>,
     ) -> Result<RecordOutcome, RecordError> {
         let started = std::time::Instant::now();
         let subject = Subject {
@@ -254,8 +344,28 @@ where
             file_name: file.name.to_string(),
             owner: file.tenant.to_string(),
         };
-        let pass = match self.scanning.pass(&self.store, key, version, subject).await {
-            Ok(pass) => pass,
+        if let Some(checkpoint) = &file.checkpoint {
+            tracing::info!(
+                key = %key, offset = checkpoint.progress.offset, seq = checkpoint.seq,
+                "verification goes on from its checkpoint"
+            );
+        }
+        let outcome = self
+            .scanning
+            .pass_within(
+                &self.store,
+                key,
+                version,
+                subject,
+                file.checkpoint.as_ref(),
+                self.carryover.budget(deadline),
+            )
+            .await;
+        let pass = match outcome {
+            Ok(PassOutcome::Done(pass)) => pass,
+            Ok(PassOutcome::Paused(paused)) => {
+                return self.carry_over(&file, key, version, paused).await;
+            }
             Err(PassError::Store(StoreError::NotFound(_))) => {
                 tracing::info!(key = %key, "object was deleted before ingest ran");
                 return Ok(RecordOutcome::Skipped {
