@@ -135,6 +135,33 @@ pub struct IngestConfig {
     /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
     /// HTTPS client trusts for AWS endpoints.
     pub tls_roots: TrustRoots,
+    /// When a file is carried over to the next invocation.
+    pub carry_over: CarryOverConfig,
+}
+
+/// Ingest's continuation queue and when a pass stops for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarryOverConfig {
+    /// `AIRLOCK_CONTINUATION_QUEUE_URL`: the queue; without one, a pass never stops
+    /// and a file one invocation cannot finish times out and is retried.
+    pub queue_url: Option<String>,
+    /// `AIRLOCK_CARRY_OVER_MARGIN_SECS` (default 60): how long before the
+    /// invocation's deadline a pass stops at the next window end.
+    pub margin: Duration,
+    /// `AIRLOCK_CARRY_OVER_AFTER_BYTES` (default none): stop after this many bytes
+    /// too (a budget forced small, for tests and the bench).
+    pub after_bytes: Option<u64>,
+}
+
+impl CarryOverConfig {
+    fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let after_bytes = env.parsed_or("AIRLOCK_CARRY_OVER_AFTER_BYTES", 0u64)?;
+        Ok(Self {
+            queue_url: env.required("AIRLOCK_CONTINUATION_QUEUE_URL").ok(),
+            margin: env.seconds_or("AIRLOCK_CARRY_OVER_MARGIN_SECS", Duration::from_secs(60))?,
+            after_bytes: (after_bytes > 0).then_some(after_bytes),
+        })
+    }
 }
 
 /// A list of variables with those [`ScanConfig`] reads (ingest and sweep scan
@@ -166,6 +193,9 @@ impl IngestConfig {
         "AIRLOCK_MAX_UPLOAD_BYTES",
         "AIRLOCK_QUARANTINE",
         "AIRLOCK_TLS_ROOTS",
+        "AIRLOCK_CONTINUATION_QUEUE_URL",
+        "AIRLOCK_CARRY_OVER_MARGIN_SECS",
+        "AIRLOCK_CARRY_OVER_AFTER_BYTES",
     ];
 
     /// Reads and checks every variable.
@@ -177,6 +207,7 @@ impl IngestConfig {
             scan: ScanConfig::from_env(env)?,
             quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
             tls_roots: tls_roots(env)?,
+            carry_over: CarryOverConfig::from_env(env)?,
         })
     }
 }

@@ -7,6 +7,8 @@
 //!   conditional write.
 //! - [`EventBridgePublisher`]: domain events on one bus, in chunks, with retries of
 //!   the entries EventBridge reports as failed.
+//! - [`SqsContinuations`]: ingest's continuation queue, for files one invocation
+//!   cannot finish.
 //! - [`S3RuleSource`]: the deployment's scanning rules under a bucket prefix.
 //! - [`lambda`]: a handler error as the Lambda runtime reports it (logs, metrics and
 //!   invocation spans are `airlock_telemetry`'s, which needs no SDK).
@@ -28,6 +30,7 @@ pub mod provision;
 mod ranged;
 mod rules;
 mod s3;
+mod sqs;
 pub mod tls;
 
 pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog, RESCANS_INDEX};
@@ -36,6 +39,7 @@ pub use eventbridge::EventBridgePublisher;
 pub use ranged::S3Chunks;
 pub use rules::{S3RuleSource, scanning};
 pub use s3::{S3Store, STATUS_TAG};
+pub use sqs::SqsContinuations;
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the
 /// environment, once per cold start, with one HTTPS client that trusts `roots` for

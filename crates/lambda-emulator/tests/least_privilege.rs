@@ -23,13 +23,17 @@ use yaml_rust2::Yaml;
 
 /// What a role may allow without the code calling it: Lambda writes the function's
 /// logs and traces, sends failed events to its dead-letter queue, reads publish's
-/// stream for the event source mapping, and decrypts its environment.
+/// stream and ingest's continuation queue for the event source mappings, and
+/// decrypts its environment.
 const PLATFORM: &[&str] = &[
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
     "kms:Decrypt",
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",

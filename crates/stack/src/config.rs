@@ -41,6 +41,9 @@ pub struct StackConfig {
     pub part_size: u64,
     /// How long a client has to send a file in parts.
     pub multipart_window: chrono::Duration,
+    /// Carry a pass over to the next ingest invocation after this many bytes (none:
+    /// a pass here never stops, as no invocation has a deadline).
+    pub carry_over_after_bytes: Option<u64>,
 }
 
 impl StackConfig {
@@ -70,6 +73,7 @@ impl StackConfig {
             multipart_threshold: airlock_api::DEFAULT_MULTIPART_THRESHOLD,
             part_size: airlock_api::DEFAULT_PART_SIZE,
             multipart_window: chrono::Duration::hours(24),
+            carry_over_after_bytes: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Flags: `--data-dir DIR` (default `.airlock`), `--port N` (default 8080, 0 = any),
 //! `--sweep-every SECS` (default 300), `--upload-window SECS` (default 3600),
 //! `--rules-dir DIR` (default `DIR/rules` of the data folder: `*.yar` files, picked
-//! up by the next ingest without a restart). On start it prints the URL and a 24 h dev
+//! up by the next ingest without a restart), `--max-scan-bytes N` (files past it are
+//! scanned in windows), `--carry-over-after-bytes N` (carry a windowed pass over to
+//! the next ingest invocation after N bytes, as a deadline would on Lambda). On start it prints the URL and a 24 h dev
 //! token for tenant `demo` on stdout; there is no flag for another tenant's token.
 
 use std::{process::ExitCode, time::Duration};
@@ -91,6 +93,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, Str
             "--multipart-threshold" => config.multipart_threshold = number(&flag, &value()?)?,
             "--part-size" => config.part_size = number(&flag, &value()?)?,
             "--max-upload-bytes" => config.policy.max_size = number(&flag, &value()?)?,
+            "--max-scan-bytes" => config.scan_limits.max_scan_bytes = number(&flag, &value()?)?,
+            "--carry-over-after-bytes" => {
+                config.carry_over_after_bytes = Some(number(&flag, &value()?)?)
+            }
             "--unscannable" => {
                 let raw = value()?;
                 config.scan_limits.unscannable = airlock_domain::Unscannable::parse(&raw)
@@ -112,5 +118,5 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
 
 const USAGE: &str = "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] \
                      [--upload-window SECS] [--rules-dir DIR] [--multipart-threshold BYTES] \
-                     [--part-size BYTES] [--max-upload-bytes BYTES] \
-                     [--unscannable reject|accept-unscanned]";
+                     [--part-size BYTES] [--max-upload-bytes BYTES] [--max-scan-bytes BYTES] \
+                     [--carry-over-after-bytes BYTES] [--unscannable reject|accept-unscanned]";

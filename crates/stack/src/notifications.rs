@@ -3,18 +3,28 @@
 //! one sent in parts), delivered like Lambda's asynchronous
 //! invocations: retried with a pause, and after the last attempt written to a
 //! dead-letter file instead of being dropped.
+//!
+//! The same queue stands in for ingest's continuation queue: a file carried over to
+//! the next invocation comes back to ingest as the SQS message SQS would deliver. Like
+//! the notifications it lives in memory only; after a crash the stack's start
+//! notifies every PENDING file with bytes again, and ingest goes on from the
+//! checkpoint in its record.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 use tracing::Instrument;
 
-use airlock_domain::error_chain;
+use airlock_domain::{
+    Continuation, error_chain,
+    ports::{ContinuationQueue, QueueError},
+};
 use airlock_ingest::Ingest;
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog, SystemClock};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::{Semaphore, mpsc};
 
 /// The ingest handler as the local stack wires it.
-pub type LocalIngest = Ingest<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource>;
+pub type LocalIngest =
+    Ingest<SqliteCatalog, FsObjectStore, SystemClock, DirRuleSource, WeakNotifier>;
 
 /// How many ingest invocations may run at once (Lambda would scale out; two cores here).
 const CONCURRENCY: usize = 4;
@@ -37,10 +47,19 @@ struct Created {
     event_name: &'static str,
 }
 
+/// What the delivery loop hands ingest.
+#[derive(Debug, Clone)]
+enum Delivery {
+    /// An S3 notification.
+    Created(Created),
+    /// A message from the continuation queue.
+    Continuation(Continuation),
+}
+
 /// Hands created objects to the delivery loop.
 #[derive(Clone)]
 pub struct Notifier {
-    tx: mpsc::UnboundedSender<Created>,
+    tx: mpsc::UnboundedSender<Delivery>,
 }
 
 impl Notifier {
@@ -60,7 +79,7 @@ impl Notifier {
             size,
             event_name,
         };
-        if self.tx.send(created).is_err() {
+        if self.tx.send(Delivery::Created(created)).is_err() {
             tracing::warn!(
                 key,
                 "stack is shutting down; ingest will pick this object up at the next start"
@@ -74,7 +93,7 @@ impl Notifier {
 /// so a strong sender there would keep the loop waiting for ever at shutdown.
 #[derive(Clone)]
 pub struct WeakNotifier {
-    tx: mpsc::WeakUnboundedSender<Created>,
+    tx: mpsc::WeakUnboundedSender<Delivery>,
 }
 
 impl Notifier {
@@ -99,9 +118,28 @@ impl WeakNotifier {
     }
 }
 
+/// Ingest's continuation queue: ingest holds it, so it must not keep the queue open.
+impl ContinuationQueue for WeakNotifier {
+    async fn continue_later(&self, continuation: &Continuation) -> Result<(), QueueError> {
+        let sent = self
+            .tx
+            .upgrade()
+            .map(|tx| tx.send(Delivery::Continuation(continuation.clone())));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The next start notifies the file again, and ingest goes on from its
+            // checkpoint.
+            _ => Err(QueueError(
+                "the stack is shutting down; the file goes on from its checkpoint at the next start"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// The queue's receiving end, for [`deliver`].
 pub struct Deliveries {
-    rx: mpsc::UnboundedReceiver<Created>,
+    rx: mpsc::UnboundedReceiver<Delivery>,
 }
 
 /// A new notification queue.
@@ -140,6 +178,45 @@ fn s3_created_event(event_name: &str, key: &str, size: u64, bucket: &str) -> ser
     })
 }
 
+/// The SQS batch SQS would deliver to ingest for `continuation`.
+fn sqs_continuation_event(continuation: &Continuation) -> serde_json::Value {
+    let body = serde_json::to_string(continuation).unwrap_or_default();
+    serde_json::json!({
+        "Records": [{
+            "messageId": ulid::Ulid::new().to_string(),
+            "receiptHandle": ulid::Ulid::new().to_string(),
+            "body": body,
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": chrono::Utc::now().timestamp_millis().to_string(),
+            },
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:local:000000000000:airlock-continuations",
+            "awsRegion": "local"
+        }]
+    })
+}
+
+impl Delivery {
+    /// The event ingest is invoked with, and what the log calls it.
+    fn event(&self) -> (serde_json::Value, String) {
+        match self {
+            Self::Created(created) => (
+                s3_created_event(created.event_name, &created.key, created.size, "airlock-local"),
+                created.key.clone(),
+            ),
+            Self::Continuation(continuation) => (
+                sqs_continuation_event(continuation),
+                format!(
+                    "uploads/{}/{} (continuation {})",
+                    continuation.tenant, continuation.file_id, continuation.seq
+                ),
+            ),
+        }
+    }
+}
+
 /// Delivers queued events to ingest until the queue closes.
 pub async fn deliver(
     mut deliveries: Deliveries,
@@ -149,14 +226,14 @@ pub async fn deliver(
 ) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = tokio::task::JoinSet::new();
-    while let Some(created) = deliveries.rx.recv().await {
+    while let Some(delivery) = deliveries.rx.recv().await {
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
         let ingest = Arc::clone(&ingest);
         let dead_letters = dead_letters.clone();
         running.spawn(async move {
-            invoke_with_retries(&ingest, created, max_attempts, &dead_letters).await;
+            invoke_with_retries(&ingest, delivery, max_attempts, &dead_letters).await;
             drop(permit);
         });
         while running.try_join_next().is_some() {}
@@ -166,36 +243,31 @@ pub async fn deliver(
 
 async fn invoke_with_retries(
     ingest: &LocalIngest,
-    created: Created,
+    delivery: Delivery,
     max_attempts: u32,
     dead_letters: &std::path::Path,
 ) {
-    let event = s3_created_event(
-        created.event_name,
-        &created.key,
-        created.size,
-        "airlock-local",
-    );
+    let (event, key) = delivery.event();
     let mut last_error = String::new();
     for attempt in 1..=max_attempts.max(1) {
         let span = crate::invocations::INGEST.span(&crate::invocations::request_id());
         match ingest.handle_payload(event.clone()).instrument(span).await {
             Ok(report) => {
-                tracing::debug!(key = created.key, ?report, "ingest done");
+                tracing::debug!(key, ?report, "ingest done");
                 return;
             }
             Err(error) => {
                 last_error = error_chain(&error);
-                tracing::warn!(key = created.key, attempt, error = %last_error, "ingest failed");
+                tracing::warn!(key, attempt, error = %last_error, "ingest failed");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
         }
     }
     let entry = serde_json::json!({"function": "ingest", "error": last_error, "event": event});
     match crate::dead_letter::append(dead_letters, &entry) {
-        Ok(()) => tracing::error!(key = created.key, "ingest gave up; event dead-lettered"),
+        Ok(()) => tracing::error!(key, "ingest gave up; event dead-lettered"),
         Err(e) => {
-            tracing::error!(key = created.key, error = %e, "ingest gave up and the dead-letter write failed")
+            tracing::error!(key, error = %e, "ingest gave up and the dead-letter write failed")
         }
     }
 }

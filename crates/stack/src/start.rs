@@ -10,7 +10,7 @@ use std::{
 };
 
 use airlock_api::{Api, ApiSettings};
-use airlock_ingest::Ingest;
+use airlock_ingest::{Carryover, Ingest};
 use airlock_local::{
     DirRuleSource, FsObjectStore, JsonlEventBus, LocalError, SqliteCatalog, SystemClock,
 };
@@ -169,6 +169,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     );
     let rules_dir = config.rules_dir();
     std::fs::create_dir_all(&rules_dir).map_err(data_err(&rules_dir))?;
+    let (notifier, deliveries) = notifications::channel();
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
@@ -176,7 +177,13 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         config.policy.clone(),
         scanning(&rules_dir, config.scan_limits).await?,
     )
-    .with_quarantine(config.quarantine);
+    .with_quarantine(config.quarantine)
+    // No deadline here: only a byte budget, when one is forced, stops a pass.
+    .with_carryover(Carryover::through(
+        notifier.downgrade(),
+        airlock_ingest::carry_over::DEFAULT_MARGIN,
+        config.carry_over_after_bytes,
+    ));
     let publish = Publish::new(bus, catalog.clone());
     let sweep = Sweep::new(
         catalog.clone(),
@@ -190,7 +197,6 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     )
     .with_quarantine(config.quarantine);
 
-    let (notifier, deliveries) = notifications::channel();
     let completions = notifier.downgrade();
     store.on_multipart_complete(move |key, size| completions.multipart_completed(key, size));
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -53,16 +53,21 @@ impl ContinuationQueue for NoContinuation {
 impl Carryover<NoContinuation> {
     /// Never carry over.
     pub fn none() -> Self {
+        Self::never(NoContinuation)
+    }
+}
+
+impl<Q: ContinuationQueue> Carryover<Q> {
+    /// Never carry over, whatever `queue` is (a deployment without a queue).
+    pub fn never(queue: Q) -> Self {
         Self {
-            queue: NoContinuation,
+            queue,
             segment_bytes: None,
             margin: DEFAULT_MARGIN,
             enabled: false,
         }
     }
-}
 
-impl<Q: ContinuationQueue> Carryover<Q> {
     /// Carry over through `queue`, `margin` before each invocation's deadline, and
     /// after `segment_bytes` read when that is given.
     pub fn through(queue: Q, margin: Duration, segment_bytes: Option<u64>) -> Self {

@@ -330,7 +330,8 @@ where
         Ok(())
     }
 
-    /// Whether `record`'s bytes were stored and are still within the grace for ingest.
+    /// Whether `record`'s bytes were stored and are still within the grace for ingest,
+    /// or ingest moved its checkpoint within the grace.
     /// Opening the object is the existence check the store's ports offer (on S3 a GET
     /// whose body is dropped unread); only uploads past their deadline pay for it.
     async fn bytes_await_ingest(
@@ -338,6 +339,15 @@ where
         record: &FileRecord,
         now: airlock_domain::Timestamp,
     ) -> bool {
+        // A file carried over from one ingest invocation to the next is being
+        // verified for as long as its checkpoint keeps moving, deadline or not.
+        if record
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| now < c.updated_at + self.settings.ingest_grace)
+        {
+            return true;
+        }
         if now >= record.upload_deadline + self.settings.ingest_grace {
             return false;
         }

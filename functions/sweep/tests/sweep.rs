@@ -8,10 +8,10 @@ use std::sync::{
 };
 
 use airlock_domain::{
-    ContentType, FileId, FileRecord, FileStatus, Finding, Inspection, ObjectKey, Policy,
-    ScanLimits, ScanReport,
+    ContentType, FileId, FileRecord, FileStatus, Finding, HashState, IngestCheckpoint,
+    Inspection, ObjectKey, PassProgress, Policy, ScanLimits, ScanReport, WindowProgress,
     ports::{
-        CatalogWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleFile,
+        CatalogWriter, CheckpointWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleFile,
         RuleSource, StoreError,
     },
 };
@@ -201,6 +201,35 @@ async fn stored_bytes_past_their_deadline_are_left_for_ingest_during_the_grace()
     assert_eq!(world.status_of(&stored).await, FileStatus::Pending);
     assert!(world.store.exists(&stored.key()).await);
     assert_eq!(world.status_of(&never_sent).await, FileStatus::Expired);
+}
+
+#[tokio::test]
+async fn a_file_carried_over_by_ingest_is_left_past_its_deadline_while_its_checkpoint_moves() {
+    let world = world();
+    let record = world.upload(Some(b"abc")).await;
+    let late = chrono::Duration::minutes(61) + SweepSettings::default().ingest_grace;
+    world.clock.advance(late);
+    let progress = PassProgress {
+        offset: 32 << 20,
+        hash: HashState("00".into()),
+        detected_type: ContentType::octet_stream(),
+        windows: WindowProgress::default(),
+    };
+    let checkpoint = IngestCheckpoint::first(progress, "r".into(), None, start() + late);
+    let carried = record.with_checkpoint(checkpoint, start() + late).unwrap();
+    world.catalog.carry_over(0, &carried).await.unwrap();
+
+    let moving = world.run(SweepSettings::default()).await;
+    world.clock.advance(SweepSettings::default().ingest_grace);
+    let stalled = world.run(SweepSettings::default()).await;
+
+    assert_eq!(
+        (moving.awaiting_ingest, moving.expired),
+        (1, 0),
+        "{moving:?}"
+    );
+    assert_eq!(stalled.expired, 1, "{stalled:?}");
+    assert_eq!(world.status_of(&record).await, FileStatus::Expired);
 }
 
 #[tokio::test]

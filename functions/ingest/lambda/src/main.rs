@@ -1,18 +1,21 @@
 //! The ingest Lambda binary: reads its configuration, builds the S3 and DynamoDB
 //! adapters and starts compiling the scanning rules once per cold start (in the
 //! background: the first scan waits for them), then hands each S3
-//! notification to the handler.
+//! notification, and each batch from the continuation queue, to the handler with
+//! the invocation's deadline.
 // The handler's nested futures, wrapped in the invocation span, are deeper than
 // rustc's default layout query limit (128).
 #![recursion_limit = "256"]
 
+use std::time::{Duration, Instant, SystemTime};
+
 use airlock_aws::{
-    DynamoCatalog, S3Store,
-    config::{Env, IngestConfig},
+    DynamoCatalog, S3Store, SqsContinuations,
+    config::{CarryOverConfig, Env, IngestConfig},
     lambda::diagnostic,
 };
-use airlock_domain::ports::SystemClock;
-use airlock_ingest::Ingest;
+use airlock_domain::ports::{ContinuationQueue, QueueError, SystemClock};
+use airlock_ingest::{Carryover, Ingest};
 use airlock_telemetry::{Invocations, function_name, init_step, init_step_async, init_tracing};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
@@ -40,6 +43,14 @@ async fn main() -> Result<(), Error> {
             scanning,
         )
         .with_quarantine(config.quarantine)
+        .with_carryover(carryover(
+            config
+                .carry_over
+                .queue_url
+                .as_deref()
+                .map(|url| SqsContinuations::from_sdk(&sdk, url)),
+            config.carry_over,
+        ))
     });
     let ingest = &ingest;
     invocations.ready();
@@ -47,12 +58,60 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let span = invocations.span(&event.context.request_id);
+            let deadline = instant_of(event.context.deadline);
             ingest
-                .handle_payload(event.payload)
+                .handle_payload_by(event.payload, Some(deadline))
                 .instrument(span)
                 .await
                 .map_err(|e| diagnostic("IngestError", &e))
         },
     ))
     .await
+}
+
+/// The continuation queue the configuration names, or none.
+enum Continuations {
+    Sqs(SqsContinuations),
+    Unset,
+}
+
+impl ContinuationQueue for Continuations {
+    async fn continue_later(
+        &self,
+        continuation: &airlock_domain::Continuation,
+    ) -> Result<(), QueueError> {
+        match self {
+            Self::Sqs(queue) => queue.continue_later(continuation).await,
+            Self::Unset => airlock_ingest::NoContinuation
+                .continue_later(continuation)
+                .await,
+        }
+    }
+}
+
+/// Carry-over through the configured queue; without one a pass never stops, and the
+/// cold start says what that means.
+fn carryover(queue: Option<SqsContinuations>, config: CarryOverConfig) -> Carryover<Continuations> {
+    match queue {
+        Some(queue) => Carryover::through(
+            Continuations::Sqs(queue),
+            config.margin,
+            config.after_bytes,
+        ),
+        None => {
+            tracing::warn!(
+                "AIRLOCK_CONTINUATION_QUEUE_URL is not set: a file one invocation cannot finish times out and is retried"
+            );
+            Carryover::never(Continuations::Unset)
+        }
+    }
+}
+
+/// The runtime's deadline (Unix milliseconds) as an instant of this process's clock.
+fn instant_of(deadline_ms: u64) -> Instant {
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left
 }
