@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod carry_over;
 mod console;
 mod encoding;
 mod flow;
