@@ -251,7 +251,8 @@ impl ObjectReader for S3Store {
         version: Option<&str>,
         offset: u64,
     ) -> Result<S3Chunks, StoreError> {
-        self.open_ranged(key, version, offset, self.read_range).await
+        self.open_ranged(key, version, offset, self.read_range)
+            .await
     }
 }
 

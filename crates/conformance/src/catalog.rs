@@ -3,7 +3,9 @@
 use airlock_domain::{
     ContentType, FileRecord, FileStatus, HashState, IngestCheckpoint, PassProgress, ScanReport,
     Timestamp, WindowProgress,
-    ports::{CatalogError, CatalogReader, CatalogSweep, CatalogWriter, CheckpointWriter, ListQuery},
+    ports::{
+        CatalogError, CatalogReader, CatalogSweep, CatalogWriter, CheckpointWriter, ListQuery,
+    },
 };
 
 use crate::{accepted, fresh_tenant, now, pending};
@@ -367,7 +369,9 @@ pub async fn a_checkpoint_is_carried_over_only_from_the_one_stored<
     let record = pending(&fresh_tenant(), now());
     catalog.create(&record).await.expect("create");
     let first = IngestCheckpoint::first(progress(64), "r1".into(), Some("etag-1".into()), now());
-    let one = record.with_checkpoint(first.clone(), now()).expect("pending");
+    let one = record
+        .with_checkpoint(first.clone(), now())
+        .expect("pending");
     catalog.carry_over(0, &one).await.expect("first carry-over");
     let again = catalog.carry_over(0, &one).await;
     assert!(
@@ -377,7 +381,10 @@ pub async fn a_checkpoint_is_carried_over_only_from_the_one_stored<
     let two = one
         .with_checkpoint(first.advanced(progress(128), now()), now())
         .expect("pending");
-    catalog.carry_over(1, &two).await.expect("second carry-over");
+    catalog
+        .carry_over(1, &two)
+        .await
+        .expect("second carry-over");
     let stale = catalog.carry_over(1, &two).await;
     assert!(
         matches!(stale, Err(CatalogError::CheckpointMoved { expected: 1 })),

@@ -102,7 +102,11 @@ pub async fn an_object_opened_at_an_offset_streams_from_that_byte<
     }
     assert!(back == data[offset as usize..], "{} bytes back", back.len());
     let past = store.open_at(&key, None, data.len() as u64 + 1).await;
-    assert!(matches!(past, Err(StoreError::Refused(_))), "{:?}", past.err());
+    assert!(
+        matches!(past, Err(StoreError::Refused(_))),
+        "{:?}",
+        past.err()
+    );
 }
 
 /// Opening a missing object is not found.

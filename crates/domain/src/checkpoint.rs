@@ -68,7 +68,12 @@ pub struct WindowProgress {
 
 impl IngestCheckpoint {
     /// The first checkpoint of a verification begun at `now`.
-    pub fn first(progress: PassProgress, ruleset: String, etag: Option<String>, now: Timestamp) -> Self {
+    pub fn first(
+        progress: PassProgress,
+        ruleset: String,
+        etag: Option<String>,
+        now: Timestamp,
+    ) -> Self {
         Self {
             seq: 1,
             progress,

@@ -10,8 +10,8 @@
 use std::{sync::Arc, time::Instant};
 
 use airlock_domain::{
-    BadHashState, IngestCheckpoint, Inspection, Inspector, InspectorState, ObjectKey,
-    PassProgress, ScanLimits, ScanReport, StoredObject, WindowProgress,
+    BadHashState, IngestCheckpoint, Inspection, Inspector, InspectorState, ObjectKey, PassProgress,
+    ScanLimits, ScanReport, StoredObject, WindowProgress,
     ports::{ChunkStream, ObjectReader, RuleSource, StoreError},
 };
 
@@ -210,7 +210,9 @@ impl<R: RuleSource> Scanning<R> {
             settings: self.settings,
             max_bytes: self.limits.max_windowed_bytes,
             ruleset: rules_version(&rules, checkpoint),
-            resumed: resumed.as_ref().map(|from| (from.windows.clone(), inspector.size())),
+            resumed: resumed
+                .as_ref()
+                .map(|from| (from.windows.clone(), inspector.size())),
         };
         let spool = Spool::new(self.settings.memory_budget, self.limits.max_scan_bytes);
         let (feed, spooling) = spool_in_background(spool, windowing);
@@ -227,9 +229,7 @@ impl<R: RuleSource> Scanning<R> {
             before: self.limits.max_windowed_bytes,
             start: inspector.size(),
         };
-        let paused = reader
-            .read_all(&mut stream, &mut inspector, &stops)
-            .await?;
+        let paused = reader.read_all(&mut stream, &mut inspector, &stops).await?;
         let Reader { feed, .. } = reader;
         if paused {
             // The spool task ends the scan there; a queue already closed means it
@@ -518,7 +518,10 @@ fn spool_in_background(
                 let report = scan.finish(windowing.ruleset).map_err(PassError::Scan)?;
                 Ok(SpoolEnd::Finished(Spooled::Windowed(report)))
             }
-            None => spool.finish().map(SpoolEnd::Finished).map_err(PassError::Spool),
+            None => spool
+                .finish()
+                .map(SpoolEnd::Finished)
+                .map_err(PassError::Spool),
         }
     });
     (feed, spooling)

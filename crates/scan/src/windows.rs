@@ -241,8 +241,14 @@ mod tests {
         let step = (3 * OVERLAP) as u64;
         assert_eq!(next_window_end(window, 0), window as u64);
         assert_eq!(next_window_end(window, window as u64), window as u64);
-        assert_eq!(next_window_end(window, window as u64 + 1), window as u64 + step);
-        assert_eq!(next_window_end(window, window as u64 + step), window as u64 + step);
+        assert_eq!(
+            next_window_end(window, window as u64 + 1),
+            window as u64 + step
+        );
+        assert_eq!(
+            next_window_end(window, window as u64 + step),
+            window as u64 + step
+        );
         assert_eq!(
             next_window_end(window, window as u64 + step + 1),
             window as u64 + 2 * step

@@ -203,7 +203,12 @@ impl Delivery {
     fn event(&self) -> (serde_json::Value, String) {
         match self {
             Self::Created(created) => (
-                s3_created_event(created.event_name, &created.key, created.size, "airlock-local"),
+                s3_created_event(
+                    created.event_name,
+                    &created.key,
+                    created.size,
+                    "airlock-local",
+                ),
                 created.key.clone(),
             ),
             Self::Continuation(continuation) => (

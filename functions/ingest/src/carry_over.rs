@@ -117,13 +117,13 @@ where
         let mut outcomes = Vec::with_capacity(total);
         for message in batch.records {
             let message_id = message.message_id.unwrap_or_default();
-            let continuation: Continuation =
-                serde_json::from_str(message.body.as_deref().unwrap_or_default()).map_err(
-                    |error| IngestError::InvalidContinuation {
-                        message_id: message_id.clone(),
-                        error,
-                    },
-                )?;
+            let continuation: Continuation = serde_json::from_str(
+                message.body.as_deref().unwrap_or_default(),
+            )
+            .map_err(|error| IngestError::InvalidContinuation {
+                message_id: message_id.clone(),
+                error,
+            })?;
             let outcome = self
                 .continue_verifying(&continuation, deadline)
                 .await

@@ -116,7 +116,14 @@ fn continuation_event(continuation: &Continuation) -> serde_json::Value {
 impl World {
     async fn upload(&self, bytes: &[u8]) -> FileRecord {
         let id = FileId::parse(FIXTURE_FILE_ID).unwrap();
-        let record = uploads::pending("acme", id, "big.txt", "text/plain", bytes.len() as u64, now());
+        let record = uploads::pending(
+            "acme",
+            id,
+            "big.txt",
+            "text/plain",
+            bytes.len() as u64,
+            now(),
+        );
         uploads::upload(&self.catalog, &self.store, &record, Some(bytes)).await;
         record
     }
@@ -157,8 +164,7 @@ fn offset_of(outcome: &RecordOutcome) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_too_large_for_one_invocation_is_carried_over_and_ends_as_an_unbroken_pass_would()
-{
+async fn a_file_too_large_for_one_invocation_is_carried_over_and_ends_as_an_unbroken_pass_would() {
     let mut bytes = text_with_secret(40 * MIB, 100);
     // Across the first carry-over: the first window end past 8 MiB is at 10 MiB, so
     // only the overlap read again by the next invocation holds the whole marker.
@@ -173,7 +179,13 @@ async fn a_file_too_large_for_one_invocation_is_carried_over_and_ends_as_an_unbr
 
     let (last, carried_over) = outcomes.split_last().unwrap();
     assert!(
-        matches!(last, RecordOutcome::Decided { status: FileStatus::Infected, .. }),
+        matches!(
+            last,
+            RecordOutcome::Decided {
+                status: FileStatus::Infected,
+                ..
+            }
+        ),
         "{last:?}"
     );
     // 40 MiB, 8 MiB an invocation to the next window end: four carry-overs.
@@ -181,17 +193,28 @@ async fn a_file_too_large_for_one_invocation_is_carried_over_and_ends_as_an_unbr
     let offsets: Vec<u64> = carried_over.iter().map(offset_of).collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
     assert_eq!(offsets[0], 10 * MIB as u64);
-    assert!(offsets.iter().all(|o| (*o as usize - WINDOW) % (WINDOW - MIB) == 0), "{offsets:?}");
+    assert!(
+        offsets
+            .iter()
+            .all(|o| (*o as usize - WINDOW).is_multiple_of(WINDOW - MIB)),
+        "{offsets:?}"
+    );
 
     let stored = carried.stored(&record).await;
     let finding = stored.finding.clone().unwrap();
     assert_eq!(finding.sha256, hex::encode(Sha256::digest(&bytes)));
     assert_eq!(finding.size, bytes.len() as u64);
-    assert_eq!(stored.checkpoint, None, "the checkpoint goes with the verdict");
+    assert_eq!(
+        stored.checkpoint, None,
+        "the checkpoint goes with the verdict"
+    );
 
     let unbroken = world(u64::MAX).await;
     let same = unbroken.upload(&bytes).await;
-    assert!(matches!(unbroken.notified().await, RecordOutcome::Decided { .. }));
+    assert!(matches!(
+        unbroken.notified().await,
+        RecordOutcome::Decided { .. }
+    ));
     let whole = unbroken.stored(&same).await.finding.unwrap();
     assert_eq!(finding.scan, whole.scan, "the same windows and matches");
     assert!(
@@ -233,7 +256,10 @@ async fn of_two_invocations_going_on_from_one_checkpoint_exactly_one_carries_it_
     world.notified().await;
     let continuation = world.queue.take().pop().unwrap();
 
-    let (a, b) = tokio::join!(world.continued(&continuation), world.continued(&continuation));
+    let (a, b) = tokio::join!(
+        world.continued(&continuation),
+        world.continued(&continuation)
+    );
 
     let carried = [&a, &b]
         .iter()
@@ -244,7 +270,11 @@ async fn of_two_invocations_going_on_from_one_checkpoint_exactly_one_carries_it_
         [&a, &b].iter().any(|o| matches!(o, RecordOutcome::Skipped { why, .. } if why.contains("carried this file over first"))),
         "{a:?} / {b:?}"
     );
-    assert_eq!(world.queue.0.lock().unwrap().len(), 1, "one continuation queued");
+    assert_eq!(
+        world.queue.0.lock().unwrap().len(),
+        1,
+        "one continuation queued"
+    );
     world.drain().await;
     assert_eq!(world.stored(&record).await.status, FileStatus::Infected);
 }
@@ -263,7 +293,10 @@ async fn a_continuation_for_a_file_with_its_verdict_changes_nothing() {
 
     let outcome = world.continued(&stale).await;
 
-    assert!(matches!(outcome, RecordOutcome::Skipped { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, RecordOutcome::Skipped { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(world.stored(&record).await, decided);
 }
 

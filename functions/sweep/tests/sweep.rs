@@ -8,11 +8,11 @@ use std::sync::{
 };
 
 use airlock_domain::{
-    ContentType, FileId, FileRecord, FileStatus, Finding, HashState, IngestCheckpoint,
-    Inspection, ObjectKey, PassProgress, Policy, ScanLimits, ScanReport, WindowProgress,
+    ContentType, FileId, FileRecord, FileStatus, Finding, HashState, IngestCheckpoint, Inspection,
+    ObjectKey, PassProgress, Policy, ScanLimits, ScanReport, WindowProgress,
     ports::{
-        CatalogWriter, CheckpointWriter, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleFile,
-        RuleSource, StoreError,
+        CatalogWriter, CheckpointWriter, ObjectQuarantine, ObjectReader, ObjectRemover,
+        ObjectTagger, RuleFile, RuleSource, StoreError,
     },
 };
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};

@@ -103,6 +103,18 @@ pub async fn deploy() -> Deployment {
     }
 }
 
+/// The SQS batch Lambda's event source mapping delivers for a message whose body is
+/// `body` (ingest's continuation queue).
+#[allow(dead_code)] // Not every test binary takes continuations.
+pub fn continuation_event(body: &Value) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!(
+        "../../../../functions/ingest/tests/fixtures/example-sqs-event-continuation.json"
+    ))
+    .unwrap();
+    event["Records"][0]["body"] = body.to_string().into();
+    event
+}
+
 pub async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
     sqs.create_queue()
         .queue_name(name)
@@ -451,6 +463,8 @@ pub fn actions_of(call: &Value) -> Vec<String> {
             "dynamodb"
         } else if service == "AWSEvents" {
             "events"
+        } else if service == "AmazonSQS" {
+            "sqs"
         } else {
             service
         };

@@ -98,7 +98,12 @@ async fn a_carried_over_ingest_killed_between_two_carry_overs_goes_on_from_its_c
     second.stop();
 
     let finding = decided.finding.unwrap();
-    assert_eq!(decided.status, airlock_domain::FileStatus::Clean, "{:?}", finding.verdict);
+    assert_eq!(
+        decided.status,
+        airlock_domain::FileStatus::Clean,
+        "{:?}",
+        finding.verdict
+    );
     assert_eq!(finding.sha256, hex::encode(Sha256::digest(&bytes)));
     // The restarted stack went on from the checkpoint at 94 MiB: the carry-overs at
     // 156 and 218 MiB follow on from number 2, and it read the rest of the file (and

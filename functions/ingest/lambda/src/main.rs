@@ -82,9 +82,11 @@ impl ContinuationQueue for Continuations {
     ) -> Result<(), QueueError> {
         match self {
             Self::Sqs(queue) => queue.continue_later(continuation).await,
-            Self::Unset => airlock_ingest::NoContinuation
-                .continue_later(continuation)
-                .await,
+            Self::Unset => {
+                airlock_ingest::NoContinuation
+                    .continue_later(continuation)
+                    .await
+            }
         }
     }
 }
@@ -93,11 +95,9 @@ impl ContinuationQueue for Continuations {
 /// cold start says what that means.
 fn carryover(queue: Option<SqsContinuations>, config: CarryOverConfig) -> Carryover<Continuations> {
     match queue {
-        Some(queue) => Carryover::through(
-            Continuations::Sqs(queue),
-            config.margin,
-            config.after_bytes,
-        ),
+        Some(queue) => {
+            Carryover::through(Continuations::Sqs(queue), config.margin, config.after_bytes)
+        }
         None => {
             tracing::warn!(
                 "AIRLOCK_CONTINUATION_QUEUE_URL is not set: a file one invocation cannot finish times out and is retried"
