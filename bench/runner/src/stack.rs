@@ -52,6 +52,17 @@ impl Stack {
         data_dir: PathBuf,
         flags: &[&str],
     ) -> Result<Self, BenchError> {
+        Self::start_logging(binary, data_dir, flags, "warn").await
+    }
+
+    /// As [`start_with`](Self::start_with), logging what `filter` (a `RUST_LOG`
+    /// value) lets through to `data_dir` with the extension `log`.
+    pub async fn start_logging(
+        binary: &Path,
+        data_dir: PathBuf,
+        flags: &[&str],
+        filter: &str,
+    ) -> Result<Self, BenchError> {
         let _ = std::fs::remove_dir_all(&data_dir);
         let log = std::fs::File::create(data_dir.with_extension("log"))
             .map_err(|e| BenchError::Io(data_dir.clone(), e))?;
@@ -60,7 +71,7 @@ impl Stack {
             .arg(&data_dir)
             .args(["--port", "0"])
             .args(flags)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -374,7 +374,9 @@ async fn garbage_payloads_are_errors_never_panics() {
         assert!(
             matches!(
                 result,
-                Err(IngestError::InvalidEvent(_) | IngestError::NoRecords)
+                Err(IngestError::InvalidEvent(_)
+                    | IngestError::NoRecords
+                    | IngestError::InvalidContinuation { .. })
             ),
             "{garbage} gave {result:?}"
         );
