@@ -204,12 +204,18 @@ impl<R: RuleSource> Scanning<R> {
             Some(from) => Inspector::resume(&from.inspector).map_err(PassError::Checkpoint)?,
             None => Inspector::new(),
         };
+        // The ruleset the report names: the checkpoint's, when the pass goes on from
+        // one (the oldest in force, so sweep re-scans a file whose rules changed
+        // mid-way).
+        let ruleset = resumed
+            .as_ref()
+            .map_or_else(|| rules.version().to_owned(), |from| from.ruleset.clone());
         let windowing = Windowing {
             rules: Arc::clone(&rules),
             subject: subject.clone(),
             settings: self.settings,
             max_bytes: self.limits.max_windowed_bytes,
-            ruleset: rules_version(&rules, checkpoint),
+            ruleset: ruleset.clone(),
             resumed: resumed
                 .as_ref()
                 .map(|from| (from.windows.clone(), inspector.size())),
@@ -239,17 +245,9 @@ impl<R: RuleSource> Scanning<R> {
         drop(feed);
         let spooled = match spooling.await.map_err(PassError::SpoolTask)?? {
             SpoolEnd::Paused(windows) => {
-                let state = inspector.snapshot();
-                return Ok(PassOutcome::Paused(Paused {
-                    progress: PassProgress {
-                        offset: state.size,
-                        hash: state.hash,
-                        detected_type: state.detected_type,
-                        windows,
-                    },
-                    ruleset: rules_version(&rules, checkpoint),
-                    stored,
-                }));
+                return Ok(PassOutcome::Paused(Paused::at(
+                    &inspector, windows, ruleset, stored,
+                )));
             }
             SpoolEnd::Finished(spooled) => spooled,
         };
@@ -270,17 +268,33 @@ impl<R: RuleSource> Scanning<R> {
     }
 }
 
-/// The ruleset a pass's windows were scanned with: the checkpoint's, when it goes on
-/// from one (the oldest in force, so sweep re-scans a file whose rules changed
-/// mid-way).
-fn rules_version(rules: &CompiledRules, checkpoint: Option<&IngestCheckpoint>) -> String {
-    checkpoint.map_or_else(|| rules.version().to_owned(), |c| c.ruleset.clone())
+impl Paused {
+    /// Where a pass stands that stopped with `inspector` and `windows` as they are.
+    fn at(
+        inspector: &Inspector,
+        windows: WindowProgress,
+        ruleset: String,
+        stored: StoredObject,
+    ) -> Self {
+        let state = inspector.snapshot();
+        Self {
+            progress: PassProgress {
+                offset: state.size,
+                hash: state.hash,
+                detected_type: state.detected_type,
+                windows,
+            },
+            ruleset,
+            stored,
+        }
+    }
 }
 
 /// What a pass goes on from.
 struct Resumed {
     inspector: InspectorState,
     windows: WindowProgress,
+    ruleset: String,
 }
 
 /// Opens the object where `checkpoint` left it, one overlap before its offset; from
@@ -306,6 +320,7 @@ async fn open_from<S: ObjectReader>(
                     detected_type: progress.detected_type.clone(),
                 },
                 windows: progress.windows.clone(),
+                ruleset: checkpoint.ruleset.clone(),
             };
             return Ok((stream, Some(resumed)));
         }
