@@ -470,7 +470,7 @@ fn spool_in_background(
 ) {
     let (feed, mut queued) = tokio::sync::mpsc::channel::<Feed>(SPOOL_QUEUE);
     let spooling = tokio::task::spawn_blocking(move || {
-        let mut windows: Option<WindowScan<'_>> = None;
+        let mut windows: Option<WindowScan> = None;
         let mut size: u64 = windowing.resumed.as_ref().map_or(0, |(_, before)| *before);
         let mut paused = false;
         while let Some(next) = queued.blocking_recv() {
@@ -478,13 +478,14 @@ fn spool_in_background(
                 Feed::Bytes(chunk) => chunk,
                 Feed::Overlap(overlap) => {
                     if let Some((progress, _)) = &windowing.resumed {
-                        windows = Some(WindowScan::resume(
+                        let scan = WindowScan::resume(
                             &windowing.rules,
                             windowing.subject.clone(),
                             windowing.settings,
                             progress,
                             &overlap,
-                        ));
+                        );
+                        windows = Some(scan.map_err(PassError::Scan)?);
                     }
                     continue;
                 }
@@ -509,16 +510,19 @@ fn spool_in_background(
                     &windowing.rules,
                     windowing.subject.clone(),
                     windowing.settings,
-                );
+                )
+                .map_err(PassError::Scan)?;
                 feed_prefix(&mut scan, prefix)?;
                 scan.feed(&chunk).map_err(PassError::Scan)?;
                 windows = Some(scan);
             }
         }
         if paused {
-            return windows
-                .as_ref()
-                .and_then(WindowScan::progress)
+            let progress = match windows.as_mut() {
+                Some(scan) => scan.progress().map_err(PassError::Scan)?,
+                None => None,
+            };
+            return progress
                 .map(SpoolEnd::Paused)
                 .ok_or(PassError::NotAtWindowEnd { offset: size });
         }
@@ -543,7 +547,7 @@ fn spool_in_background(
 }
 
 /// Feeds the bytes a spool kept before the object passed the scan limit.
-fn feed_prefix(scan: &mut WindowScan<'_>, prefix: Prefix) -> Result<(), PassError> {
+fn feed_prefix(scan: &mut WindowScan, prefix: Prefix) -> Result<(), PassError> {
     match prefix {
         Prefix::Memory(bytes) => scan.feed(&bytes).map_err(PassError::Scan),
         Prefix::Disk(path) => {

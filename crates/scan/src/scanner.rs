@@ -96,6 +96,9 @@ pub enum ScanError {
     /// The blocking task running the scan was lost.
     #[error("scan task failed")]
     Task(#[source] tokio::task::JoinError),
+    /// The threads scanning windows were lost (one panicked).
+    #[error("the threads scanning windows stopped")]
+    WorkerLost,
 }
 
 /// Scans spooled bytes on a blocking thread (a scan is CPU work that must not stall

@@ -11,28 +11,38 @@
 //! read again ([`WindowScan::progress`], [`WindowScan::resume`]), scanning exactly the
 //! windows one unbroken scan would have.
 
+use std::{collections::BTreeMap, sync::Arc};
+
 use airlock_domain::{ScanReport, SkipReason, WindowProgress, Windows};
 
-use crate::{
-    CompiledRules, ScanError, ScanSettings, Subject,
-    expand::{Hit, Walker},
-    scanner::rule_names,
-};
+use crate::{CompiledRules, ScanError, ScanSettings, Subject, expand::Hit, scanner::rule_names};
+
+mod workers;
+
+pub use workers::scanning_threads;
+use workers::{Done, Workers};
 
 /// Bytes each window shares with the one before.
 pub const OVERLAP: usize = 1024 * 1024;
 
-/// A windowed scan in progress.
-pub struct WindowScan<'r> {
-    scanner: yara_x::Scanner<'r>,
-    subject: Subject,
+/// A windowed scan in progress: windows are filled here as the object streams and
+/// scanned on other threads ([`workers`]), several at once on a machine with the
+/// cores for it.
+pub struct WindowScan {
+    workers: Workers,
     settings: ScanSettings,
     window: usize,
     buffer: Vec<u8>,
     /// Leading bytes of `buffer` some window has scanned already (the overlap).
     scanned: usize,
+    /// Windows handed out so far, those of earlier invocations included.
     count: u64,
-    hits: Vec<Hit>,
+    /// Rules matched in the windows of earlier invocations.
+    carried: Vec<Hit>,
+    /// Rules matched in this invocation's windows, by window.
+    found: BTreeMap<u64, Vec<Hit>>,
+    /// Buffers of scanned windows, to fill again.
+    spare: Vec<Vec<u8>>,
     timed_out: bool,
 }
 
@@ -52,25 +62,26 @@ pub fn next_window_end(window: usize, offset: u64) -> u64 {
     window + (offset - window).div_ceil(step) * step
 }
 
-impl<'r> WindowScan<'r> {
+impl WindowScan {
     /// A scan with `rules`, in windows of [`window_len`].
-    pub fn new(rules: &'r CompiledRules, subject: Subject, settings: ScanSettings) -> Self {
-        let mut scanner = yara_x::Scanner::new(rules.rules());
-        // The externals were defined by `compile` as strings; setting strings cannot fail.
-        let _ = scanner.set_global("declared_type", subject.declared_type.as_str());
-        let _ = scanner.set_global("owner", subject.owner.as_str());
+    pub fn new(
+        rules: &Arc<CompiledRules>,
+        subject: Subject,
+        settings: ScanSettings,
+    ) -> Result<Self, ScanError> {
         let window = window_len(settings);
-        Self {
-            scanner,
-            subject,
+        Ok(Self {
+            workers: Workers::start(scanning_threads(), rules, &subject, settings)?,
             settings,
             window,
-            buffer: Vec::with_capacity(window + OVERLAP),
+            buffer: Vec::with_capacity(window),
             scanned: 0,
             count: 0,
-            hits: Vec::new(),
+            carried: Vec::new(),
+            found: BTreeMap::new(),
+            spare: Vec::new(),
             timed_out: false,
-        }
+        })
     }
 
     /// Goes on with a scan another invocation stopped at the end of a window: the
@@ -78,13 +89,13 @@ impl<'r> WindowScan<'r> {
     /// [`OVERLAP`] bytes of that window, scanned already and scanned again as the
     /// start of the next window, as an unbroken scan would.
     pub fn resume(
-        rules: &'r CompiledRules,
+        rules: &Arc<CompiledRules>,
         subject: Subject,
         settings: ScanSettings,
         progress: &WindowProgress,
         overlap: &[u8],
-    ) -> Self {
-        let mut scan = Self::new(rules, subject, settings);
+    ) -> Result<Self, ScanError> {
+        let mut scan = Self::new(rules, subject, settings)?;
         scan.count = progress.count;
         scan.timed_out = progress.timed_out;
         let hit = |policy: bool| {
@@ -94,27 +105,32 @@ impl<'r> WindowScan<'r> {
                 policy,
             }
         };
-        scan.hits.extend(progress.matched.iter().map(hit(false)));
-        scan.hits.extend(progress.flagged.iter().map(hit(true)));
+        scan.carried.extend(progress.matched.iter().map(hit(false)));
+        scan.carried.extend(progress.flagged.iter().map(hit(true)));
         scan.buffer.extend_from_slice(overlap);
         scan.scanned = overlap.len();
-        scan
+        Ok(scan)
     }
 
-    /// The windows so far, when the scan stands at the end of a window (it holds
-    /// exactly the overlap, all scanned): what [`resume`](Self::resume) goes on from.
-    pub fn progress(&self) -> Option<WindowProgress> {
+    /// The windows so far, once every window handed out is scanned, when the scan
+    /// stands at the end of a window (it holds exactly the overlap, all scanned):
+    /// what [`resume`](Self::resume) goes on from.
+    pub fn progress(&mut self) -> Result<Option<WindowProgress>, ScanError> {
+        let finished = self.workers.drain()?;
+        self.absorb(finished)?;
         let at_window_end =
             self.count > 0 && self.buffer.len() == OVERLAP && self.scanned == OVERLAP;
-        at_window_end.then(|| WindowProgress {
+        let hits = self.hits();
+        Ok(at_window_end.then(|| WindowProgress {
             count: self.count,
-            matched: rule_names(&self.hits, false),
-            flagged: rule_names(&self.hits, true),
+            matched: rule_names(&hits, false),
+            flagged: rule_names(&hits, true),
             timed_out: self.timed_out,
-        })
+        }))
     }
 
-    /// The next bytes of the object; every full window is scanned at once.
+    /// The next bytes of the object; every full window is handed to a scanning
+    /// thread at once.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), ScanError> {
         while !bytes.is_empty() {
             let room = self.window - self.buffer.len();
@@ -123,18 +139,18 @@ impl<'r> WindowScan<'r> {
             bytes = later;
             if self.buffer.len() == self.window {
                 self.scan_buffer()?;
-                self.buffer.drain(..self.window - OVERLAP);
-                self.scanned = OVERLAP;
             }
         }
         Ok(())
     }
 
-    /// Scans what is left and reports.
+    /// Scans what is left, waits for every window, and reports.
     pub fn finish(mut self, ruleset: String) -> Result<ScanReport, ScanError> {
         if self.buffer.len() > self.scanned || self.count == 0 {
             self.scan_buffer()?;
         }
+        let finished = self.workers.drain()?;
+        self.absorb(finished)?;
         if self.timed_out {
             return Ok(ScanReport::Skipped {
                 ruleset,
@@ -149,29 +165,52 @@ impl<'r> WindowScan<'r> {
             overlap: OVERLAP as u64,
             count: self.count,
         };
-        let names = (rule_names(&self.hits, false), rule_names(&self.hits, true));
+        let hits = self.hits();
+        let names = (rule_names(&hits, false), rule_names(&hits, true));
         Ok(ScanReport::windowed(ruleset, names, window))
     }
 
+    /// Hands the buffer to a scanning thread and starts the next window with its
+    /// last [`OVERLAP`] bytes.
     fn scan_buffer(&mut self) -> Result<(), ScanError> {
+        // Wait for a thread first, so the buffer its window comes back in is the
+        // one filled next: memory stays at one window a thread and the one filling.
+        let finished = self.workers.wait_for_a_free_thread()?;
+        self.absorb(finished)?;
+        let mut next = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.window));
+        next.clear();
+        next.extend_from_slice(&self.buffer[self.buffer.len().saturating_sub(OVERLAP)..]);
+        let window = std::mem::replace(&mut self.buffer, next);
+        self.scanned = self.buffer.len();
+        // Past a window that ran out of time the file counts as unscanned: the rest
+        // is only drained.
         if self.timed_out {
+            self.spare.push(window);
             return Ok(());
         }
         self.count += 1;
-        let root = self.subject.root().to_owned();
-        // One walker a window: each window has the whole scan timeout, and nothing
-        // is opened (a window is no container).
-        let mut walker = Walker::new(
-            &mut self.scanner,
-            airlock_domain::ArchiveLimits::default(),
-            0,
-            self.settings.timeout,
-        );
-        if !walker.scan_item(&self.buffer, &root, None, None)? {
-            self.timed_out = true;
+        self.workers.submit(self.count, window)
+    }
+
+    /// Takes in scans that came back.
+    fn absorb(&mut self, finished: Vec<Done>) -> Result<(), ScanError> {
+        for done in finished {
+            let (hits, in_time) = done.outcome?;
+            self.timed_out |= !in_time;
+            self.found.insert(done.index, hits);
+            self.spare.push(done.bytes);
         }
-        self.hits.extend(walker.hits);
         Ok(())
+    }
+
+    /// Every rule that matched, earlier invocations' first, then window by window.
+    fn hits(&self) -> Vec<Hit> {
+        let mut hits = self.carried.clone();
+        hits.extend(self.found.values().flatten().cloned());
+        hits
     }
 }
 
@@ -194,8 +233,8 @@ mod tests {
         }
     }
 
-    fn scan(rules: &CompiledRules, bytes: &[u8], window: usize, chunk: usize) -> ScanReport {
-        let mut scan = WindowScan::new(rules, Subject::default(), settings(window));
+    fn scan(rules: &Arc<CompiledRules>, bytes: &[u8], window: usize, chunk: usize) -> ScanReport {
+        let mut scan = WindowScan::new(rules, Subject::default(), settings(window)).unwrap();
         for piece in bytes.chunks(chunk) {
             scan.feed(piece).unwrap();
         }
@@ -266,18 +305,19 @@ mod tests {
         bytes[stop - 8..stop - 8 + marker.len()].copy_from_slice(marker);
         let unbroken = scan(&rules, &bytes, window, 64 * 1024);
 
-        let mut first = WindowScan::new(&rules, Subject::default(), settings(window));
+        let mut first = WindowScan::new(&rules, Subject::default(), settings(window)).unwrap();
         for piece in bytes[..stop].chunks(100_000) {
             first.feed(piece).unwrap();
         }
-        let progress = first.progress().expect("stopped at a window end");
+        let progress = first.progress().unwrap().expect("stopped at a window end");
         let mut second = WindowScan::resume(
             &rules,
             Subject::default(),
             settings(window),
             &progress,
             &bytes[stop - OVERLAP..stop],
-        );
+        )
+        .unwrap();
         for piece in bytes[stop..].chunks(77_777) {
             second.feed(piece).unwrap();
         }
@@ -290,9 +330,9 @@ mod tests {
     #[test]
     fn a_scan_between_window_ends_has_no_progress_to_carry_over() {
         let rules = rules();
-        let mut scan = WindowScan::new(&rules, Subject::default(), settings(2 * OVERLAP));
+        let mut scan = WindowScan::new(&rules, Subject::default(), settings(2 * OVERLAP)).unwrap();
         scan.feed(&vec![b'.'; 2 * OVERLAP + 10]).unwrap();
-        assert_eq!(scan.progress(), None);
+        assert_eq!(scan.progress().unwrap(), None);
     }
 
     #[test]
