@@ -400,6 +400,13 @@ impl Reader {
                 return Ok(true);
             }
         }
+        if self.overlap_left > 0 {
+            // Ended inside the overlap it had read before: the object is shorter
+            // than its checkpoint, so these cannot be the bytes it is about.
+            return Err(PassError::Store(StoreError::Refused(
+                "the object ends before the checkpoint it was carried over at".to_owned(),
+            )));
+        }
         Ok(false)
     }
 
