@@ -1,0 +1,104 @@
+//! The progress display of `airlock upload` (indicatif): one bar per file and a total,
+//! with bytes, rate and ETA, on stderr, and only when stderr is a terminal, so logs
+//! and pipes get no control characters.
+
+use std::{io::IsTerminal, time::Duration};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How often the bars are redrawn.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Each file's bar and the total's: name, bar, bytes, rate, ETA.
+const TEMPLATE: &str =
+    "{msg:24!} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta}";
+
+/// The whole display; a hidden one when not on a terminal.
+pub struct Progress {
+    multi: MultiProgress,
+    total: ProgressBar,
+    shown: bool,
+}
+
+/// One file's bar, which also moves the total.
+#[derive(Clone)]
+pub struct FileBar {
+    bar: ProgressBar,
+    total: ProgressBar,
+}
+
+impl Progress {
+    /// The display for `files` files of `bytes` bytes in all; shown only if `wanted`
+    /// and stderr is a terminal.
+    pub fn new(files: usize, bytes: u64, wanted: bool) -> Self {
+        let shown = wanted && std::io::stderr().is_terminal();
+        let target = if shown {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let total = multi.add(ProgressBar::new(bytes).with_style(style(TEMPLATE)));
+        total.set_message(format!("total ({files} files)"));
+        if shown {
+            total.enable_steady_tick(TICK);
+        }
+        Self {
+            multi,
+            total,
+            shown,
+        }
+    }
+
+    /// A bar for one file, above the total.
+    pub fn file(&self, name: &str, size: u64) -> FileBar {
+        let bar = ProgressBar::new(size).with_style(style(TEMPLATE));
+        let bar = self.multi.insert_before(&self.total, bar);
+        bar.set_message(name.to_owned());
+        FileBar {
+            bar,
+            total: self.total.clone(),
+        }
+    }
+
+    /// A message for the user, above the bars (or plainly on stderr).
+    pub fn note(&self, message: &str) {
+        if self.shown {
+            let _ = self.multi.println(message);
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Leaves the final state of every bar on the screen.
+    pub fn finish(&self) {
+        self.total.finish();
+    }
+}
+
+impl FileBar {
+    /// `bytes` more were sent (or found already stored).
+    pub fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        self.total.inc(bytes);
+    }
+
+    /// Bytes counted for a transfer that failed and will be sent again.
+    pub fn take_back(&self, bytes: u64) {
+        self.bar.dec(bytes);
+        self.total.dec(bytes);
+    }
+
+    /// The file is sent: its bar stays, with `message`.
+    pub fn done(&self, message: &str) {
+        self.bar.finish_with_message(message.to_owned());
+    }
+}
+
+fn style(template: &'static str) -> ProgressStyle {
+    // The templates are constants of ours; the fallback keeps a bad one from failing
+    // an upload.
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
