@@ -1,10 +1,21 @@
 //! The progress display of `airlock upload` (indicatif): one bar per file and a total,
 //! with bytes, rate and ETA, on stderr, and only when stderr is a terminal, so logs
 //! and pipes get no control characters.
+//!
+//! A file's bar appears when its first bytes go out, not before, so a folder of a
+//! thousand files shows what is moving rather than a thousand empty bars; past
+//! [`KEEP_FINISHED_UP_TO`] files, finished bars are cleared and the total stays.
 
-use std::{io::IsTerminal, time::Duration};
+use std::{
+    io::IsTerminal,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Up to this many files, every file's finished bar stays on the screen.
+const KEEP_FINISHED_UP_TO: usize = 20;
 
 /// How often the bars are redrawn.
 const TICK: Duration = Duration::from_millis(100);
@@ -18,6 +29,7 @@ pub struct Progress {
     multi: MultiProgress,
     total: ProgressBar,
     shown: bool,
+    keep_finished: bool,
 }
 
 /// One file's bar, which also moves the total.
@@ -25,6 +37,9 @@ pub struct Progress {
 pub struct FileBar {
     bar: ProgressBar,
     total: ProgressBar,
+    multi: MultiProgress,
+    placed: Arc<OnceLock<()>>,
+    keep_finished: bool,
 }
 
 impl Progress {
@@ -47,17 +62,21 @@ impl Progress {
             multi,
             total,
             shown,
+            keep_finished: files <= KEEP_FINISHED_UP_TO,
         }
     }
 
-    /// A bar for one file, above the total.
+    /// A bar for one file, placed above the total once it moves.
     pub fn file(&self, name: &str, size: u64) -> FileBar {
-        let bar = ProgressBar::new(size).with_style(style(TEMPLATE));
-        let bar = self.multi.insert_before(&self.total, bar);
+        let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::hidden())
+            .with_style(style(TEMPLATE));
         bar.set_message(name.to_owned());
         FileBar {
             bar,
             total: self.total.clone(),
+            multi: self.multi.clone(),
+            placed: Arc::new(OnceLock::new()),
+            keep_finished: self.keep_finished,
         }
     }
 
@@ -79,6 +98,7 @@ impl Progress {
 impl FileBar {
     /// `bytes` more were sent (or found already stored).
     pub fn advance(&self, bytes: u64) {
+        self.place();
         self.bar.inc(bytes);
         self.total.inc(bytes);
     }
@@ -89,9 +109,20 @@ impl FileBar {
         self.total.dec(bytes);
     }
 
-    /// The file is sent: its bar stays, with `message`.
+    /// The file is sent: its bar stays, with `message` (or goes, for many files).
     pub fn done(&self, message: &str) {
-        self.bar.finish_with_message(message.to_owned());
+        if self.keep_finished {
+            self.place();
+            self.bar.finish_with_message(message.to_owned());
+        } else {
+            self.bar.finish_and_clear();
+        }
+    }
+
+    fn place(&self) {
+        self.placed.get_or_init(|| {
+            self.multi.insert_before(&self.total, self.bar.clone());
+        });
     }
 }
 

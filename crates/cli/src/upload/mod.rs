@@ -43,7 +43,7 @@ pub struct Context {
 /// One file's fate.
 struct Sent {
     file: LocalFile,
-    result: Result<String, CliError>,
+    result: Result<FileView, CliError>,
 }
 
 /// `airlock upload`.
@@ -61,13 +61,14 @@ pub async fn run(client: &Client, args: &UploadArgs, json: bool) -> Result<Outco
     context.progress.finish();
     let mut outcome = Outcome::Success;
     let mut rows = Vec::new();
-    let ids: Vec<String> = sent
+    let sent_views: Vec<FileView> = sent
         .iter()
         .filter_map(|s| s.result.as_ref().ok().cloned())
         .collect();
     let decided = if args.no_wait {
-        fetch_all(client, &ids).await?
+        sent_views
     } else {
+        let ids: Vec<String> = sent_views.iter().map(|view| view.id.to_string()).collect();
         wait::until_decided(client, &ids, Duration::from_secs(args.timeout)).await?
     };
     let mut decided = decided.into_iter();
@@ -109,14 +110,6 @@ async fn send_all(context: &Arc<Context>, files: Vec<LocalFile>) -> Vec<Sent> {
     }
     sent.sort_by_key(|(index, _)| *index);
     sent.into_iter().map(|(_, sent)| sent).collect()
-}
-
-async fn fetch_all(client: &Client, ids: &[String]) -> Result<Vec<FileView>, CliError> {
-    let mut files = Vec::with_capacity(ids.len());
-    for id in ids {
-        files.push(client.get(id).await?);
-    }
-    Ok(files)
 }
 
 fn print_file(file: &LocalFile, view: &FileView, json: bool, rows: &mut Vec<Vec<String>>) {

@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use airlock_wire::{MultipartView, PartToSign, PartsToSign};
+use airlock_wire::{FileView, MultipartView, PartToSign, PartsToSign};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
@@ -26,19 +26,14 @@ pub async fn resume(
     file: &LocalFile,
     id: &str,
     bar: &FileBar,
-) -> Result<Option<String>, CliError> {
+) -> Result<Option<FileView>, CliError> {
     let listed = match context.client.list_parts(id).await {
         Ok(listed) => listed,
         Err(error) if error.is_refusal() => {
             // Not pending in parts any more: completed by a run that was stopped before
             // it could forget the state (completing again is safe), or gone.
             context.state.forget(&file.canonical);
-            return Ok(context
-                .client
-                .complete(id)
-                .await
-                .ok()
-                .map(|_| id.to_owned()));
+            return Ok(context.client.complete(id).await.ok());
         }
         Err(error) => return Err(error.into()),
     };
@@ -48,9 +43,9 @@ pub async fn resume(
         .sum();
     bar.advance(stored);
     send(context, file, id, &listed.plan, &listed.missing, bar).await?;
-    context.client.complete(id).await?;
+    let completed = context.client.complete(id).await?;
     context.state.forget(&file.canonical);
-    Ok(Some(id.to_owned()))
+    Ok(Some(completed))
 }
 
 /// Sends the parts `numbers` of `file`, `--jobs` at a time.

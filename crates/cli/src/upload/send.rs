@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use airlock_client::ClientError;
-use airlock_wire::{CreateFileBody, CreatedFile};
+use airlock_wire::{CreateFileBody, CreatedFile, FileView};
 use bytes::Bytes;
 
 use super::{Context, LocalFile, body, parts};
@@ -20,15 +20,16 @@ use crate::{
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MOST_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Sends `file`; answers its id.
-pub async fn one(context: &Context, file: &LocalFile) -> Result<String, CliError> {
+/// Sends `file`; answers the file as the API last showed it (PENDING until ingest
+/// has decided).
+pub async fn one(context: &Context, file: &LocalFile) -> Result<FileView, CliError> {
     let bar = context.progress.file(&file.name, file.size);
     let current = in_flight(context, file, String::new());
     match context.state.prior(&current) {
         Prior::Resume(id) => {
-            if let Some(id) = parts::resume(context, file, &id, &bar).await? {
+            if let Some(view) = parts::resume(context, file, &id, &bar).await? {
                 bar.done(&format!("{} (resumed)", file.name));
-                return Ok(id);
+                return Ok(view);
             }
         }
         Prior::Changed(old) => {
@@ -42,12 +43,12 @@ pub async fn one(context: &Context, file: &LocalFile) -> Result<String, CliError
         }
         Prior::None => {}
     }
-    let id = fresh(context, file, &bar).await?;
+    let view = fresh(context, file, &bar).await?;
     bar.done(&file.name);
-    Ok(id)
+    Ok(view)
 }
 
-async fn fresh(context: &Context, file: &LocalFile, bar: &FileBar) -> Result<String, CliError> {
+async fn fresh(context: &Context, file: &LocalFile, bar: &FileBar) -> Result<FileView, CliError> {
     let permit = context.transfers.acquire().await;
     let created = create(context, file).await?;
     let id = created.file.id.to_string();
@@ -57,18 +58,18 @@ async fn fresh(context: &Context, file: &LocalFile, bar: &FileBar) -> Result<Str
             .client
             .put(upload, body::counted(data, bar.clone()), file.size)
             .await?;
-        return Ok(id);
+        return Ok(created.file);
     }
     drop(permit);
     let Some(plan) = &created.multipart else {
-        return Ok(id);
+        return Ok(created.file);
     };
     context.state.save(&in_flight(context, file, id.clone()))?;
     let every: Vec<u32> = (1..=plan.part_count).collect();
     parts::send(context, file, &id, plan, &every, bar).await?;
-    context.client.complete(&id).await?;
+    let completed = context.client.complete(&id).await?;
     context.state.forget(&file.canonical);
-    Ok(id)
+    Ok(completed)
 }
 
 /// `POST /v1/files`, asking again while the tenant is at its limit of uploads in

@@ -77,6 +77,9 @@ async fn ls_with_all_follows_every_page_and_filters_by_status() {
     let infected = project
         .airlock(&["ls", "--status", "infected", "--json"])
         .await;
+    let clean = project
+        .airlock(&["ls", "--status", "CLEAN", "--json"])
+        .await;
 
     assert_eq!(all.code(), 0, "{}", all.describe());
     let mut names: Vec<String> = all
@@ -87,7 +90,9 @@ async fn ls_with_all_follows_every_page_and_filters_by_status() {
     names.sort();
     assert_eq!(names, ["a.csv", "b.csv", "c.csv"]);
     assert_eq!(first_page.json_lines().len(), 1);
+    assert_eq!(infected.code(), 0, "{}", infected.describe());
     assert!(infected.json_lines().is_empty(), "{}", infected.describe());
+    assert_eq!(clean.json_lines().len(), 3, "{}", clean.describe());
 }
 
 #[tokio::test(flavor = "multi_thread")]
