@@ -108,7 +108,8 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmark: cold start, init work, ingest throughput and memory, api latency, 1,000
-## uploads end to end and sizes, beside a hello-world function, a Python peer and
+## uploads end to end, the `airlock` command beside the bench's own client (1,000 small
+## files and one 2 GiB file) and sizes, beside a hello-world function, a Python peer and
 ## sha256sum, in one run (bench-release build: release without fat LTO; installs oha
 ## once per machine and the peer's packages). Results to bench/results/<date>.md and
 ## stdout; BENCHMARKS.md explains every figure. `make build` first to have the deployed
