@@ -1,6 +1,7 @@
 //! The `airlock` command beside the bench's own client, the same work in the same
 //! run, each against a fresh local stack: `BENCH_CLI_FILES` (1,000) small files, then
-//! one file of `BENCH_CLI_GIB` (2) GiB in parts. The command runs as a user runs it
+//! one file of `BENCH_CLI_GIB` (2) GiB in parts; `BENCH_CLI_ROUNDS` (3) rounds, the
+//! two clients taking turns at going first, medians compared. The command runs as a user runs it
 //! (`airlock upload --no-wait --jobs 4`, process start included); the bench's client
 //! sends the same requests four at a time from inside this process (`Stack::upload`,
 //! `large::send_parts`). Uploads only: the clock stops when every file is sent (and,
@@ -22,6 +23,7 @@ use crate::{
     report::Report,
     settings::Settings,
     stack::{PNG, Stack},
+    stats::median,
 };
 
 const SECTION: &str = "cli";
@@ -35,16 +37,17 @@ const TARGET_RATIO: f64 = 0.9;
 pub async fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchError> {
     let count = number("BENCH_CLI_FILES", 1000)?;
     let gib = number("BENCH_CLI_GIB", 2)?;
+    let rounds = number("BENCH_CLI_ROUNDS", 3)?.max(1);
     report.info(SECTION, "machine load before the section (uptime)", load());
     let folder = settings.scratch.join("cli-small");
     write_small_files(&folder, count)?;
-    let small = small_files(settings, &folder, count, report).await;
+    let small = small_files(settings, &folder, count, rounds, report).await;
     let _ = std::fs::remove_dir_all(&folder);
     small?;
     let path = settings.scratch.join("cli-large.bin");
     let size = gib * 1024 * 1024 * 1024;
     large::write_file(&path, size)?;
-    let large = large_file(settings, &path, size, report).await;
+    let large = large_file(settings, &path, size, rounds, report).await;
     let _ = std::fs::remove_file(&path);
     large?;
     report.info(SECTION, "machine load after the section (uptime)", load());
@@ -55,25 +58,34 @@ async fn small_files(
     settings: &Settings,
     folder: &Path,
     count: u64,
+    rounds: u64,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    let stack = Arc::new(fresh_stack(settings, "stack-cli-bench", &[]).await?);
-    let started = Instant::now();
-    send_small(&stack, count).await?;
-    let bench = started.elapsed();
-    if let Ok(stack) = Arc::try_unwrap(stack) {
+    let bench = async || {
+        let stack = Arc::new(fresh_stack(settings, "stack-cli-bench", &[]).await?);
+        let started = Instant::now();
+        send_small(&stack, count).await?;
+        let took = started.elapsed();
+        if let Ok(stack) = Arc::try_unwrap(stack) {
+            drop_stack(stack);
+        }
+        Ok(took)
+    };
+    let command = async || {
+        let stack = fresh_stack(settings, "stack-cli-command", &[]).await?;
+        let took = run_command(settings, &stack, folder, count).await;
         drop_stack(stack);
-    }
-
-    let stack = fresh_stack(settings, "stack-cli-command", &[]).await?;
-    let command = run_command(settings, &stack, folder, count).await?;
-    drop_stack(stack);
-
-    let rate = |took: Duration| count as f64 / took.as_secs_f64();
+        took
+    };
+    let (command, bench) = interleaved(rounds, bench, command).await?;
+    let rate = |took: &Duration| count as f64 / took.as_secs_f64();
     compare(
         report,
         &format!("{count} small files (67 B PNGs), files/s"),
-        (rate(command), rate(bench)),
+        (
+            command.iter().map(rate).collect(),
+            bench.iter().map(rate).collect(),
+        ),
         "files/s",
     );
     Ok(())
@@ -83,6 +95,7 @@ async fn large_file(
     settings: &Settings,
     path: &Path,
     size: u64,
+    rounds: u64,
     report: &mut Report,
 ) -> Result<(), BenchError> {
     let max = size.to_string();
@@ -92,24 +105,52 @@ async fn large_file(
         "--unscannable",
         "accept-unscanned",
     ];
-    let stack = fresh_stack(settings, "stack-cli-bench", &flags).await?;
-    let started = Instant::now();
-    send_large(&stack, path, size).await?;
-    let bench = started.elapsed();
-    drop_stack(stack);
-
-    let stack = fresh_stack(settings, "stack-cli-command", &flags).await?;
-    let command = run_command(settings, &stack, path, 1).await?;
-    drop_stack(stack);
-
-    let rate = |took: Duration| size as f64 / MIB / took.as_secs_f64();
+    let bench = async || {
+        let stack = fresh_stack(settings, "stack-cli-bench", &flags).await?;
+        let started = Instant::now();
+        let sent = send_large(&stack, path, size).await;
+        let took = started.elapsed();
+        drop_stack(stack);
+        sent.map(|()| took)
+    };
+    let command = async || {
+        let stack = fresh_stack(settings, "stack-cli-command", &flags).await?;
+        let took = run_command(settings, &stack, path, 1).await;
+        drop_stack(stack);
+        took
+    };
+    let (command, bench) = interleaved(rounds, bench, command).await?;
+    let rate = |took: &Duration| size as f64 / MIB / took.as_secs_f64();
     compare(
         report,
         &format!("one {} GiB file in parts, MiB/s", size >> 30),
-        (rate(command), rate(bench)),
+        (
+            command.iter().map(rate).collect(),
+            bench.iter().map(rate).collect(),
+        ),
         "MiB/s",
     );
     Ok(())
+}
+
+/// `rounds` timings of each client, taking turns at going first, so a change in the
+/// machine's load (it is shared) falls on both alike; answers (command, bench).
+async fn interleaved(
+    rounds: u64,
+    mut bench: impl AsyncFnMut() -> Result<Duration, BenchError>,
+    mut command: impl AsyncFnMut() -> Result<Duration, BenchError>,
+) -> Result<(Vec<Duration>, Vec<Duration>), BenchError> {
+    let (mut commands, mut benches) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            benches.push(bench().await?);
+            commands.push(command().await?);
+        } else {
+            commands.push(command().await?);
+            benches.push(bench().await?);
+        }
+    }
+    Ok((commands, benches))
 }
 
 /// The bench client's small uploads: create + PUT, [`JOBS`] at a time.
@@ -197,12 +238,30 @@ async fn run_command(
     Ok(took)
 }
 
-fn compare(report: &mut Report, figure: &str, (command, bench): (f64, f64), unit: &str) {
-    let ratio = command / bench;
+fn compare(report: &mut Report, figure: &str, (command, bench): (Vec<f64>, Vec<f64>), unit: &str) {
+    let (Some(command_median), Some(bench_median)) = (median(&command), median(&bench)) else {
+        return;
+    };
+    let ratio = command_median / bench_median;
+    let each = |rates: &[f64]| {
+        rates
+            .iter()
+            .map(|rate| format!("{rate:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
     report.check(
         SECTION,
-        format!("{figure}: airlock ÷ the bench's client"),
-        format!("airlock {command:.1} {unit}, bench client {bench:.1} {unit}; ratio {ratio:.2}×"),
+        format!(
+            "{figure}: airlock ÷ the bench's client (medians of {} rounds)",
+            command.len()
+        ),
+        format!(
+            "airlock {command_median:.1} {unit} ({}), bench client {bench_median:.1} {unit} ({}); \
+             ratio {ratio:.2}×",
+            each(&command),
+            each(&bench)
+        ),
         format!("≥ {TARGET_RATIO}×"),
         Some(ratio >= TARGET_RATIO),
     );
