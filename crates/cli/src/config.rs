@@ -13,7 +13,16 @@ use crate::{args::Global, error::CliError};
 const STACK_DIR: &str = ".airlock";
 
 /// The client for the configured API.
-pub fn connect(global: &Global) -> Result<Client, CliError> {
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// The local stack's `stack.json` the URL came from, if it did: a stack that
+    /// does not answer is then named by it.
+    pub stack_file: Option<PathBuf>,
+}
+
+/// Connects as configured (nothing is sent yet).
+pub fn connect(global: &Global) -> Result<Connection, CliError> {
     // An empty variable (`AIRLOCK_TOKEN=`) counts as unset.
     let global = &Global {
         url: global.url.clone().filter(|url| !url.is_empty()),
@@ -26,7 +35,11 @@ pub fn connect(global: &Global) -> Result<Client, CliError> {
         find_stack_file()?
     };
     let (url, token) = resolve(global, found.as_ref().map(|(_, file)| file))?;
-    Client::new(&url, &token).map_err(CliError::BadUrl)
+    let stack_file = found
+        .filter(|(_, file)| same_url(&file.url, &url))
+        .map(|(path, _)| path);
+    let client = Client::new(&url, &token).map_err(CliError::BadUrl)?;
+    Ok(Connection { client, stack_file })
 }
 
 /// The flags and environment first; the stack file fills what they leave out, and

@@ -39,6 +39,18 @@ pub enum CliError {
     /// A call to the API or the store failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The local stack whose `stack.json` gave the URL does not answer.
+    #[error(
+        "the local stack that wrote {} does not answer at {url}: start it again with \
+         `make run` in the project folder (or set AIRLOCK_URL for another server)",
+        path.display()
+    )]
+    StackNotRunning {
+        /// The `stack.json`.
+        path: PathBuf,
+        /// Where it said the stack listens.
+        url: String,
+    },
     /// A local file or folder could not be read.
     #[error("cannot read {}", path.display())]
     Unreadable {
@@ -104,12 +116,27 @@ impl CliError {
                 exit::USAGE
             }
             Self::Client(error) if error.is_refusal() => exit::FAILED,
-            Self::Client(_) | Self::WaitTimedOut { .. } => exit::UNAVAILABLE,
+            Self::Client(_) | Self::StackNotRunning { .. } | Self::WaitTimedOut { .. } => {
+                exit::UNAVAILABLE
+            }
             Self::Unreadable { .. }
             | Self::Unwritable { .. }
             | Self::ChecksumMismatch { .. }
             | Self::NotDownloadable { .. }
             | Self::State { .. } => exit::FAILED,
+        }
+    }
+
+    /// An unreachable URL that came from `stack_file` is the local stack not running.
+    pub fn naming_the_stack(self, stack_file: Option<&std::path::Path>) -> Self {
+        match (self, stack_file) {
+            (Self::Client(ClientError::Unreachable { url, .. }), Some(path)) => {
+                Self::StackNotRunning {
+                    path: path.to_owned(),
+                    url,
+                }
+            }
+            (error, _) => error,
         }
     }
 

@@ -37,15 +37,17 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<Outcome, CliError> {
-    let client = config::connect(&cli.global)?;
-    let json = cli.global.json;
-    match cli.command {
-        args::Command::Upload(upload) => upload::run(&client, &upload, json).await,
-        args::Command::Ls(ls) => simple::list(&client, &ls, json).await,
-        args::Command::Get(get) => files::get(&client, &get, json).await,
-        args::Command::Rm { id } => simple::remove(&client, &id, json).await,
-        args::Command::Rescan { id } => simple::rescan(&client, &id, json).await,
-        args::Command::Usage => simple::usage(&client, json).await,
-        args::Command::Wait(wait) => wait::run(&client, &wait, json).await,
-    }
+    let connection = config::connect(&cli.global)?;
+    let stack_file = connection.stack_file.as_deref();
+    let (client, json) = (&connection.client, cli.global.json);
+    let outcome = match cli.command {
+        args::Command::Upload(upload) => upload::run(client, &upload, json, stack_file).await,
+        args::Command::Ls(ls) => simple::list(client, &ls, json).await,
+        args::Command::Get(get) => files::get(client, &get, json).await,
+        args::Command::Rm { id } => simple::remove(client, &id, json).await,
+        args::Command::Rescan { id } => simple::rescan(client, &id, json).await,
+        args::Command::Usage => simple::usage(client, json).await,
+        args::Command::Wait(wait) => wait::run(client, &wait, json).await,
+    };
+    outcome.map_err(|error| error.naming_the_stack(stack_file))
 }

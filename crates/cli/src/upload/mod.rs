@@ -7,7 +7,7 @@ mod parts;
 mod send;
 mod walk;
 
-use std::{sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use airlock_client::Client;
 use airlock_wire::FileView;
@@ -47,7 +47,12 @@ struct Sent {
 }
 
 /// `airlock upload`.
-pub async fn run(client: &Client, args: &UploadArgs, json: bool) -> Result<Outcome, CliError> {
+pub async fn run(
+    client: &Client,
+    args: &UploadArgs,
+    json: bool,
+    stack_file: Option<&Path>,
+) -> Result<Outcome, CliError> {
     let files = walk::collect(&args.paths, args.content_type.as_deref())?;
     let bytes = files.iter().map(|file| file.size).sum();
     let context = Arc::new(Context {
@@ -80,6 +85,7 @@ pub async fn run(client: &Client, args: &UploadArgs, json: bool) -> Result<Outco
                 print_file(&file, &view, json, &mut rows);
             }
             Err(error) => {
+                let error = error.naming_the_stack(stack_file);
                 outcome = outcome.worst(Outcome::Failed(error.exit_code()));
                 print_failure(&file, &error, json, &mut rows);
             }

@@ -26,21 +26,48 @@ async fn without_a_token_the_command_says_how_to_get_one_and_exits_2() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stopped_stack_is_named_with_what_to_do_and_exits_3() {
+async fn a_stopped_stack_is_named_by_its_stack_file_with_what_to_do_and_exits_3() {
     let mut project = Project::start().await;
+    project.write("a.csv", b"a,b\n");
     project.stop_stack().await;
 
-    let run = project.airlock(&["ls"]).await;
+    let listed = project.airlock(&["ls"]).await;
+    let uploaded = project.airlock(&["upload", "a.csv"]).await;
+
+    assert_eq!(listed.code(), 3, "{}", listed.describe());
+    let stack_file = project.root().join(".airlock/stack.json");
+    let said = format!(
+        "the local stack that wrote {} does not answer",
+        stack_file.display()
+    );
+    assert!(listed.stderr().contains(&said), "{}", listed.describe());
+    assert!(
+        listed.stderr().contains("start it again with `make run`"),
+        "{}",
+        listed.describe()
+    );
+    assert_eq!(uploaded.code(), 3, "{}", uploaded.describe());
+    let row = crate::helpers::row(&uploaded.stdout(), "a.csv").to_owned();
+    assert!(row.contains("FAILED") && row.contains(&said), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_where_nothing_listens_is_named_and_exits_3() {
+    let project = Project::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{closed}");
+
+    let run = project
+        .airlock(&["ls", "--url", &url, "--token", "t"])
+        .await;
 
     assert_eq!(run.code(), 3, "{}", run.describe());
     assert!(
-        run.stderr()
-            .contains("nothing answers at http://127.0.0.1:"),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr().contains("start it with `make run`"),
+        run.stderr().contains(&format!("nothing answers at {url}")),
         "{}",
         run.describe()
     );
