@@ -25,6 +25,8 @@ pub struct Settings {
     pub part_delay: Mutex<Duration>,
     /// Whether to flip a byte of every object download.
     pub damage_downloads: Mutex<bool>,
+    /// Part PUTs being forwarded now, and the most there were at once.
+    pub parts_in_flight: Mutex<(usize, usize)>,
 }
 
 /// The running proxy.
@@ -61,6 +63,29 @@ impl Proxy {
     pub fn damage_downloads(&self) {
         *self.settings.damage_downloads.lock().unwrap() = true;
     }
+
+    /// The most part PUTs that were in flight at once.
+    pub fn most_parts_at_once(&self) -> usize {
+        self.settings.parts_in_flight.lock().unwrap().1
+    }
+}
+
+/// Counts a part PUT in flight while it lives.
+struct InFlight<'a>(&'a Mutex<(usize, usize)>);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a Mutex<(usize, usize)>) -> Self {
+        let mut count = counter.lock().unwrap();
+        count.0 += 1;
+        count.1 = count.1.max(count.0);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().0 -= 1;
+    }
 }
 
 /// The request as the client sent it, to its absolute URL, and the answer back.
@@ -68,6 +93,7 @@ async fn forward(State(settings): State<Arc<Settings>>, request: Request) -> Res
     let (head, body) = request.into_parts();
     let url = head.uri.to_string();
     let part = part_number(&url).filter(|_| head.method == Method::PUT);
+    let _in_flight = part.map(|_| InFlight::enter(&settings.parts_in_flight));
     if part.is_some() {
         let delay = *settings.part_delay.lock().unwrap();
         tokio::time::sleep(delay).await;

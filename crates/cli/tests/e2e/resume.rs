@@ -84,3 +84,16 @@ async fn a_file_changed_after_an_interrupted_upload_starts_over_and_says_so() {
     assert_eq!(sent, (1..=PARTS).collect::<Vec<_>>());
     assert_eq!(run.json_lines()[0]["file"]["size"], SIZE + 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parts_go_jobs_at_a_time_and_never_more() {
+    let (project, proxy) = proxied_project().await;
+    project.write("big.csv", &csv(SIZE));
+    proxy.slow_parts(Duration::from_millis(300));
+
+    let run = project.airlock(&["upload", "--jobs", "3", "big.csv"]).await;
+
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    assert_eq!(proxy.take_parts().len(), PARTS as usize);
+    assert_eq!(proxy.most_parts_at_once(), 3);
+}
