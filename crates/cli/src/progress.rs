@@ -54,7 +54,8 @@ impl Progress {
         };
         let multi = MultiProgress::with_draw_target(target);
         let total = multi.add(ProgressBar::new(bytes).with_style(style(TEMPLATE)));
-        total.set_message(format!("total ({files} files)"));
+        let plural = if files == 1 { "" } else { "s" };
+        total.set_message(format!("total ({files} file{plural})"));
         if shown {
             total.enable_steady_tick(TICK);
         }
@@ -87,6 +88,20 @@ impl Progress {
         } else {
             eprintln!("{message}");
         }
+    }
+
+    /// A spinner below the bars while `files` verdicts are awaited.
+    pub fn waiting(&self, files: usize) -> ProgressBar {
+        let style =
+            ProgressStyle::with_template("{spinner} waiting for verdicts: {pos}/{len} decided")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let spinner = self
+            .multi
+            .add(ProgressBar::new(files as u64).with_style(style));
+        if self.shown {
+            spinner.enable_steady_tick(TICK);
+        }
+        spinner
     }
 
     /// Leaves the final state of every bar on the screen.

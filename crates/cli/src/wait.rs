@@ -18,7 +18,8 @@ const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// `airlock wait ID...`.
 pub async fn run(client: &Client, args: &WaitArgs, json: bool) -> Result<Outcome, CliError> {
-    let files = until_decided(client, &args.ids, Duration::from_secs(args.timeout)).await?;
+    let patience = Duration::from_secs(args.timeout);
+    let files = until_decided(client, &args.ids, patience, |_| {}).await?;
     Ok(report(&files, json))
 }
 
@@ -36,11 +37,13 @@ pub fn report(files: &[FileView], json: bool) -> Outcome {
         .fold(Outcome::Success, Outcome::worst)
 }
 
-/// Every file as it is once none is PENDING, in the order of `ids`.
+/// Every file as it is once none is PENDING, in the order of `ids`; `decided` hears
+/// how many are decided after each round.
 pub async fn until_decided(
     client: &Client,
     ids: &[String],
     patience: Duration,
+    decided: impl Fn(usize),
 ) -> Result<Vec<FileView>, CliError> {
     let deadline = Instant::now() + patience;
     let mut files: Vec<Option<FileView>> = vec![None; ids.len()];
@@ -59,6 +62,7 @@ pub async fn until_decided(
             }
             *slot = Some(file);
         }
+        decided(ids.len() - pending);
         if pending == 0 {
             return Ok(files.into_iter().flatten().collect());
         }

@@ -74,7 +74,12 @@ pub async fn run(
         sent_views
     } else {
         let ids: Vec<String> = sent_views.iter().map(|view| view.id.to_string()).collect();
-        wait::until_decided(client, &ids, Duration::from_secs(args.timeout)).await?
+        let waiting = context.progress.waiting(ids.len());
+        let patience = Duration::from_secs(args.timeout);
+        let decided =
+            wait::until_decided(client, &ids, patience, |n| waiting.set_position(n as u64)).await;
+        waiting.finish_and_clear();
+        decided?
     };
     let mut decided = decided.into_iter();
     for Sent { file, result } in sent {
