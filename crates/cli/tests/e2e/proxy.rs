@@ -27,6 +27,8 @@ pub struct Settings {
     pub damage_downloads: Mutex<bool>,
     /// Part PUTs being forwarded now, and the most there were at once.
     pub parts_in_flight: Mutex<(usize, usize)>,
+    /// A part number whose next PUT is answered 503 without reaching the stack.
+    pub fail_part_once: Mutex<Option<u32>>,
 }
 
 /// The running proxy.
@@ -64,6 +66,11 @@ impl Proxy {
         *self.settings.damage_downloads.lock().unwrap() = true;
     }
 
+    /// The next PUT of part `number` fails (503), as a dropped connection would.
+    pub fn fail_part_once(&self, number: u32) {
+        *self.settings.fail_part_once.lock().unwrap() = Some(number);
+    }
+
     /// The most part PUTs that were in flight at once.
     pub fn most_parts_at_once(&self) -> usize {
         self.settings.parts_in_flight.lock().unwrap().1
@@ -94,6 +101,13 @@ async fn forward(State(settings): State<Arc<Settings>>, request: Request) -> Res
     let url = head.uri.to_string();
     let part = part_number(&url).filter(|_| head.method == Method::PUT);
     let _in_flight = part.map(|_| InFlight::enter(&settings.parts_in_flight));
+    if part.is_some() && *settings.fail_part_once.lock().unwrap() == part {
+        *settings.fail_part_once.lock().unwrap() = None;
+        return Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Body::from("try again"))
+            .unwrap();
+    }
     if part.is_some() {
         let delay = *settings.part_delay.lock().unwrap();
         tokio::time::sleep(delay).await;

@@ -97,3 +97,23 @@ async fn parts_go_jobs_at_a_time_and_never_more() {
     assert_eq!(proxy.take_parts().len(), PARTS as usize);
     assert_eq!(proxy.most_parts_at_once(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_part_that_fails_in_transit_is_sent_again_and_the_upload_completes() {
+    let (project, proxy) = proxied_project().await;
+    project.write("big.csv", &csv(SIZE));
+    proxy.fail_part_once(2);
+
+    let run = project.airlock(&["upload", "--json", "big.csv"]).await;
+
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    let mut stored = proxy.take_parts();
+    stored.sort_unstable();
+    assert_eq!(stored, (1..=PARTS).collect::<Vec<_>>());
+    assert_eq!(
+        *proxy.settings.fail_part_once.lock().unwrap(),
+        None,
+        "part 2 never failed"
+    );
+    assert_eq!(run.json_lines()[0]["file"]["status"], "CLEAN");
+}
