@@ -98,6 +98,13 @@ pub enum CliError {
         /// How long was waited.
         secs: u64,
     },
+    /// A task of the command itself ended without an answer (a bug).
+    #[error("an internal task of airlock failed; please report it")]
+    TaskFailed {
+        /// What the runtime said.
+        #[source]
+        source: tokio::task::JoinError,
+    },
     /// The state kept for resuming could not be used.
     #[error("the resume state in {} is unusable: {reason}", path.display())]
     State {
@@ -123,7 +130,8 @@ impl CliError {
             | Self::Unwritable { .. }
             | Self::ChecksumMismatch { .. }
             | Self::NotDownloadable { .. }
-            | Self::State { .. } => exit::FAILED,
+            | Self::State { .. }
+            | Self::TaskFailed { .. } => exit::FAILED,
         }
     }
 
