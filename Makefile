@@ -7,7 +7,7 @@ DATA ?= .airlock
 CARGO ?= cargo
 STACK_BIN := target/debug/airlock-stack
 
-.PHONY: bench run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
+.PHONY: bench install-cli run test test-rust test-rust-inner test-walkthrough test-console test-schemathesis lint-infra lint fmt lambda-tools build deploy deploy-function clean-data tools fuzz fuzz-tools load
 
 ## Start the local stack on 127.0.0.1:$(PORT), data under $(DATA)/ (git-ignored).
 ## Built with the workspace's features (`--workspace`), which are the test build's:
@@ -16,6 +16,10 @@ STACK_BIN := target/debug/airlock-stack
 run:
 	$(CARGO) build --workspace --bin airlock-stack
 	exec $(STACK_BIN) --data-dir $(DATA) --port $(PORT)
+
+## The `airlock` command into ~/.cargo/bin (see the README's walk-through).
+install-cli:
+	$(CARGO) install --locked --path crates/cli
 
 ## Every test: unit, handler (AWS event fixtures), adapters on both backends (the
 ## AWS ones against moto, which scripts/with-moto.sh installs into .venv, starts on
@@ -104,7 +108,8 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmark: cold start, init work, ingest throughput and memory, api latency, 1,000
-## uploads end to end and sizes, beside a hello-world function, a Python peer and
+## uploads end to end, the `airlock` command beside the bench's own client (1,000 small
+## files and one 2 GiB file) and sizes, beside a hello-world function, a Python peer and
 ## sha256sum, in one run (bench-release build: release without fat LTO; installs oha
 ## once per machine and the peer's packages). Results to bench/results/<date>.md and
 ## stdout; BENCHMARKS.md explains every figure. `make build` first to have the deployed
@@ -148,6 +153,7 @@ deploy-function: lambda-tools
 tools:
 	@command -v jq >/dev/null || { echo "installing jq"; apt-get update -qq && apt-get install -y -qq jq; }
 	@command -v curl >/dev/null || { echo "installing curl"; apt-get update -qq && apt-get install -y -qq curl; }
+	@command -v tmux >/dev/null || { echo "installing tmux (the CLI's terminal test)"; apt-get update -qq && apt-get install -y -qq tmux; }
 	@python3 -m venv --help >/dev/null 2>&1 || { echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv; }
 
 clean-data:

@@ -243,7 +243,7 @@ async fn through_stack(
 
 /// `size` bytes that no compressor or deduplicator shortcuts: a 16 MiB block of a
 /// linear congruential sequence, each copy stamped with its offset.
-fn write_file(path: &Path, size: u64) -> Result<(), BenchError> {
+pub(crate) fn write_file(path: &Path, size: u64) -> Result<(), BenchError> {
     let io = |e| BenchError::Io(path.to_owned(), e);
     let mut block = vec![0u8; (16 * MIB) as usize];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -280,7 +280,7 @@ fn openssl_sha256(path: &Path) -> Result<(f64, String), BenchError> {
     Ok((secs, digest))
 }
 
-async fn send_parts(
+pub(crate) async fn send_parts(
     stack: &Stack,
     id: &str,
     path: &Path,

@@ -2,7 +2,8 @@
 //! the release binaries, installs the tools and starts the AWS emulator): cold start
 //! and init work of every function beside a hello-world function and a Python peer,
 //! ingest throughput and peak memory beside `sha256sum`, api latency at fixed rates,
-//! 1,000 uploads end to end, sizes, and what the scanning rules cost (adversarial
+//! 1,000 uploads end to end, the `airlock` command beside the bench's own client,
+//! sizes, and what the scanning rules cost (adversarial
 //! inputs, compiling against reading back precompiled). Every figure is printed beside its target
 //! and written to `bench/results/<date>.md`.
 //!
@@ -12,6 +13,7 @@
 mod api_load;
 mod archives;
 mod bill;
+mod cli;
 mod cold;
 mod cpu_share;
 mod deployment;
@@ -74,10 +76,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,rules,api,e2e,large,size,bill`
+/// The parts of a run; `BENCH_ONLY=cold,ingest,archives,memory,rules,api,e2e,large,cli,size,bill`
 /// picks some (the bill needs the ingest and api sections' figures, and uses memory's).
-const SECTIONS: [&str; 10] = [
-    "cold", "ingest", "archives", "memory", "rules", "api", "e2e", "large", "size", "bill",
+const SECTIONS: [&str; 11] = [
+    "cold", "ingest", "archives", "memory", "rules", "api", "e2e", "large", "cli", "size", "bill",
 ];
 
 async fn run_all() -> Result<(), BenchError> {
@@ -159,6 +161,10 @@ async fn run_all() -> Result<(), BenchError> {
     if wanted("large") {
         let outcome = large::run(&settings, &mut report).await;
         record(&mut report, "large object", outcome);
+    }
+    if wanted("cli") {
+        let outcome = cli::run(&settings, &mut report).await;
+        record(&mut report, "cli", outcome);
     }
     if wanted("bill") {
         let outcome = bill::run(&measured, &mut report);

@@ -11,7 +11,8 @@
 //!   DynamoDB stream events, honouring `batchItemFailures`, keeping its position in
 //!   the database, and dead-lettering a record that keeps failing.
 //! - [`schedule`]: runs sweep on an interval with a scheduled event.
-//! - [`token`]: the dev tokens.
+//! - [`token`]: the dev tokens; `stack.json` in the data folder holds the URL and one
+//!   for tenant `demo`, for the `airlock` command.
 //! - [`invocations`]: each function's invocation context (request id, cold start).
 
 pub mod config;
@@ -23,6 +24,7 @@ pub mod schedule;
 pub mod token;
 
 mod dead_letter;
+mod stack_file;
 mod start;
 
 pub use config::StackConfig;

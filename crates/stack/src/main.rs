@@ -5,8 +5,10 @@
 //! `--rules-dir DIR` (default `DIR/rules` of the data folder: `*.yar` files, picked
 //! up by the next ingest without a restart), `--max-scan-bytes N` (files past it are
 //! scanned in windows), `--carry-over-after-bytes N` (carry a windowed pass over to
-//! the next ingest invocation after N bytes, as a deadline would on Lambda). On start it prints the URL and a 24 h dev
-//! token for tenant `demo` on stdout; there is no flag for another tenant's token.
+//! the next ingest invocation after N bytes, as a deadline would on Lambda). On start
+//! it prints the URL and a 24 h dev token for tenant `demo` on stdout, and writes both
+//! to `stack.json` in the data folder (owner-only) for the `airlock` command; there is
+//! no flag for another tenant's token.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -42,9 +44,14 @@ async fn run(config: StackConfig) -> ExitCode {
         }
     };
     let token = stack.token_for("demo");
+    let stack_file = match stack.write_stack_file("demo") {
+        Ok(path) => path.display().to_string(),
+        Err(e) => format!("not written ({e})"),
+    };
     // The token rides in the fragment: the browser never sends it to the server.
     say(&format!(
         "Airlock local stack listening on {url}\nData folder: {data}\nEvent log:   {events}\n\
+         For the airlock command: {stack_file}\n\
          Dev token for tenant 'demo' (24 h):\n{token}\nConsole:     {url}/#token={token}\n",
         url = stack.base_url(),
         data = stack.data_dir.display(),
@@ -52,6 +59,7 @@ async fn run(config: StackConfig) -> ExitCode {
     ));
     wait_for_stop_signal().await;
     say("Stopping…\n");
+    stack.remove_stack_file();
     stack.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -6,17 +6,14 @@ use airlock_domain::{
     ports::{CatalogError, Clock, ListQuery, PresignedRequest, UploadToSign, UsageReader},
 };
 use airlock_telemetry::metrics::{Measurements, Metric};
+use airlock_wire::{
+    CreateFileBody, CreatedFile, DownloadView, FileList, FileView, MultipartView, PresignedView,
+    UsageView,
+};
 use aws_lambda_events::http::header;
 
 use crate::{
-    Api, ApiCatalog, ApiStore, cursor,
-    dto::{
-        CreateFileBody, CreatedFile, DownloadView, FileList, FileView, MultipartView,
-        PresignedView, UsageView,
-    },
-    error::ApiError,
-    reply::Reply,
-    request::ListParams,
+    Api, ApiCatalog, ApiStore, cursor, dto, error::ApiError, reply::Reply, request::ListParams,
 };
 
 impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
@@ -27,8 +24,7 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
         tenant: TenantId,
         body: CreateFileBody,
     ) -> Result<Reply, ApiError> {
-        let request = body.upload_request()?;
-        let declared_sha256 = body.declared_sha256()?;
+        let (request, declared_sha256) = dto::upload_request(&body)?;
         let reasons = self.settings.policy.check_request(&request);
         if !reasons.is_empty() {
             return Err(ApiError::PolicyViolation(reasons));

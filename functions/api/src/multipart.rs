@@ -9,16 +9,9 @@ use airlock_domain::{
     ports::{CatalogError, Clock, PartToSign, StoreError, UsageReader},
 };
 
-use crate::{
-    Api, ApiCatalog, ApiStore,
-    dto::{FileView, PartList, PartsToSign, SignedParts},
-    error::ApiError,
-    handlers::later,
-    reply::Reply,
-};
+use airlock_wire::{FileView, PartList, PartsToSign, SignedParts};
 
-/// The most parts one request may have presigned: a page of URLs, not 10,000.
-pub(crate) const MAX_PARTS_PER_REQUEST: usize = 100;
+use crate::{Api, ApiCatalog, ApiStore, dto, error::ApiError, handlers::later, reply::Reply};
 
 impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
     /// Plans a new record's parts, then starts the store's multipart upload for it.
@@ -47,7 +40,7 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
     ) -> Result<Reply, ApiError> {
         let record = self.owned_record(tenant, id).await?;
         let plan = pending_plan(&record)?;
-        let wanted = body.validated(plan, record.declared_size)?;
+        let wanted = dto::wanted_parts(body, plan, record.declared_size)?;
         let now = self.clock.now();
         if now >= record.upload_deadline {
             return Err(ApiError::UploadWindowClosed);

@@ -7,9 +7,8 @@
 
 use std::{error::Error, fmt};
 
-use airlock_domain::Reason;
+use airlock_wire::Problem;
 use aws_lambda_events::{apigw::ApiGatewayV2httpResponse, http::header};
-use serde::Serialize;
 
 use crate::{error::ApiError, reply::Reply};
 
@@ -97,19 +96,6 @@ impl ApiError {
     }
 }
 
-/// The problem body.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'static str,
-    status: u16,
-    detail: String,
-    /// Every policy reason, for 422 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasons: Option<&'a [Reason]>,
-}
-
 /// The response for an error, logging it first if it is the server's fault.
 pub(crate) fn respond(error: &ApiError, request_id: &str) -> ApiGatewayV2httpResponse {
     let Kind {
@@ -126,11 +112,11 @@ pub(crate) fn respond(error: &ApiError, request_id: &str) -> ApiGatewayV2httpRes
     };
     let problem = Problem {
         kind: format!("{PROBLEM_BASE}{slug}"),
-        title,
+        title: title.to_owned(),
         status,
         detail,
         reasons: match error {
-            ApiError::PolicyViolation(reasons) => Some(reasons),
+            ApiError::PolicyViolation(reasons) => Some(reasons.clone()),
             _ => None,
         },
     };
