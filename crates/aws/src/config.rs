@@ -407,6 +407,15 @@ pub struct SweepConfig {
     /// `AIRLOCK_QUARANTINE` (default false): move files a re-scan finds INFECTED to
     /// `quarantine/`, as ingest does.
     pub quarantine: bool,
+    /// `AIRLOCK_RECONCILE_LIMIT` (default 1000): at most this many objects, multipart
+    /// uploads and decided records each looked at a run by the reconciliation.
+    pub reconcile_limit: usize,
+    /// `AIRLOCK_ORPHAN_GRACE_SECS` (default 86400): how old bytes with no record must
+    /// be before they are removed.
+    pub orphan_grace: Duration,
+    /// `AIRLOCK_RETIRED_GRACE_SECS` (default 3600): how old bytes of a DELETED or
+    /// EXPIRED file must be before they are removed.
+    pub retired_grace: Duration,
     /// `AIRLOCK_TLS_ROOTS` (`amazon`, the default, or `system`): whom the SDK's
     /// HTTPS client trusts for AWS endpoints.
     pub tls_roots: TrustRoots,
@@ -420,6 +429,9 @@ impl SweepConfig {
         "AIRLOCK_RETENTION_DAYS",
         "AIRLOCK_RESCAN_LIMIT",
         "AIRLOCK_QUARANTINE",
+        "AIRLOCK_RECONCILE_LIMIT",
+        "AIRLOCK_ORPHAN_GRACE_SECS",
+        "AIRLOCK_RETIRED_GRACE_SECS",
         "AIRLOCK_TLS_ROOTS",
     ];
 
@@ -432,6 +444,11 @@ impl SweepConfig {
             scan: ScanConfig::from_env(env)?,
             rescan_limit: env.parsed_or("AIRLOCK_RESCAN_LIMIT", 100)?,
             quarantine: env.parsed_or("AIRLOCK_QUARANTINE", false)?,
+            reconcile_limit: env.parsed_or("AIRLOCK_RECONCILE_LIMIT", 1000)?,
+            orphan_grace: env
+                .seconds_or("AIRLOCK_ORPHAN_GRACE_SECS", Duration::from_secs(86_400))?,
+            retired_grace: env
+                .seconds_or("AIRLOCK_RETIRED_GRACE_SECS", Duration::from_secs(3600))?,
             tls_roots: tls_roots(env)?,
         })
     }

@@ -7,6 +7,7 @@
 //! |---------------------|--------------------|-----------------|-----------------------|
 //! | usage counter       | `TENANT#{tenant}`  | `USAGE#{status}`| `kind=usage`, `files`, `bytes` (atomic ADD) |
 //! | applied change      | `CHANGE#{change id}` | `CHANGE`      | `kind=change`, `ttl` (30 days) |
+//! | sweep cursor        | `SWEEP#{walk}`     | `CURSOR`        | `kind=cursor`, `position` (absent: from the start) |
 //!
 //! Indexes: `by-status` (`status_pk`, `sk`) for listing by status; sparse `due`
 //! (`due_pk`, `due_at`) for sweep; sparse `rescans` (`rescan_pk`, `sk`) for the api's
@@ -38,13 +39,13 @@ pub const RESCANS_INDEX: &str = "rescans";
 /// so no redelivery can arrive after it expires.
 const APPLIED_TTL_SECS: i64 = 30 * 24 * 3600;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// One table. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DynamoCatalog {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
 }
 
 impl DynamoCatalog {
@@ -85,7 +86,7 @@ impl DynamoCatalog {
         Ok(items)
     }
 
-    fn due_index(&self) -> QueryFluentBuilder {
+    pub(crate) fn due_index(&self) -> QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
@@ -108,7 +109,7 @@ impl DynamoCatalog {
     }
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(crate) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
@@ -116,11 +117,11 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn page_limit(limit: usize) -> i32 {
+pub(crate) fn page_limit(limit: usize) -> i32 {
     i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000)
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> CatalogError {
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> CatalogError {
     CatalogError::Backend(Box::new(e))
 }
 
@@ -140,14 +141,14 @@ fn to_item(record: &FileRecord) -> Result<Item, CatalogError> {
         .map_err(|e| CatalogError::Corrupt(Box::new(AdapterError::Item(e))))
 }
 
-fn record(item: Item) -> Result<FileRecord, CatalogError> {
+pub(crate) fn record(item: Item) -> Result<FileRecord, CatalogError> {
     let item: FileItem = serde_dynamo::from_item(item)
         .map_err(|e| CatalogError::Corrupt(Box::new(AdapterError::Item(e))))?;
     item.into_record()
         .map_err(|e| CatalogError::Corrupt(Box::new(e)))
 }
 
-fn records(items: Vec<Item>) -> Result<Vec<FileRecord>, CatalogError> {
+pub(crate) fn records(items: Vec<Item>) -> Result<Vec<FileRecord>, CatalogError> {
     items.into_iter().map(record).collect()
 }
 

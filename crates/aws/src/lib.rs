@@ -24,6 +24,7 @@ pub mod config;
 mod dynamo;
 mod error;
 mod eventbridge;
+mod inventory;
 pub mod lambda;
 mod multipart;
 pub mod provision;
@@ -32,6 +33,7 @@ mod rules;
 mod s3;
 mod sqs;
 pub mod tls;
+mod walks;
 
 pub use dynamo::{BY_STATUS_INDEX, DUE_INDEX, DynamoCatalog, RESCANS_INDEX};
 pub use error::AdapterError;

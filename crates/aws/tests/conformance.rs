@@ -33,6 +33,11 @@ mod catalog {
     airlock_conformance::catalog_tests!(table());
 }
 
+mod walks {
+    use super::*;
+    airlock_conformance::walk_tests!(table());
+}
+
 mod ledger {
     use super::*;
     // `racing_redeliveries_count_once` is left out here: moto applies concurrent
@@ -97,6 +102,54 @@ async fn bucket() -> (S3Store, Bucket) {
 mod objects {
     use super::*;
     airlock_conformance::object_tests!(bucket());
+}
+
+/// The upload bucket as the template makes it (versioned), for the inventory cases:
+/// a purge must leave no version behind.
+async fn versioned_bucket() -> (S3Store, Bucket) {
+    let client = airlock_aws::s3_client(&emulator().await);
+    let name = unique("airlock");
+    provision::create_versioned_bucket(&client, &name)
+        .await
+        .unwrap();
+    let store = S3Store::new(client, name);
+    (store.clone(), Bucket(store))
+}
+
+mod inventory {
+    use super::*;
+    airlock_conformance::inventory_tests!(versioned_bucket());
+
+    #[tokio::test]
+    async fn a_purge_removes_every_version_and_delete_marker_of_the_key() {
+        use airlock_domain::ports::{ObjectRemover, UploadInventory};
+        let client = airlock_aws::s3_client(&emulator().await);
+        let name = unique("airlock");
+        provision::create_versioned_bucket(&client, &name)
+            .await
+            .unwrap();
+        let store = S3Store::new(client.clone(), &name);
+        let key = ObjectKey::new(
+            airlock_conformance::fresh_tenant(),
+            airlock_domain::FileId::generate(),
+        );
+        store.put_bytes(&key, b"one".to_vec()).await.unwrap();
+        store.remove(&key).await.unwrap();
+        store.put_bytes(&key, b"replayed".to_vec()).await.unwrap();
+        assert_eq!(store.versions(&key).await.unwrap().len(), 2);
+
+        store.purge_upload(&key.to_string()).await.unwrap();
+
+        let kept = client
+            .list_object_versions()
+            .bucket(&name)
+            .prefix(key.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(kept.versions().is_empty(), "a version was left");
+        assert!(kept.delete_markers().is_empty(), "a delete marker was left");
+    }
 }
 
 /// A part PUT as a client sends it: the presigned URL with its headers.

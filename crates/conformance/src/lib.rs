@@ -9,9 +9,11 @@
 
 pub mod catalog;
 pub mod events;
+pub mod inventory;
 pub mod ledger;
 pub mod multipart;
 pub mod objects;
+pub mod walks;
 
 use airlock_domain::{
     ContentType, FileId, FileName, FileRecord, Finding, Inspection, Policy, TenantId, Timestamp,

@@ -509,3 +509,97 @@ pub trait UsageReader: Send + Sync {
     /// A tenant's counters.
     fn usage(&self, tenant: &TenantId) -> impl Future<Output = Result<Usage, LedgerError>> + Send;
 }
+
+/// One object under the upload prefix, as a listing names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Its key as stored: `uploads/…`, which need not follow the upload layout.
+    pub key: String,
+    /// When its current version was stored.
+    pub last_modified: Timestamp,
+}
+
+/// One multipart upload in progress under the upload prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedUpload {
+    /// The key it lands under.
+    pub key: String,
+    /// The store's id for it.
+    pub upload_id: String,
+    /// When it was started.
+    pub initiated: Timestamp,
+}
+
+/// One page of a listing in key order, and whether the listing goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed<T> {
+    /// What the page holds, in key order.
+    pub items: Vec<T>,
+    /// Whether more follow the last of them.
+    pub more: bool,
+}
+
+/// What sweep needs to find bytes no record accounts for (sweep): listings of the
+/// upload prefix a page at a time, in key order, resumed after a key; a check that
+/// a record's bytes are there; and removal of every version under a key.
+pub trait UploadInventory: Send + Sync {
+    /// At most `limit` objects under the upload prefix whose keys sort after `after`.
+    fn list_uploads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Listed<ListedObject>, StoreError>> + Send;
+    /// At most `limit` multipart uploads in progress under the upload prefix whose
+    /// keys sort after `after`.
+    fn list_multipart_uploads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Listed<ListedUpload>, StoreError>> + Send;
+    /// Whether the object under `key` (that `version` of it, when given) is stored.
+    fn object_exists(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Removes every version kept under `key` (a key under the upload prefix), so
+    /// nothing is left behind a delete marker; nothing there is not an error.
+    fn purge_upload(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Where sweep's walks stopped, kept between runs (sweep), each under its own name.
+pub trait SweepCursors: Send + Sync {
+    /// The position kept under `name`, if any.
+    fn cursor(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, CatalogError>> + Send;
+    /// Keeps `position` under `name`; `None` starts the next walk from the beginning.
+    fn set_cursor(
+        &self,
+        name: &str,
+        position: Option<&str>,
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
+}
+
+/// One page of CLEAN records, and where the next starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanPage {
+    /// The CLEAN records among those the page looked at.
+    pub records: Vec<FileRecord>,
+    /// Where the next page starts; `None` when the walk reached the end.
+    pub next: Option<String>,
+}
+
+/// Walks the CLEAN records (sweep), so files whose bytes are gone are found.
+pub trait CatalogCleanWalk: Send + Sync {
+    /// The CLEAN records among the next `limit` decided records after `after` (an
+    /// opaque position from an earlier page; `None` starts from the beginning).
+    /// At most `limit` records are looked at, so a page's work is bounded even when
+    /// few of them are CLEAN.
+    fn clean_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<CleanPage, CatalogError>> + Send;
+}

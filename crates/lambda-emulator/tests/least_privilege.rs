@@ -43,9 +43,6 @@ const PLATFORM: &[&str] = &[
 
 /// Calls on paths the scenario cannot take, each with the reason it exists.
 const UNEXERCISED: &[(&str, &str)] = &[
-    // DynamoCatalog::replace reads the item after a lost conditional write, to tell
-    // "gone" from "changed"; the scenario has no concurrent writer for sweep to lose to.
-    ("Sweep", "dynamodb:GetItem"),
     // Re-scans tag a file INFECTED when a newer rule matches, and then copy it to
     // quarantine/ (PutObject is exercised anyway: a cold start keeps its compiled
     // rules under rules/.compiled/); the scenario's files were scanned by the ruleset
@@ -312,11 +309,18 @@ async fn every_call_a_function_makes_is_allowed_by_its_role_and_its_role_allows_
         .or_default()
         .extend(recorder.take(&deployment, actions_of).await);
 
-    // sweep: one abandoned upload to expire, one old decided file to delete.
+    // sweep: one abandoned upload to expire, one old decided file to delete, bytes
+    // with no record to reconcile (no grace, so this run removes them).
     deployment.seed_sweep_work().await;
     recorder.start().await;
     let mut sweep = deployment
-        .function("sweep", &[("AIRLOCK_RETENTION_DAYS", "1".to_owned())])
+        .function(
+            "sweep",
+            &[
+                ("AIRLOCK_RETENTION_DAYS", "1".to_owned()),
+                ("AIRLOCK_ORPHAN_GRACE_SECS", "0".to_owned()),
+            ],
+        )
         .await;
     sweep
         .invoke(serde_json::from_str(support::SCHEDULED).unwrap())
@@ -326,6 +330,10 @@ async fn every_call_a_function_makes_is_allowed_by_its_role_and_its_role_allows_
     assert!(
         swept.contains("s3:DeleteObject"),
         "sweep retired nothing: {swept:?}"
+    );
+    assert!(
+        swept.contains("s3:DeleteObjectVersion"),
+        "sweep reconciled nothing: {swept:?}"
     );
     observed.entry("Sweep").or_default().extend(swept);
 

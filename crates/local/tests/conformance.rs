@@ -11,6 +11,11 @@ mod catalog {
     airlock_conformance::catalog_tests!(async { SqliteCatalog::in_memory().unwrap() });
 }
 
+mod walks {
+    use super::*;
+    airlock_conformance::walk_tests!(async { SqliteCatalog::in_memory().unwrap() });
+}
+
 mod ledger {
     use super::*;
     airlock_conformance::ledger_tests!(async { SqliteCatalog::in_memory().unwrap() });
@@ -62,6 +67,11 @@ async fn disk() -> (FsObjectStore, Disk) {
 mod objects {
     use super::*;
     airlock_conformance::object_tests!(disk());
+}
+
+mod inventory {
+    use super::*;
+    airlock_conformance::inventory_tests!(disk());
 }
 
 /// A part PUT as the local object server takes it: the grant, the signed checksum

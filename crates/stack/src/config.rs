@@ -20,6 +20,10 @@ pub struct StackConfig {
     pub presign_ttl: chrono::Duration,
     /// Retention of decided files; `None` keeps them.
     pub retention: Option<chrono::Duration>,
+    /// How old bytes with no record must be before sweep removes them.
+    pub orphan_grace: chrono::Duration,
+    /// How old bytes of a DELETED or EXPIRED file must be before sweep removes them.
+    pub retired_grace: chrono::Duration,
     /// Stream records per publish invocation (the template's batch size).
     pub stream_batch_size: usize,
     /// How often a failing stream record is tried before it is dead-lettered.
@@ -41,6 +45,10 @@ pub struct StackConfig {
     pub part_size: u64,
     /// How long a client has to send a file in parts.
     pub multipart_window: chrono::Duration,
+    /// Drop the notification of every single-PUT upload (see
+    /// `Notifier::losing_puts`): a stack whose ingest never sees those uploads, for
+    /// tests of what sweep reconciles. Off by default.
+    pub lose_put_notifications: bool,
     /// Carry a pass over to the next ingest invocation after this many bytes (none:
     /// a pass here never stops, as no invocation has a deadline).
     pub carry_over_after_bytes: Option<u64>,
@@ -63,6 +71,8 @@ impl StackConfig {
             upload_window: chrono::Duration::hours(1),
             presign_ttl: chrono::Duration::minutes(15),
             retention: None,
+            orphan_grace: chrono::Duration::hours(24),
+            retired_grace: chrono::Duration::hours(1),
             stream_batch_size: 100,
             stream_max_attempts: 3,
             ingest_max_attempts: 3,
@@ -74,6 +84,7 @@ impl StackConfig {
             part_size: airlock_api::DEFAULT_PART_SIZE,
             multipart_window: chrono::Duration::hours(24),
             carry_over_after_bytes: None,
+            lose_put_notifications: false,
         }
     }
 }

@@ -60,11 +60,31 @@ enum Delivery {
 #[derive(Clone)]
 pub struct Notifier {
     tx: mpsc::UnboundedSender<Delivery>,
+    /// Whether single-PUT notifications are dropped (see [`Notifier::losing_puts`]).
+    losing_puts: bool,
 }
 
 impl Notifier {
+    /// The same notifier, dropping the notification of every single PUT when `lose`
+    /// is true: as when S3's notification never reaches ingest, or ingest fails it
+    /// every time and it is dead-lettered. What such a PUT stored is then left for
+    /// sweep's reconciliation.
+    pub fn losing_puts(self, lose: bool) -> Self {
+        Self {
+            losing_puts: lose,
+            ..self
+        }
+    }
+
     /// Queues an `ObjectCreated` event for `key`.
     pub fn object_created(&self, key: &str, size: u64) {
+        if self.losing_puts {
+            tracing::warn!(
+                key,
+                "notification lost on purpose: ingest never sees this PUT"
+            );
+            return;
+        }
         self.send("ObjectCreated:Put", key, size);
     }
 
@@ -109,7 +129,11 @@ impl WeakNotifier {
     /// As [`Notifier::multipart_completed`], while the stack runs.
     pub fn multipart_completed(&self, key: &str, size: u64) {
         match self.tx.upgrade() {
-            Some(tx) => Notifier { tx }.multipart_completed(key, size),
+            Some(tx) => Notifier {
+                tx,
+                losing_puts: false,
+            }
+            .multipart_completed(key, size),
             None => tracing::warn!(
                 key,
                 "stack is shutting down; ingest will pick this object up at the next start"
@@ -145,7 +169,13 @@ pub struct Deliveries {
 /// A new notification queue.
 pub fn channel() -> (Notifier, Deliveries) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Notifier { tx }, Deliveries { rx })
+    (
+        Notifier {
+            tx,
+            losing_puts: false,
+        },
+        Deliveries { rx },
+    )
 }
 
 /// The S3 notification S3 would send for a PUT of `key`.

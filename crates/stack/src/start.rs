@@ -170,6 +170,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     let rules_dir = config.rules_dir();
     std::fs::create_dir_all(&rules_dir).map_err(data_err(&rules_dir))?;
     let (notifier, deliveries) = notifications::channel();
+    let notifier = notifier.losing_puts(config.lose_put_notifications);
     let ingest = Ingest::new(
         catalog.clone(),
         store.clone(),
@@ -191,6 +192,8 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         SystemClock,
         SweepSettings {
             retention: config.retention,
+            orphan_grace: config.orphan_grace,
+            retired_grace: config.retired_grace,
             ..SweepSettings::default()
         },
         scanning(&rules_dir, config.scan_limits).await?,

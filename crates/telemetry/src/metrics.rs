@@ -88,11 +88,17 @@ pub enum Metric {
     /// compile (emitted by `airlock_scan::live`, which names it
     /// `airlock_scan::live::RULE_FILES_LEFT_OUT`).
     RuleFilesLeftOut,
+    /// Bytes under the upload prefix no live record accounts for, removed by sweep.
+    OrphansRemoved,
+    /// Multipart uploads no PENDING record accounts for, aborted by sweep.
+    OrphanUploadsAborted,
+    /// CLEAN records whose bytes are gone (reported by sweep, never re-statused).
+    CleanObjectsMissing,
 }
 
 impl Metric {
     /// Every metric, in the order of the catalogue.
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 17] = [
         Metric::FilesAccepted,
         Metric::FilesRejected,
         Metric::FilesInfected,
@@ -107,6 +113,9 @@ impl Metric {
         Metric::ColdStart,
         Metric::InitDuration,
         Metric::RuleFilesLeftOut,
+        Metric::OrphansRemoved,
+        Metric::OrphanUploadsAborted,
+        Metric::CleanObjectsMissing,
     ];
 
     /// The metric's name in CloudWatch.
@@ -126,6 +135,9 @@ impl Metric {
             Metric::ColdStart => "ColdStart",
             Metric::RuleFilesLeftOut => "RuleFilesLeftOut",
             Metric::InitDuration => "InitDuration",
+            Metric::OrphansRemoved => "OrphansRemoved",
+            Metric::OrphanUploadsAborted => "OrphanUploadsAborted",
+            Metric::CleanObjectsMissing => "CleanObjectsMissing",
         }
     }
 

@@ -2,7 +2,9 @@
 //! never completed before their deadline (and removes any bytes they left); when a
 //! retention period is configured, deletes decided files older than it; and re-scans
 //! CLEAN files that the ruleset in force has not seen (the rules changed, or someone
-//! asked), so a new rule catches old files.
+//! asked), so a new rule catches old files; and reconciles the bucket with the
+//! catalog (`reconcile`): removes bytes no live record accounts for, aborts multipart
+//! uploads no PENDING record names, and reports CLEAN files whose bytes are gone.
 //!
 //! A re-scan that finds a file INFECTED does what ingest does, in ingest's order: tag
 //! the object INFECTED first (the bucket policy then refuses reads even before the
@@ -18,14 +20,18 @@
 use airlock_domain::{
     DomainError, FileRecord, FileStatus, error_chain,
     ports::{
-        CatalogError, CatalogSweep, CatalogWriter, Clock, MultipartAbort, ObjectQuarantine,
-        ObjectReader, ObjectRemover, ObjectTagger, RuleSource, StoreError,
+        CatalogCleanWalk, CatalogError, CatalogReader, CatalogSweep, CatalogWriter, Clock,
+        MultipartAbort, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger, RuleSource,
+        StoreError, SweepCursors, UploadInventory,
     },
 };
 use airlock_scan::{PassError, Scanning, Subject};
 use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
+
+mod reconcile;
+pub use reconcile::{CLEAN_CURSOR, OBJECTS_CURSOR, UPLOADS_CURSOR};
 
 /// The `detail-type` EventBridge gives scheduled events.
 const SCHEDULED_EVENT: &str = "Scheduled Event";
@@ -43,6 +49,15 @@ pub struct SweepSettings {
     /// ingest before it is expired (and the bytes removed): a late or retried ingest
     /// must not find a legitimate upload deleted.
     pub ingest_grace: chrono::Duration,
+    /// At most this many objects, this many multipart uploads and this many decided
+    /// records are looked at per run by the reconciliation.
+    pub reconcile_limit: usize,
+    /// How old bytes (or a multipart upload) with no record must be before they are
+    /// removed: long enough that no upload in flight can have a record still coming.
+    pub orphan_grace: chrono::Duration,
+    /// How old bytes (or a multipart upload) of a DELETED or EXPIRED file must be
+    /// before they are removed: ingest removes a replayed PUT's bytes first.
+    pub retired_grace: chrono::Duration,
 }
 
 impl Default for SweepSettings {
@@ -52,6 +67,9 @@ impl Default for SweepSettings {
             retention: None,
             rescan_limit: 100,
             ingest_grace: chrono::Duration::minutes(15),
+            reconcile_limit: 1000,
+            orphan_grace: chrono::Duration::hours(24),
+            retired_grace: chrono::Duration::hours(1),
         }
     }
 }
@@ -85,6 +103,12 @@ pub enum SweepError {
     /// Finding the work failed.
     #[error("querying the catalog failed")]
     Query(#[source] CatalogError),
+    /// Listing the upload prefix failed.
+    #[error("listing the bucket failed")]
+    List(#[source] StoreError),
+    /// Reading or keeping where a walk stopped failed.
+    #[error("reading or keeping a reconciliation cursor failed")]
+    Cursor(#[source] CatalogError),
     /// No rules to re-scan with: the cold start's compilation failed.
     #[error("the scanning rules are unavailable")]
     Rules(#[source] airlock_scan::RulesError),
@@ -117,6 +141,15 @@ pub struct SweepReport {
     /// Uploads past their deadline whose bytes were stored: left for ingest, within
     /// the grace period.
     pub awaiting_ingest: usize,
+    /// Bytes no live record accounts for, removed by the reconciliation.
+    pub orphans_removed: usize,
+    /// Multipart uploads no PENDING record names, aborted by the reconciliation.
+    pub orphan_uploads_aborted: usize,
+    /// CLEAN files whose bytes are gone (reported, their records left as they are).
+    pub clean_missing: usize,
+    /// The key after which the next run goes on listing objects; `None` when the
+    /// walk starts from the beginning again.
+    pub reconcile_cursor: Option<String>,
     /// Whether a batch was full, so more work is probably due.
     pub more_due: bool,
 }
@@ -140,8 +173,13 @@ struct Tally {
 
 impl<C, S, K, R> Sweep<C, S, K, R>
 where
-    C: CatalogSweep + CatalogWriter,
-    S: ObjectRemover + ObjectReader + ObjectTagger + ObjectQuarantine + MultipartAbort,
+    C: CatalogSweep + CatalogWriter + CatalogReader + CatalogCleanWalk + SweepCursors,
+    S: ObjectRemover
+        + ObjectReader
+        + ObjectTagger
+        + ObjectQuarantine
+        + MultipartAbort
+        + UploadInventory,
     K: Clock,
     R: RuleSource,
 {
@@ -241,6 +279,7 @@ where
                 r.newly_infected += usize::from(infected);
             });
         }
+        self.reconcile(now, &mut tally).await?;
         tally.finish()
     }
 
@@ -407,6 +446,10 @@ impl Tally {
             rescanned = report.rescanned,
             newly_infected = report.newly_infected,
             lost_races = report.lost_races,
+            orphans_removed = report.orphans_removed,
+            orphan_uploads_aborted = report.orphan_uploads_aborted,
+            clean_missing = report.clean_missing,
+            reconcile_cursor = report.reconcile_cursor,
             more_due = report.more_due,
             failed = self.failures.len(),
             "sweep finished"
@@ -416,6 +459,9 @@ impl Tally {
             .count(Metric::FilesDeleted, report.deleted)
             // Files a re-scan found infected: the same alarm-worthy count as ingest's.
             .count(Metric::FilesInfected, report.newly_infected)
+            .count(Metric::OrphansRemoved, report.orphans_removed)
+            .count(Metric::OrphanUploadsAborted, report.orphan_uploads_aborted)
+            .count(Metric::CleanObjectsMissing, report.clean_missing)
             .emit();
         let failed = self.failures.len();
         match self.failures.into_iter().next() {

@@ -11,8 +11,9 @@ use airlock_domain::{
     ContentType, FileId, FileRecord, FileStatus, Finding, HashState, IngestCheckpoint, Inspection,
     ObjectKey, PassProgress, Policy, ScanLimits, ScanReport, WindowProgress,
     ports::{
-        CatalogWriter, CheckpointWriter, ObjectQuarantine, ObjectReader, ObjectRemover,
-        ObjectTagger, RuleFile, RuleSource, StoreError,
+        CatalogWriter, CheckpointWriter, Listed, ListedObject, ListedUpload, ObjectQuarantine,
+        ObjectReader, ObjectRemover, ObjectTagger, RuleFile, RuleSource, StoreError,
+        UploadInventory,
     },
 };
 use airlock_local::{DirRuleSource, FsObjectStore, SqliteCatalog};
@@ -526,6 +527,36 @@ impl ObjectRemover for FlakyTags {
 impl airlock_domain::ports::MultipartAbort for FlakyTags {
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StoreError> {
         self.inner.abort_multipart(key, upload_id).await
+    }
+}
+
+impl UploadInventory for FlakyTags {
+    async fn list_uploads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Listed<ListedObject>, StoreError> {
+        self.inner.list_uploads(after, limit).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Listed<ListedUpload>, StoreError> {
+        self.inner.list_multipart_uploads(after, limit).await
+    }
+
+    async fn object_exists(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.object_exists(key, version).await
+    }
+
+    async fn purge_upload(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.purge_upload(key).await
     }
 }
 

@@ -341,7 +341,8 @@ impl Deployment {
         }
     }
 
-    /// An abandoned upload past its deadline and a decided file older than a day.
+    /// An abandoned upload past its deadline, a decided file older than a day, an
+    /// upload abandoned in parts, and bytes under the upload prefix with no record.
     pub async fn seed_sweep_work(&self) {
         use airlock_domain::{FileStatus, ports::CatalogWriter};
         let catalog = airlock_aws::DynamoCatalog::from_sdk(&self.sdk, &self.table);
@@ -368,6 +369,10 @@ impl Deployment {
             .create(&in_parts.with_multipart(plan))
             .await
             .unwrap();
+        // Bytes no record accounts for (the scenario runs sweep without an orphan
+        // grace): reconciliation removes every version of them.
+        let orphan = airlock_domain::ObjectKey::new(tenant, airlock_domain::FileId::generate());
+        store.put_bytes(&orphan, b"orphan".to_vec()).await.unwrap();
     }
 }
 
@@ -475,10 +480,16 @@ pub fn actions_of(call: &Value) -> Vec<String> {
     let tagging = query
         .split('&')
         .any(|p| p == "tagging" || p.starts_with("tagging="));
-    let multipart = query
-        .split('&')
-        .any(|p| p == "uploads" || p.starts_with("uploads=") || p.starts_with("uploadId="));
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
+    let multipart = has("uploads") || has("uploadId");
     let action = match (call["method"].as_str().unwrap(), tagging) {
+        // ListMultipartUploads (`?uploads` on the bucket) and ListObjectVersions.
+        ("GET", false) if has("uploads") && !has("uploadId") => "s3:ListBucketMultipartUploads",
+        ("GET", false) if has("versions") => "s3:ListBucketVersions",
         // Starting, sending a part of and completing a multipart upload are all
         // authorized as s3:PutObject.
         ("POST" | "PUT", false) if multipart => "s3:PutObject",
@@ -495,7 +506,7 @@ pub fn actions_of(call: &Value) -> Vec<String> {
     // A call naming a version is authorized as the action's *Version form
     // (s3:GetObjectVersion, s3:PutObjectVersionTagging, s3:DeleteObjectVersion).
     let versioned = query.split('&').any(|p| p.starts_with("versionId="));
-    if versioned && action != "s3:ListBucket" && action != "s3:PutObject" {
+    if versioned && !action.starts_with("s3:ListBucket") && action != "s3:PutObject" {
         return vec![versioned_action(action)];
     }
     vec![action.to_owned()]

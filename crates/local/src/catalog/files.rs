@@ -41,7 +41,7 @@ fn read_record(
     Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
 }
 
-fn backend(e: LocalError) -> CatalogError {
+pub(super) fn backend(e: LocalError) -> CatalogError {
     match e {
         LocalError::Json(e) => CatalogError::Corrupt(Box::new(e)),
         other => CatalogError::Backend(Box::new(other)),

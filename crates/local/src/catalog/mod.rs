@@ -8,11 +8,13 @@
 //! records.
 //!
 //! One file per part: `files` keeps the records (the catalog ports), `stream`
-//! the change log and its reading as stream records, `ledger` the usage counters.
+//! the change log and its reading as stream records, `ledger` the usage counters,
+//! `walks` where sweep's walks stopped and its walk over CLEAN records.
 
 mod files;
 mod ledger;
 mod stream;
+mod walks;
 
 use std::{
     path::Path,
@@ -53,6 +55,10 @@ CREATE TABLE IF NOT EXISTS usage (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS applied_changes (
     change_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sweep_cursors (
+    name     TEXT PRIMARY KEY,
+    position TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stream_position (
     consumer TEXT PRIMARY KEY,

@@ -16,8 +16,10 @@
 //! The store is split by what each part is for: `store` reads, tags, quarantines
 //! and removes objects (the ports ingest, publish and sweep use), `presign` signs
 //! and verifies URLs, `writer` lands bytes under a key atomically, `multipart`
-//! receives files in parts and joins them.
+//! receives files in parts and joins them, `inventory` lists what is under the
+//! upload prefix for sweep.
 
+mod inventory;
 mod multipart;
 mod presign;
 mod store;

@@ -31,6 +31,32 @@ struct UploadMeta {
 }
 
 impl FsObjectStore {
+    /// Every upload in progress: its key, id and when it was started.
+    pub(super) async fn uploads_in_progress(
+        &self,
+    ) -> Result<Vec<(String, String, std::time::SystemTime)>, LocalError> {
+        let mut uploads = Vec::new();
+        let mut entries = match tokio::fs::read_dir(self.inner.root.join("multipart")).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(uploads),
+            Err(e) => return Err(e.into()),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            let Some(upload_id) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let meta_path = entry.path().join("upload.json");
+            // An upload aborted meanwhile, or one whose start is not yet written.
+            let Ok(bytes) = tokio::fs::read(&meta_path).await else {
+                continue;
+            };
+            let meta: UploadMeta = serde_json::from_slice(&bytes)?;
+            let started = tokio::fs::metadata(&meta_path).await?.modified()?;
+            uploads.push((meta.key, upload_id, started));
+        }
+        Ok(uploads)
+    }
+
     /// Calls `hook` with the key and size of every object a multipart completion
     /// creates, as S3 sends `ObjectCreated:CompleteMultipartUpload`. The first hook
     /// set is kept.

@@ -301,7 +301,7 @@ impl ObjectRemover for FsObjectStore {
     }
 }
 
-async fn remove_if_present(path: &Path) -> std::io::Result<()> {
+pub(super) async fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match tokio::fs::remove_file(path).await {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

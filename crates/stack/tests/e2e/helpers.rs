@@ -23,7 +23,11 @@ pub async fn spawn_stack() -> TestStack {
 
 /// The same, with settings changed by `adjust`.
 pub async fn spawn_stack_with(adjust: impl FnOnce(&mut StackConfig)) -> TestStack {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), adjust).await
+}
+
+/// A stack on the data in `dir`, with short intervals and settings changed by `adjust`.
+async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut StackConfig)) -> TestStack {
     let mut config = StackConfig::new(dir.path().join("data"));
     config.port = 0;
     config.sweep_every = Duration::from_millis(200);
@@ -33,6 +37,15 @@ pub async fn spawn_stack_with(adjust: impl FnOnce(&mut StackConfig)) -> TestStac
         stack,
         client: reqwest::Client::new(),
         _dir: dir,
+    }
+}
+
+impl TestStack {
+    /// Stops this stack and starts another on the same data, with settings changed
+    /// by `adjust` (a new port: URLs the first handed out name the old one).
+    pub async fn restart_with(self, adjust: impl FnOnce(&mut StackConfig)) -> TestStack {
+        self.stack.shutdown().await;
+        start_in(self._dir, adjust).await
     }
 }
 

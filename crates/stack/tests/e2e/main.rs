@@ -9,6 +9,7 @@ mod encoding;
 mod flow;
 mod helpers;
 mod multipart;
+mod orphans;
 mod presigned;
 #[path = "../common/process.rs"]
 mod process;

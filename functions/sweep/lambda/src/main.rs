@@ -17,6 +17,12 @@ use airlock_telemetry::{Invocations, function_name, init_step, init_step_async, 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
 
+/// A configured grace as the use case counts time; one past chrono's range (no
+/// deployment sets that) is as long as it can be.
+fn grace(configured: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(configured).unwrap_or(chrono::Duration::MAX)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let invocations = Invocations::start(function_name("airlock-sweep"));
@@ -41,6 +47,9 @@ async fn main() -> Result<(), Error> {
             SweepSettings {
                 retention,
                 rescan_limit: config.rescan_limit,
+                reconcile_limit: config.reconcile_limit,
+                orphan_grace: grace(config.orphan_grace),
+                retired_grace: grace(config.retired_grace),
                 ..SweepSettings::default()
             },
             scanning,
