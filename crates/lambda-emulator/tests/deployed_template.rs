@@ -15,10 +15,10 @@
 //! |---|---|---|
 //! | `HttpApi` (API Gateway v2, JWT authorizer, stage) and the api's invoke permissions | no API Gateway v2 in moto's CloudFormation | `make lint-infra` (sam validate, cfn-lint + serverless rules on the transform, checkov); the api binary gets API Gateway v2 events from the fixture; `functions/api/tests/openapi.rs` (routes) |
 //! | the two event source mappings (stream → publish, continuation queue → ingest) | moto would run the function through Docker for each record | this test reads the stream and the queues as a mapping would and invokes the binaries; `least_privilege.rs` holds the mappings' rights in the roles |
-//! | the bucket's notification to ingest | moto never invokes a Lambda function | substituted: the same events and key filter (`uploads/`) notify a queue the test reads |
+//! | the bucket's notification to ingest | moto never invokes a Lambda function, and its CloudFormation does not apply a bucket's notifications | substituted: the same events and key filter (`uploads/`) notify a queue the test reads, put on the bucket through S3 after the stack is created |
 //! | `EventInvokeConfig` (retries, on-failure destinations) | not in moto's CloudFormation | lint only |
 //! | the alarms, and the dashboard that names them | no CloudWatch alarms in moto's CloudFormation | `observability.rs` |
-//! | `BucketPolicy`, `AccessLogBucketPolicy` | moto applies a bucket policy's Deny statements without their conditions: `DenyInsecureTransport` alone would refuse every object request | `bucket_policy.rs`, `enforced_permissions.rs` |
+//! | `BucketPolicy`, `AccessLogBucketPolicy` | no bucket policies in moto's CloudFormation (and moto's S3 applies a policy's Deny statements without their conditions: `DenyInsecureTransport` alone would refuse every object request) | the script resolves the policy from the stack's resources; `simulated_permissions.rs` evaluates it with IAM's logic, `bucket_policy.rs` by hand |
 //! | `SweepDeadLetterQueuePolicy` | no SQS queue policies in moto's CloudFormation | lint only |
 //!
 //! Two gaps of moto 5.2.5 are worked around, and named, in the script: `Ref` to an

@@ -18,7 +18,7 @@
 //! | SQS calls: action and queue ARN | yes |
 //! | conditions in identity policies (`ListRules`' `s3:prefix`) | no: moto evaluates only `StringEquals`, on keys a request supplies, and S3 supplies none |
 //! | DynamoDB and EventBridge calls | no: moto authorizes them against the resource `*`, so a statement naming the table or the bus never matches and every call is refused (asserted below); the binaries send them to the first, unenforcing emulator (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_EVENTBRIDGE`), where a table and bus of the stack's names are made |
-//! | the bucket policy (`s3:ExistingObjectTag`, `aws:PrincipalArn`, `s3:if-none-match`) | no: moto applies a bucket policy's Deny statements without their conditions, so the deployed copy has none; `bucket_policy.rs` evaluates it |
+//! | the bucket policy (`s3:ExistingObjectTag`, `aws:PrincipalArn`, `s3:if-none-match`) | no: moto applies a bucket policy's Deny statements without their conditions, and its CloudFormation creates none; `simulated_permissions.rs` evaluates it with IAM's logic |
 //! | presigned URLs | no: moto's authorizer reads only the Authorization header (a presigned request fails with a 500), so the test's client sends the requests of the api's URLs signed by the api's role, whose rights a presigned URL carries |
 //!
 //! One moto gap is worked around in the script: its CloudFormation stores a role's

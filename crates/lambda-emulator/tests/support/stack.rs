@@ -69,9 +69,12 @@ impl Stack {
         serde_json::from_value(self.report["functions"][function]["environment"].clone()).unwrap()
     }
 
-    /// The event bus's name.
+    /// The event bus's name (the stack's `BusName` output).
     pub fn bus(&self) -> String {
-        self.environment("PublishFunction")["AIRLOCK_BUS"].clone()
+        self.report["outputs"]["BusName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Credentials handed out with `--credentials`: a function's role (by its
