@@ -155,6 +155,7 @@ tools:
 	@command -v curl >/dev/null || { echo "installing curl"; apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v tmux >/dev/null || { echo "installing tmux (the CLI's terminal test)"; apt-get update -qq && apt-get install -y -qq tmux; }
 	@python3 -m venv --help >/dev/null 2>&1 || { echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv; }
+	@command -v npm >/dev/null || { echo "installing nodejs and npm (the IAM policy simulator)"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
 
 clean-data:
 	rm -rf $(DATA)

@@ -44,44 +44,10 @@ check() {
   fi
 }
 
-# The SAM transform, offline, as CloudFormation would run it at deployment. Local
-# CodeUri values become a placeholder S3 object, as `sam package` would make them.
-# Resource Metadata is passed through, so cfn-lint suppressions on a SAM resource
-# also cover the resources generated from it.
+# The SAM transform, offline, as CloudFormation would run it at deployment
+# (scripts/sam-transform.py, which the deployed-template test uses too).
 sam_transform() {
-  "$INFRA_VENV/bin/python" - "$1" "$2" <<'PY'
-import json, sys
-from samtranslator.model.exceptions import InvalidDocumentException
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-source, target = sys.argv[1:]
-with open(source) as f:
-    template = yaml_parse(f.read())
-
-def package(properties):
-    uri = properties.get("CodeUri")
-    if isinstance(uri, str) and not uri.startswith("s3://"):
-        properties["CodeUri"] = "s3://placeholder-bucket/placeholder-key"
-
-package(template.get("Globals", {}).get("Function", {}))
-for resource in template.get("Resources", {}).values():
-    if resource.get("Type") == "AWS::Serverless::Function":
-        package(resource.get("Properties", {}))
-
-class NoManagedPolicies:
-    # Only asked about managed policy names in a function's Policies (which would
-    # need IAM); the template has none.
-    def load(self):
-        return {}
-
-try:
-    output = transform(template, {}, NoManagedPolicies(), passthrough_metadata=True)
-except InvalidDocumentException as e:
-    sys.exit("\n".join(f"SAM transform: {cause.message}" for cause in e.causes))
-with open(target, "w") as f:
-    json.dump(output, f, indent=1)
-PY
+  "$INFRA_VENV/bin/python" scripts/sam-transform.py "$1" "$2"
 }
 
 # cfn-lint skips the SAM transform and checks SAM resources against their own

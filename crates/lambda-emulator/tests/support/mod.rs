@@ -4,6 +4,10 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
+pub mod pipeline;
+pub mod simulator;
+pub mod stack;
+
 use std::{path::PathBuf, time::Duration};
 
 use airlock_aws::provision;
@@ -43,6 +47,9 @@ pub fn emulator_endpoint() -> String {
 /// The resources of one deployment on the emulator.
 pub struct Deployment {
     pub sdk: aws_config::SdkConfig,
+    /// Reaches the bucket and its notification queue: `sdk` but where they live on
+    /// another emulator (the IAM-enforcing one) than the table and bus.
+    pub bucket_sdk: aws_config::SdkConfig,
     pub table: String,
     pub bucket: String,
     pub bus: String,
@@ -86,13 +93,9 @@ pub async fn deploy() -> Deployment {
         .await
         .unwrap();
 
-    // Bus → queue: what a consumer of Airlock's events would receive.
-    let events_queue = queue(&sqs, &format!("{name}-events")).await;
-    let events_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-events");
-    provision::route_bus_to_queue(&events, &name, &name, &events_arn)
-        .await
-        .unwrap();
+    let events_queue = provision_events_queue(&sdk, &name).await;
     Deployment {
+        bucket_sdk: sdk.clone(),
         sdk,
         table: name.clone(),
         bucket: name.clone(),
@@ -101,6 +104,19 @@ pub async fn deploy() -> Deployment {
         events_queue,
         logs: tempfile::tempdir().unwrap(),
     }
+}
+
+/// Bus → queue: what a consumer of Airlock's events would receive. Returns the
+/// queue's URL.
+pub async fn provision_events_queue(sdk: &aws_config::SdkConfig, bus: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let events_queue = queue(&sqs, &format!("{bus}-events")).await;
+    let events_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{bus}-events");
+    provision::route_bus_to_queue(&events, bus, bus, &events_arn)
+        .await
+        .unwrap();
+    events_queue
 }
 
 /// The SQS batch Lambda's event source mapping delivers for a message whose body is
@@ -147,7 +163,15 @@ impl Deployment {
 
     /// Messages from a queue until `want` arrived (or ten seconds passed).
     pub async fn receive(&self, queue_url: &str, want: usize) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        receive_from(&self.sdk, queue_url, want).await
+    }
+}
+
+/// Messages from a queue on the emulator `sdk` reaches, until `want` arrived (or ten
+/// seconds passed).
+pub async fn receive_from(sdk: &aws_config::SdkConfig, queue_url: &str, want: usize) -> Vec<Value> {
+    {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         let mut bodies = Vec::new();
         for _ in 0..50 {
             let output = sqs
@@ -173,13 +197,15 @@ impl Deployment {
         }
         bodies
     }
+}
 
+impl Deployment {
     /// The S3 notifications for created objects (skipping S3's test event).
     pub async fn object_created_events(&self, want: usize) -> Vec<Value> {
         let mut events = Vec::new();
         for _ in 0..5 {
             events.extend(
-                self.receive(&self.uploads_queue, want - events.len())
+                receive_from(&self.bucket_sdk, &self.uploads_queue, want - events.len())
                     .await
                     .into_iter()
                     .filter(|body| body.get("Records").is_some())
@@ -287,14 +313,14 @@ pub fn body(response: &Value) -> Value {
 
 /// Uploads through the api binary's presigned URL; returns the file id.
 pub async fn upload(api: &mut Function, name: &str, content_type: &str, bytes: &[u8]) -> String {
-    let created = api
-        .invoke(create_request(name, content_type, bytes.len()))
-        .await
-        .unwrap();
-    assert_eq!(created["statusCode"], 201, "{created}");
-    let created = body(&created);
-    put_presigned(&created["upload"], bytes).await;
-    created["file"]["id"].as_str().unwrap().to_owned()
+    pipeline::upload(
+        api,
+        &pipeline::Transfer::Presigned,
+        name,
+        content_type,
+        bytes,
+    )
+    .await
 }
 
 /// An HTTP API request by tenant `acme`, from the create-file fixture.
