@@ -118,7 +118,14 @@ async fn versioned_bucket() -> (S3Store, Bucket) {
 
 mod inventory {
     use super::*;
-    airlock_conformance::inventory_tests!(versioned_bucket());
+    // `multipart_uploads_are_listed_after_a_key` is left out here: moto answers
+    // ListMultipartUploads with every upload whatever `max-uploads` says (seen: two
+    // for a page of one), which S3 does not. The case runs against the embedded store.
+    airlock_conformance::cases!(inventory, versioned_bucket();
+        uploads_are_listed_in_key_order_a_page_at_a_time,
+        purging_a_key_leaves_nothing_under_it,
+        a_purge_outside_the_upload_prefix_is_refused,
+    );
 
     #[tokio::test]
     async fn a_purge_removes_every_version_and_delete_marker_of_the_key() {
