@@ -12,10 +12,14 @@ MODULES="$root/.iam-simulate"
 mkdir -p "$MODULES"
 exec 9>"$MODULES/.install.lock"
 flock 9
-installed=$(node -p "require('$MODULES/node_modules/@cloud-copilot/iam-simulate/package.json').version" 2>/dev/null || true)
-if [ "$installed" != "${PIN##*@}" ]; then
+# A marker written after a whole install: a folder an interrupted install left half
+# filled is installed again.
+marker="$MODULES/.installed-${PIN##*@}"
+if [ ! -f "$marker" ]; then
   echo "iam-simulate: installing $PIN into .iam-simulate/" >&2
+  rm -rf "$MODULES/node_modules" "$MODULES"/.installed-*
   npm install --prefix "$MODULES" --no-save --no-audit --no-fund --loglevel=error "$PIN" >&2
+  touch "$marker"
 fi
 flock -u 9
 IAM_SIMULATE_MODULES="$MODULES/node_modules" exec node "$root/scripts/iam-simulate.mjs"
