@@ -33,6 +33,33 @@ use serde::Serialize;
 mod reconcile;
 pub use reconcile::{CLEAN_CURSOR, OBJECTS_CURSOR, UPLOADS_CURSOR};
 
+/// What sweep needs of the catalog, as one bound: the due work, conditional writes,
+/// reads, and the reconciliation walks with their cursors.
+pub trait SweepCatalog:
+    CatalogSweep + CatalogWriter + CatalogReader + CatalogCleanWalk + SweepCursors
+{
+}
+impl<T> SweepCatalog for T where
+    T: CatalogSweep + CatalogWriter + CatalogReader + CatalogCleanWalk + SweepCursors
+{
+}
+
+/// What sweep needs of the object store, as one bound: removal, re-scan reads, tags,
+/// quarantine, aborting uploads and listing what is under `uploads/`.
+pub trait SweepStore:
+    ObjectRemover + ObjectReader + ObjectTagger + ObjectQuarantine + MultipartAbort + UploadInventory
+{
+}
+impl<T> SweepStore for T where
+    T: ObjectRemover
+        + ObjectReader
+        + ObjectTagger
+        + ObjectQuarantine
+        + MultipartAbort
+        + UploadInventory
+{
+}
+
 /// The `detail-type` EventBridge gives scheduled events.
 const SCHEDULED_EVENT: &str = "Scheduled Event";
 
@@ -173,13 +200,8 @@ struct Tally {
 
 impl<C, S, K, R> Sweep<C, S, K, R>
 where
-    C: CatalogSweep + CatalogWriter + CatalogReader + CatalogCleanWalk + SweepCursors,
-    S: ObjectRemover
-        + ObjectReader
-        + ObjectTagger
-        + ObjectQuarantine
-        + MultipartAbort
-        + UploadInventory,
+    C: SweepCatalog,
+    S: SweepStore,
     K: Clock,
     R: RuleSource,
 {

@@ -21,14 +21,10 @@
 
 use airlock_domain::{
     FileRecord, FileStatus, ObjectKey, Timestamp,
-    ports::{
-        CatalogCleanWalk, CatalogReader, CatalogSweep, CatalogWriter, Clock, ListedObject,
-        ListedUpload, MultipartAbort, ObjectQuarantine, ObjectReader, ObjectRemover, ObjectTagger,
-        RuleSource, SweepCursors, UploadInventory,
-    },
+    ports::{Clock, ListedObject, ListedUpload, RuleSource},
 };
 
-use crate::{FileError, Sweep, SweepError, Tally};
+use crate::{FileError, Sweep, SweepCatalog, SweepError, SweepStore, Tally};
 
 /// The cursor of the walk over objects.
 pub const OBJECTS_CURSOR: &str = "reconcile-objects";
@@ -85,13 +81,8 @@ impl Walk {
 
 impl<C, S, K, R> Sweep<C, S, K, R>
 where
-    C: CatalogSweep + CatalogWriter + CatalogReader + CatalogCleanWalk + SweepCursors,
-    S: ObjectRemover
-        + ObjectReader
-        + ObjectTagger
-        + ObjectQuarantine
-        + MultipartAbort
-        + UploadInventory,
+    C: SweepCatalog,
+    S: SweepStore,
     K: Clock,
     R: RuleSource,
 {
