@@ -5,15 +5,20 @@
 //! counts, in the units AWS bills, must equal `bench/calls-per-file.json`, which
 //! `make bench` prices in its bill.
 //!
-//! DynamoDB units are upper bounds taken from the recorded requests: an item's size is
-//! the length of its JSON in the request (DynamoDB's own measure is smaller), a write
-//! costs one unit per started KB and twice that inside a transaction, a strongly
-//! consistent read one unit per started 4 KB. Calls that are made per instance, not
-//! per file (the rules' listing and the precompiled rules a cold start keeps) are left out.
+//! DynamoDB units: the file item's own writes (api's create, ingest's verdict) are
+//! priced from the images the stream carries, as DynamoDB bills them, with the writes
+//! each of the template's indexes takes (`write_units`); the other writes (publish's
+//! ledger) are upper bounds from the recorded requests: an item's size is the length of
+//! its JSON in the request, a write costs one unit per started KB and twice that inside
+//! a transaction; a strongly consistent read one unit per started 4 KB. Calls that are
+//! made per instance, not per file (the rules' listing and the precompiled rules a cold
+//! start keeps) are left out.
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod sam;
 mod support;
+mod write_units;
 
 use serde_json::{Value, json};
 use support::{
@@ -36,6 +41,8 @@ struct PerFile {
     s3_put_class: u64,
     s3_get_class: u64,
     eventbridge_events: u64,
+    /// The file item's writes seen in requests: priced from the stream, not here.
+    file_item_writes: u64,
 }
 
 impl PerFile {
@@ -77,6 +84,11 @@ impl PerFile {
             "events:PutEvents" => {
                 self.eventbridge_events += request()["Entries"].as_array().unwrap().len() as u64;
             }
+            "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem"
+                if is_file_item(&request()) =>
+            {
+                self.file_item_writes += 1;
+            }
             "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => {
                 self.dynamodb_write_units += write_units(&request()["Item"]);
             }
@@ -86,6 +98,19 @@ impl PerFile {
             other => panic!("no price for {other}: add it to the bill"),
         }
     }
+}
+
+/// Whether a write is to a file item (its sort key `FILE#…`), whose units the stream's
+/// images price.
+fn is_file_item(request: &Value) -> bool {
+    let key = if request["Item"].is_object() {
+        &request["Item"]
+    } else {
+        &request["Key"]
+    };
+    key["sk"]["S"]
+        .as_str()
+        .is_some_and(|sk| sk.starts_with("FILE#"))
 }
 
 /// Write units of one item, an upper bound: one per started KB of its JSON.
@@ -134,6 +159,10 @@ fn tally(per_file: &mut PerFile, calls: &[Value]) {
         calls.iter().cloned().partition(is_transaction);
     for call in &transactions {
         let request: Value = serde_json::from_str(&body_text(call)).unwrap();
+        assert!(
+            !request["TransactItems"].to_string().contains("FILE#"),
+            "a transaction writes a file item: price it from the stream, twice: {request}"
+        );
         per_file.dynamodb_write_units += transaction_units(&request);
     }
     per_file.count(&single);
@@ -176,6 +205,14 @@ async fn one_accepted_file_makes_exactly_the_calls_the_bench_bill_prices() {
     let stream = deployment.stream_event().await;
     let records = stream["Records"].as_array().unwrap().len() as u64;
     assert_eq!(records, 2, "create and verdict: {stream}");
+    assert_eq!(
+        per_file.file_item_writes, records,
+        "each write of the file item is one stream record"
+    );
+    let indexes = write_units::indexes_of(&sam::template());
+    for record in stream["Records"].as_array().unwrap() {
+        per_file.dynamodb_write_units += write_units::change_units(record, &indexes);
+    }
     recorder.start().await;
     publish.invoke(stream).await.unwrap();
     per_file.publish_invocations += records;
