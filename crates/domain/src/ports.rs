@@ -93,6 +93,14 @@ pub trait ChunkStream: Send {
     fn stored(&self) -> &StoredObject;
     /// The next chunk, or `None` at the end.
     fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// The object's bytes as a local file, for a store that keeps objects as files
+    /// (the local stack's): a pass then reads them where they lie instead of copying
+    /// them through chunks and a spool. The store must never write to or truncate
+    /// the file while it is open (it replaces an object by renaming a new file over
+    /// it), as a pass maps it. `None`, the default, for a store across a network.
+    fn local_file(&self) -> Option<&std::fs::File> {
+        None
+    }
 }
 
 /// Reads objects (ingest).

@@ -21,6 +21,7 @@
 
 pub mod adversarial;
 pub mod expand;
+mod in_place;
 pub mod live;
 pub mod mapped;
 pub mod pass;

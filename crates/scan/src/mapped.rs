@@ -28,8 +28,14 @@ pub const TRIM_EVERY: Duration = Duration::from_millis(2);
 /// Maps the file at `path` read-only and runs `scan` over its bytes, giving the mapped
 /// pages back every [`TRIM_EVERY`] until `scan` returns.
 pub fn scan_mapped<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
-    let file = File::open(path)?;
-    let map = map_private_file(&file)?;
+    scan_mapped_file(&File::open(path)?, scan)
+}
+
+/// As [`scan_mapped`], on a file already open: the spool's own, or an object file of
+/// a local store, which nothing writes to or truncates while it is open (see
+/// `ChunkStream::local_file`).
+pub fn scan_mapped_file<T>(file: &File, scan: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    let map = map_private_file(file)?;
     let map = &map;
     Ok(std::thread::scope(|threads| {
         let (stop, stopped) = mpsc::channel::<()>();
@@ -47,10 +53,37 @@ pub fn scan_mapped<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> io::Result<
 #[allow(unsafe_code)]
 fn map_private_file(file: &File) -> io::Result<Mmap> {
     // SAFETY: mapping a file is unsafe because another process could change or
-    // truncate it while it is mapped. The file is the spool's own temporary file,
-    // created with mode 0600, written to the end and closed before the scan; nothing
-    // else holds it open or writes to it again.
+    // truncate it while it is mapped. The file is either the spool's own temporary
+    // file, created with mode 0600, written to the end and closed before the scan,
+    // which nothing else holds open or writes to again; or a local store's object
+    // file, which the store wrote whole, synced and linked into place, and replaces
+    // only by renaming another file over its name, never writing to it again.
     unsafe { Mmap::map(file) }
+}
+
+/// Hands a mapped file's bytes to `read` a stride at a time, giving each
+/// stride's pages back once it is read, so resident memory stays near one stride.
+pub fn read_mapped_file(file: &File, mut read: impl FnMut(&[u8])) -> io::Result<()> {
+    let map = map_private_file(file)?;
+    for (n, stride) in map.chunks(READ_STRIDE).enumerate() {
+        read(stride);
+        give_back_range(&map, n * READ_STRIDE, stride.len());
+    }
+    Ok(())
+}
+
+/// How much of a file [`read_mapped_file`] reads before giving its pages back.
+pub const READ_STRIDE: usize = 8 * 1024 * 1024;
+
+#[allow(unsafe_code)]
+fn give_back_range(map: &Mmap, offset: usize, len: usize) {
+    // SAFETY: as in `give_back_pages`: the mapping is read-only and file-backed, so
+    // the pages dropped here read back the same bytes if they are touched again.
+    if let Err(error) =
+        unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) }
+    {
+        tracing::debug!(%error, "could not give back the read pages");
+    }
 }
 
 #[allow(unsafe_code)]

@@ -1,6 +1,7 @@
 //! The single pass over an object that ingest and sweep's re-scans share: stream it
 //! once from the store, hashing and sniffing it while spooling it for the scanner,
-//! then run the rules in force.
+//! then run the rules in force. An object its store keeps as a local file is read in
+//! place instead, hashed and scanned at once on two threads ([`crate::in_place`]).
 //!
 //! A pass over an object scanned in windows can stop at the end of a window once its
 //! [`Budget`] is spent, and hand back where it stands ([`PassOutcome::Paused`]); a
@@ -16,7 +17,9 @@ use airlock_domain::{
 };
 
 use crate::{
-    CompiledRules, LiveRules, ScanError, ScanSettings, Spool, Spooled, Subject, scan,
+    CompiledRules, LiveRules, ScanError, ScanSettings, Spool, Spooled, Subject,
+    in_place::{InPlace, file_to_read_in_place},
+    scan,
     spool::Prefix,
     windows::{OVERLAP, WindowScan, next_window_end, window_len},
 };
@@ -36,6 +39,12 @@ pub enum PassError {
     /// The thread writing the spool was lost (it panicked).
     #[error("spooling the object: the spooling task failed")]
     SpoolTask(#[source] tokio::task::JoinError),
+    /// The object's local file could not be read in place.
+    #[error("reading the object's file in place")]
+    InPlace(#[source] std::io::Error),
+    /// The thread hashing an object read in place was lost (it panicked).
+    #[error("hashing the object: the hashing task failed")]
+    InspectTask(#[source] tokio::task::JoinError),
     /// No rules to scan with (see [`LiveRules::current`]).
     #[error("compiling the rules")]
     Rules(#[source] crate::RulesError),
@@ -200,6 +209,18 @@ impl<R: RuleSource> Scanning<R> {
         let rules = self.rules.current().await.map_err(PassError::Rules)?;
         let (mut stream, resumed) = open_from(store, key, version, checkpoint).await?;
         let stored = stream.stored().clone();
+        if resumed.is_none()
+            && let Some(file) = file_to_read_in_place(&stream, self.limits.max_scan_bytes)?
+        {
+            let in_place = InPlace {
+                rules,
+                subject,
+                settings: self.settings,
+                reach: self.reach(),
+                stored,
+            };
+            return in_place.pass(file).await.map(PassOutcome::Done);
+        }
         let mut inspector = match &resumed {
             Some(from) => Inspector::resume(&from.inspector).map_err(PassError::Checkpoint)?,
             None => Inspector::new(),
@@ -252,11 +273,7 @@ impl<R: RuleSource> Scanning<R> {
             SpoolEnd::Finished(spooled) => spooled,
         };
         let started = Instant::now();
-        let reach = crate::Reach {
-            archives: self.limits.archives,
-            member_limit: self.limits.max_scan_bytes,
-        };
-        let report = scan(rules, spooled, subject, self.settings, reach)
+        let report = scan(rules, spooled, subject, self.settings, self.reach())
             .await
             .map_err(PassError::Scan)?;
         Ok(PassOutcome::Done(Pass {
@@ -265,6 +282,16 @@ impl<R: RuleSource> Scanning<R> {
             scan_time: started.elapsed(),
             stored,
         }))
+    }
+}
+
+impl<R> Scanning<R> {
+    /// How deep into archives a whole scan goes, and how large a member it reads.
+    fn reach(&self) -> crate::Reach {
+        crate::Reach {
+            archives: self.limits.archives,
+            member_limit: self.limits.max_scan_bytes,
+        }
     }
 }
 

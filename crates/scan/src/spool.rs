@@ -13,6 +13,9 @@ pub enum Spooled {
     Memory(Vec<u8>),
     /// Every byte, in a temporary file deleted when this value is dropped.
     Disk(TempPath),
+    /// Every byte, in the object's own file in a local store, scanned in place (see
+    /// `ChunkStream::local_file`); the file is the store's and stays.
+    InPlace(std::fs::File),
     /// The object passed the scan limit and was scanned in windows as it streamed
     /// (see [`crate::windows`]); this is that scan's report.
     Windowed(airlock_domain::ScanReport),

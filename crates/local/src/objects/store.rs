@@ -50,6 +50,12 @@ impl FsObjectStore {
     pub async fn open_raw(&self, key: &str) -> Result<FileChunks, StoreError> {
         match tokio::fs::File::open(self.object_path(key)).await {
             Ok(file) => Ok(FileChunks {
+                in_place: file
+                    .try_clone()
+                    .await
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?
+                    .into_std()
+                    .await,
                 file,
                 stored: self.stored_headers(key).await?,
             }),
@@ -61,15 +67,23 @@ impl FsObjectStore {
     }
 }
 
-/// An open object file, read in [`CHUNK_SIZE`] chunks.
+/// An open object file, read in [`CHUNK_SIZE`] chunks, or in place.
 pub struct FileChunks {
     file: tokio::fs::File,
+    /// The same open file, for a pass that maps it: the store writes every object to a
+    /// new file renamed over the old one and never writes one in place, so the bytes
+    /// of an open file do not change.
+    in_place: std::fs::File,
     stored: StoredObject,
 }
 
 impl ChunkStream for FileChunks {
     fn stored(&self) -> &StoredObject {
         &self.stored
+    }
+
+    fn local_file(&self) -> Option<&std::fs::File> {
+        Some(&self.in_place)
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
