@@ -5,7 +5,10 @@
 //! `--rules-dir DIR` (default `DIR/rules` of the data folder: `*.yar` files, picked
 //! up by the next ingest without a restart), `--max-scan-bytes N` (files past it are
 //! scanned in windows), `--carry-over-after-bytes N` (carry a windowed pass over to
-//! the next ingest invocation after N bytes, as a deadline would on Lambda). On start
+//! the next ingest invocation after N bytes, as a deadline would on Lambda),
+//! `--orphan-grace SECS` (how old bytes no record accounts for must be before sweep
+//! removes them; default a day). `AIRLOCK_FAULTS=point=error|kill;…` arms fault
+//! points (debug builds only; see crates/faults). On start
 //! it prints the URL and a 24 h dev token for tenant `demo` on stdout, and writes both
 //! to `stack.json` in the data folder (owner-only) for the `airlock` command; there is
 //! no flag for another tenant's token.
@@ -18,6 +21,10 @@ fn main() -> ExitCode {
     // The same JSON lines as on Lambda, metric (EMF) lines included, on stderr: stdout
     // is for the URL and token that people and scripts read.
     airlock_telemetry::init_tracing_to("airlock-stack", std::io::stderr);
+    if let Err(e) = airlock_faults::arm_from_env() {
+        eprintln!("airlock-stack: {}", airlock_domain::error_chain(&e));
+        return ExitCode::from(2);
+    }
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(config) => config,
         Err(message) => {
@@ -98,6 +105,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<StackConfig, Str
                 config.upload_window = chrono::Duration::seconds(number(&flag, &value()?)?)
             }
             "--rules-dir" => config.rules_dir = Some(value()?.into()),
+            "--orphan-grace" => {
+                config.orphan_grace = chrono::Duration::seconds(number(&flag, &value()?)?)
+            }
             "--multipart-threshold" => config.multipart_threshold = number(&flag, &value()?)?,
             "--part-size" => config.part_size = number(&flag, &value()?)?,
             "--max-upload-bytes" => config.policy.max_size = number(&flag, &value()?)?,
@@ -125,6 +135,7 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T, String> {
 }
 
 const USAGE: &str = "usage: airlock-stack [--data-dir DIR] [--port N] [--sweep-every SECS] \
-                     [--upload-window SECS] [--rules-dir DIR] [--multipart-threshold BYTES] \
+                     [--upload-window SECS] [--rules-dir DIR] [--orphan-grace SECS] \
+                     [--multipart-threshold BYTES] \
                      [--part-size BYTES] [--max-upload-bytes BYTES] [--max-scan-bytes BYTES] \
                      [--carry-over-after-bytes BYTES] [--unscannable reject|accept-unscanned]";

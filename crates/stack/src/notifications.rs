@@ -286,13 +286,13 @@ async fn invoke_with_retries(
     let mut last_error = String::new();
     for attempt in 1..=max_attempts.max(1) {
         let span = crate::invocations::INGEST.span(&crate::invocations::request_id());
-        match ingest.handle_payload(event.clone()).instrument(span).await {
+        match invoke(ingest, event.clone()).instrument(span).await {
             Ok(report) => {
                 tracing::debug!(key, ?report, "ingest done");
                 return;
             }
             Err(error) => {
-                last_error = error_chain(&error);
+                last_error = error;
                 tracing::warn!(key, attempt, error = %last_error, "ingest failed");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
@@ -305,4 +305,18 @@ async fn invoke_with_retries(
             tracing::error!(key, error = %e, "ingest gave up and the dead-letter write failed")
         }
     }
+}
+
+/// One invocation of ingest; a failed one, as its error chain, counts as an attempt.
+async fn invoke(
+    ingest: &LocalIngest,
+    event: serde_json::Value,
+) -> Result<airlock_ingest::IngestReport, String> {
+    airlock_faults::fault!("notifications.before_ingest_delivery", |injected| Err(
+        injected.to_string()
+    ));
+    ingest
+        .handle_payload(event)
+        .await
+        .map_err(|error| error_chain(&error))
 }

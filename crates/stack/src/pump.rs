@@ -12,6 +12,7 @@ use std::{collections::HashMap, path::PathBuf, time::Duration};
 use tracing::Instrument;
 
 use airlock_domain::error_chain;
+use airlock_faults::fault;
 use airlock_local::{JsonlEventBus, LocalError, SqliteCatalog};
 use airlock_publish::Publish;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
@@ -90,8 +91,14 @@ impl Pump {
         let Some(last) = records.last().map(sequence) else {
             return Ok(Step::Idle);
         };
+        fault!("pump.between_read_and_delivery", |injected| Err(
+            LocalError::Io(injected.into())
+        ));
         let first_failed = self.invoke(&records).await;
         let Some(failed) = first_failed else {
+            fault!("pump.between_delivery_and_checkpoint", |injected| Err(
+                LocalError::Io(injected.into())
+            ));
             self.catalog.set_stream_position(CONSUMER, last).await?;
             self.attempts.clear();
             return Ok(Step::Advanced);

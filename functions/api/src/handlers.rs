@@ -5,6 +5,7 @@ use airlock_domain::{
     FileId, FileRecord, FileStatus, TenantId, Timestamp,
     ports::{CatalogError, Clock, ListQuery, PresignedRequest, UploadToSign, UsageReader},
 };
+use airlock_faults::fault;
 use airlock_telemetry::metrics::{Measurements, Metric};
 use airlock_wire::{
     CreateFileBody, CreatedFile, DownloadView, FileList, FileView, MultipartView, PresignedView,
@@ -44,6 +45,9 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
             record = self.plan_parts(record).await?;
         }
         self.catalog.create(&record).await?;
+        fault!("api.create_between_record_and_presign", |injected| Err(
+            ApiError::Store(airlock_domain::ports::StoreError::Backend(injected.into()))
+        ));
         // The URL below is a credential: it is returned, never logged.
         tracing::info!(
             tenant = %record.tenant, file_id = %record.id, size = record.declared_size,
@@ -208,6 +212,9 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
                 Err(error) => return Err(error.into()),
             }
         }
+        fault!("api.delete_between_record_and_removal", |injected| Err(
+            ApiError::Store(airlock_domain::ports::StoreError::Backend(injected.into()))
+        ));
         self.store.remove(&record.key()).await?;
         Ok(Reply::no_content())
     }

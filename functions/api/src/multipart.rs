@@ -9,6 +9,7 @@ use airlock_domain::{
     ports::{CatalogError, Clock, PartToSign, StoreError, UsageReader},
 };
 
+use airlock_faults::fault;
 use airlock_wire::{FileView, PartList, PartsToSign, SignedParts};
 
 use crate::{Api, ApiCatalog, ApiStore, dto, error::ApiError, handlers::later, reply::Reply};
@@ -99,6 +100,9 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
             Err(StoreError::NotFound(_)) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
+        fault!("api.complete_between_listing_and_join", |injected| Err(
+            ApiError::Store(StoreError::Backend(injected.into()))
+        ));
         match self
             .store
             .complete_multipart(&key, &plan.upload_id, &parts)
@@ -109,6 +113,10 @@ impl<C: ApiCatalog, S: ApiStore, U: UsageReader, K: Clock> Api<C, S, U, K> {
             Err(StoreError::Refused(why)) => return Err(ApiError::StoreRefusedParts(why)),
             Err(e) => return Err(e.into()),
         }
+        // The answer after a join can be lost: the client asks again.
+        fault!("api.complete_after_join", |injected| Err(ApiError::Store(
+            StoreError::Backend(injected.into())
+        )));
         tracing::info!(
             tenant = %record.tenant, file_id = %record.id, parts = parts.len(),
             "multipart upload completed"

@@ -209,6 +209,9 @@ where
             Err(CatalogError::StatusChanged { .. }) => return self.after_lost_race(key).await,
             Err(e) => return Err(RecordError::Catalog(e)),
         }
+        airlock_faults::fault!("ingest.between_checkpoint_and_enqueue", |injected| Err(
+            RecordError::Queue(QueueError(injected.into()))
+        ));
         let continuation = Continuation {
             tenant: file.tenant.clone(),
             file_id: file.id,

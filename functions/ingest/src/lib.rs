@@ -27,6 +27,7 @@ use airlock_domain::{
         StoreError,
     },
 };
+use airlock_faults::fault;
 use airlock_scan::{PassError, PassOutcome, Scanning, Subject};
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 pub use carry_over::{Carryover, NoContinuation};
@@ -304,6 +305,9 @@ where
         else {
             return skipped("no catalog record for this object");
         };
+        fault!("ingest.after_record_read", |injected| Err(
+            RecordError::Pass(PassError::Store(StoreError::Backend(injected.into())))
+        ));
         // The version the event is about, on a versioned bucket: what is read, tagged
         // and recorded is exactly that one, whatever is current when this runs.
         let version = record
@@ -375,6 +379,9 @@ where
             }
             Err(e) => return Err(RecordError::Pass(e)),
         };
+        fault!("ingest.after_scan", |injected| Err(RecordError::Store(
+            StoreError::Backend(injected.into())
+        )));
         let mut reasons = self
             .policy
             .evaluate(&file.declared_type, file.declared_size, &pass.found)
@@ -406,6 +413,9 @@ where
         // A tag ahead of its record is harmless: nothing is downloadable while the
         // record is PENDING, and a lost race re-tags with the winner's status.
         self.tag(key, &next).await?;
+        fault!("ingest.between_tag_and_verdict", |injected| Err(
+            RecordError::Catalog(CatalogError::Backend(injected.into()))
+        ));
         match self.catalog.replace(FileStatus::Pending, &next).await {
             Ok(()) => {
                 tracing::info!(
@@ -413,6 +423,9 @@ where
                     reasons = ?next.verdict().map(|v| &v.reasons), "file verified"
                 );
                 metrics::decided(&next, scanned, started.elapsed()).emit();
+                fault!("ingest.after_verdict", |injected| Err(RecordError::Store(
+                    StoreError::Backend(injected.into())
+                )));
                 self.quarantine_if_infected(key, next.status).await?;
                 Ok(RecordOutcome::Decided {
                     key: key.to_string(),

@@ -12,6 +12,7 @@ use airlock_domain::{
     DomainEvent, FileItem, FileRecord, ItemError, UsageDelta, error_chain,
     ports::{EventPublisher, LedgerError, PublishError, UsageLedger},
 };
+use airlock_faults::fault;
 use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::{
     dynamodb::{Event, EventRecord},
@@ -178,7 +179,17 @@ impl<P: EventPublisher, L: UsageLedger> Publish<P, L> {
         };
         tally.failed += refused.len();
         tally.published += events.len().saturating_sub(refused.len());
+        fault!("publish.between_bus_and_ledger", |injected| Some((
+            first_index,
+            RecordError::Ledger(LedgerError::Backend(injected.into()))
+        )));
         for (index, event, delta) in pending {
+            if index > first_index {
+                fault!("publish.between_ledger_records", |injected| Some((
+                    index,
+                    RecordError::Ledger(LedgerError::Backend(injected.into()))
+                )));
+            }
             if let Some(id) = event.map(|e| e.id).filter(|id| refused.contains(id)) {
                 return Some((index, RecordError::EventRefused(id)));
             }

@@ -25,6 +25,7 @@ use airlock_domain::{
         StoreError, SweepCursors, UploadInventory,
     },
 };
+use airlock_faults::fault;
 use airlock_scan::{PassError, Scanning, Subject};
 use airlock_telemetry::metrics::{Measurements, Metric};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -265,6 +266,9 @@ where
             };
             tally.count(&record, outcome, |r| r.expired += 1);
         }
+        fault!("sweep.between_expiry_and_retention", |injected| Err(
+            SweepError::Query(CatalogError::Backend(injected.into()))
+        ));
 
         if let Some(retention) = self.settings.retention {
             let old = self
@@ -278,6 +282,9 @@ where
                 tally.count(&record, outcome, |r| r.deleted += 1);
             }
         }
+        fault!("sweep.between_retention_and_rescan", |injected| Err(
+            SweepError::Query(CatalogError::Backend(injected.into()))
+        ));
 
         let ruleset = self
             .scanning
@@ -301,6 +308,9 @@ where
                 r.newly_infected += usize::from(infected);
             });
         }
+        fault!("sweep.between_rescan_and_reconcile", |injected| Err(
+            SweepError::Cursor(CatalogError::Backend(injected.into()))
+        ));
         self.reconcile(now, &mut tally).await?;
         tally.finish()
     }
@@ -343,6 +353,9 @@ where
                 Err(StoreError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(FileError::Store(e)),
             }
+            fault!("sweep.rescan_between_tag_and_record", |injected| Err(
+                FileError::Catalog(CatalogError::Backend(injected.into()))
+            ));
         }
         match self.catalog.replace(FileStatus::Clean, &next).await {
             Ok(()) => {}
@@ -353,6 +366,10 @@ where
             tracing::warn!(
                 tenant = %next.tenant, file_id = %next.id,
                 reasons = ?next.verdict().map(|v| &v.reasons), "re-scan found a clean file infected"
+            );
+            fault!(
+                "sweep.rescan_between_record_and_quarantine",
+                |injected| Err(FileError::Store(StoreError::Backend(injected.into())))
             );
             self.quarantine_infected(&key).await?;
         }
@@ -436,6 +453,9 @@ where
             Err(CatalogError::StatusChanged { .. } | CatalogError::NotFound) => return Ok(false),
             Err(e) => return Err(FileError::Catalog(e)),
         }
+        fault!("sweep.retire_between_record_and_removal", |injected| Err(
+            FileError::Store(StoreError::Backend(injected.into()))
+        ));
         self.store
             .remove(&record.key())
             .await

@@ -128,6 +128,9 @@ where
         if now < object.last_modified + grace {
             return Ok(false);
         }
+        airlock_faults::fault!("sweep.reconcile_before_orphan_purge", |injected| Err(
+            FileError::Store(airlock_domain::ports::StoreError::Backend(injected.into()))
+        ));
         self.store
             .purge_upload(&object.key)
             .await

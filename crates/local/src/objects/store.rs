@@ -267,6 +267,9 @@ impl ObjectQuarantine for FsObjectStore {
         tokio::fs::rename(self.object_path(&from), &target)
             .await
             .map_err(backend)?;
+        airlock_faults::fault!("objects.quarantine_between_move_and_cleanup", |injected| {
+            Err(StoreError::Backend(injected.into()))
+        });
         remove_if_present(&self.tag_path(&from))
             .await
             .map_err(backend)?;

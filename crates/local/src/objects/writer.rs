@@ -90,6 +90,9 @@ impl ObjectWriter {
         whole(self.written, self.expected_len)?;
         self.file.flush().await?;
         self.file.sync_all().await?;
+        airlock_faults::fault!("objects.between_bytes_and_headers", |injected| Err(
+            LocalError::Io(injected.into())
+        ));
         if let Some(parent) = self.target.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -104,6 +107,9 @@ impl ObjectWriter {
         }
         let headers = serde_json::to_vec(&self.headers).map_err(std::io::Error::other)?;
         write_atomically(&self.headers_target, self.serial, &headers).await?;
+        airlock_faults::fault!("objects.between_headers_and_link", |injected| Err(
+            LocalError::Io(injected.into())
+        ));
         // Unlike a rename, a hard link fails when the target exists.
         tokio::fs::hard_link(&self.temp, &self.target).await?;
         tokio::fs::remove_file(&self.temp).await?;

@@ -63,6 +63,11 @@ pub async fn put_object(
     let encoding = header_text(&headers, header::CONTENT_ENCODING);
     match store_body(&app, &key, length, (&content_type, encoding), body).await {
         Ok(()) => {
+            // As if the server failed once the object landed: S3 would still notify.
+            airlock_faults::fault!("objects.between_commit_and_notification", |injected| {
+                tracing::error!(error = %injected, "storing an upload failed");
+                internal_error("storing the upload failed")
+            });
             app.notifier.object_created(&key, length);
             StatusCode::OK.into_response()
         }
@@ -76,11 +81,7 @@ pub async fn put_object(
         }
         Err(StoreFailure::Internal(e)) => {
             tracing::error!(error = %e, "storing an upload failed");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-                "storing the upload failed",
-            )
+            internal_error("storing the upload failed")
         }
     }
 }
@@ -258,6 +259,14 @@ fn length_refusal(headers: &HeaderMap, length: u64) -> Option<Response> {
         Some(Ok(sent)) if sent == length => None,
         Some(_) => Some(denied("content-length differs from the signed one")),
     }
+}
+
+fn internal_error(detail: &str) -> Response {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        detail,
+    )
 }
 
 fn denied(detail: &str) -> Response {

@@ -39,6 +39,20 @@ impl Process {
         flags: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
+        Self::try_start(data_dir, port, flags, env, Stdio::null())
+            .unwrap_or_else(|| panic!("the stack printed no URL and token"))
+    }
+
+    /// The same, with its stderr (the JSON log) sent to `stderr`; `None` when the
+    /// process ended before it printed its URL and token (a fault armed to kill it
+    /// fired while it started).
+    pub fn try_start(
+        data_dir: &Path,
+        port: u16,
+        flags: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Option<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_airlock-stack"))
             .args([
                 "--data-dir",
@@ -50,7 +64,7 @@ impl Process {
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -65,15 +79,33 @@ impl Process {
                 break;
             }
         }
-        assert!(
-            !base_url.is_empty() && !token.is_empty(),
-            "the stack printed no URL and token"
-        );
-        Self {
+        if base_url.is_empty() || token.is_empty() {
+            child.wait().unwrap();
+            return None;
+        }
+        Some(Self {
             child,
             _stdout: lines,
             base_url,
             token,
+        })
+    }
+
+    /// Waits up to `patience` for the process to end by itself; its exit status, or
+    /// `None` if it is still running.
+    pub fn wait_for_exit(
+        &mut self,
+        patience: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 
@@ -96,6 +128,15 @@ impl Process {
             .unwrap();
         assert!(status.success());
         self.child.wait().unwrap();
+    }
+}
+
+/// A stack a test let go of (it failed, say) is killed, not left running.
+impl Drop for Process {
+    fn drop(&mut self) {
+        // A no-op for a child already waited for (its pid is not signalled again).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

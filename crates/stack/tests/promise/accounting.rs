@@ -171,3 +171,61 @@ async fn recount(
         }
     }
 }
+
+/// The bytes agree with the records: no PENDING file has its bytes stored (ingest owes
+/// it a verdict), and every key the bucket tags CLEAN has a CLEAN record (a CLEAN tag
+/// is what makes bytes readable; one left on a key without its object would cover a
+/// replayed PUT's bytes). `bucket` is the store's folder.
+pub async fn bytes_agree_with_records(
+    catalog: &SqliteCatalog,
+    bucket: &Path,
+) -> Result<(), String> {
+    let store = airlock_local::FsObjectStore::new(bucket, "http://127.0.0.1:1", Vec::new());
+    let mut pending_with_bytes = Vec::new();
+    for record in catalog.pending_records().await.map_err(|e| e.to_string())? {
+        if store.exists(&record.key()).await {
+            pending_with_bytes.push(record.key().to_string());
+        }
+    }
+    if !pending_with_bytes.is_empty() {
+        return Err(format!(
+            "PENDING with their bytes stored: {pending_with_bytes:?}"
+        ));
+    }
+    let tags = bucket.join("tags");
+    for raw in files_under(&tags.join("uploads"), &tags)? {
+        // A temp file a killed tag write left behind is no tag.
+        let Ok(key) = airlock_domain::ObjectKey::parse(&raw) else {
+            continue;
+        };
+        if store.status_tag(&raw).await.map_err(|e| e.to_string())? != Some(FileStatus::Clean) {
+            continue;
+        }
+        let record = catalog
+            .get(key.tenant(), key.file_id())
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = record.map(|r| r.status);
+        if status != Some(FileStatus::Clean) {
+            return Err(format!("{key} is tagged CLEAN, its record is {status:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The paths of the files under `dir`, relative to `root`; none when `dir` is absent.
+fn files_under(dir: &Path, root: &Path) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(found);
+    };
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            found.extend(files_under(&path, root)?);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            found.push(relative.to_string_lossy().into_owned());
+        }
+    }
+    Ok(found)
+}

@@ -6,7 +6,7 @@ use std::{path::Path, time::Duration};
 
 use airlock_local::SqliteCatalog;
 use airlock_testkit::samples::{PNG, elf};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::accounting::{Books, wait_until_balanced};
@@ -108,35 +108,71 @@ impl Uploader {
         } else {
             (elf(512), format!("e{n}.png"))
         };
-        let body = json!({"name": name, "content_type": "image/png", "size": bytes.len()});
-        let created = self
-            .retrying("create", || {
-                self.client
-                    .post(format!("{}/v1/files", self.base_url))
-                    .bearer_auth(&self.token)
-                    .json(&body)
-                    .send()
-            })
-            .await;
-        assert_eq!(created.status(), StatusCode::CREATED);
-        let created: Value = created.json().await.unwrap();
+        let (id, stored) = self.upload_bytes(&name, "image/png", &bytes).await;
+        if stored {
+            Sent::Stored { id, clean }
+        } else {
+            Sent::Refused { id, clean }
+        }
+    }
+
+    /// Creates an upload of `bytes` and sends them, through any number of restarts;
+    /// the file's id, and whether the bytes were stored (false: the URL expired first).
+    pub async fn upload_bytes(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (String, bool) {
+        let body = json!({"name": name, "content_type": content_type, "size": bytes.len()});
+        let created = self.create(&body).await;
         let id = created["file"]["id"].as_str().unwrap().to_owned();
         let url = created["upload"]["url"].as_str().unwrap();
         let put = self
             .retrying("put", || {
                 self.client
                     .put(url)
-                    .header("content-type", "image/png")
+                    .header("content-type", content_type)
                     .header("if-none-match", "*")
-                    .body(bytes.clone())
+                    .body(bytes.to_vec())
                     .send()
             })
             .await;
         match put.status() {
-            StatusCode::OK | StatusCode::PRECONDITION_FAILED => Sent::Stored { id, clean },
-            StatusCode::FORBIDDEN => Sent::Refused { id, clean },
+            StatusCode::OK | StatusCode::PRECONDITION_FAILED => (id, true),
+            StatusCode::FORBIDDEN => (id, false),
             other => panic!("PUT answered {other}: {}", put.text().await.unwrap()),
         }
+    }
+
+    /// `POST /v1/files` with `body`, through any number of restarts; the 201's body.
+    pub async fn create(&self, body: &Value) -> Value {
+        let created = self
+            .send("create", Method::POST, "/v1/files", Some(body))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        created.json().await.unwrap()
+    }
+
+    /// A request to a path of the API, sent again while the server is away.
+    pub async fn send(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        self.retrying(what, || {
+            let request = self
+                .client
+                .request(method.clone(), format!("{}{path}", self.base_url))
+                .bearer_auth(&self.token);
+            match body {
+                Some(body) => request.json(body).send(),
+                None => request.send(),
+            }
+        })
+        .await
     }
 
     /// `GET` a path of the API; its status and body.

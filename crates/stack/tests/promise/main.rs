@@ -12,6 +12,8 @@ mod at_least_once;
 mod clients;
 mod corpus;
 mod crash;
+mod fault_workloads;
+mod faults;
 mod hostile;
 mod load;
 mod poison;
