@@ -25,7 +25,7 @@ use crate::{
 
 /// How long one attempt may take before the SDK gives up on it and retries: short,
 /// so a timed-out attempt costs little, and far above what the emulator needs.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How far sweep's clock is ahead of the others: past the upload window (an hour)
 /// and ingest's grace, so the uploads that never came are expired.
