@@ -54,6 +54,14 @@ const NOT_IN_THE_FLOW: &[(&str, &str)] = &[
         "sweep DynamoDB.Query for retention",
         "retention is off; the same operation is faulted at sweep's first Query",
     ),
+    (
+        "sweep S3.GetObject checking an expired upload's bytes within ingest's grace",
+        "sweep's clock is past every grace; a failure there is left for the next run by design; the same operation is faulted at the re-scan",
+    ),
+    (
+        "ingest S3.DeleteObject of a replayed upload's version",
+        "no upload is replayed; the same operation is faulted in the quarantine move",
+    ),
 ];
 
 /// Calls whose failure for a whole invocation a function absorbs by design, with why.
