@@ -59,11 +59,18 @@ pub struct Deployment {
 }
 
 pub async fn deploy() -> Deployment {
+    let mut deployment = deploy_without_notifications().await;
+    deployment.uploads_queue = notify_uploads(&deployment).await;
+    deployment
+}
+
+/// The table, the versioned bucket, the bus and the queue the bus delivers to, but
+/// no bucket notifications (for tests that hand ingest its events themselves).
+pub async fn deploy_without_notifications() -> Deployment {
     emulator_endpoint();
     let sdk = airlock_aws::load_sdk_config(airlock_aws::tls::TrustRoots::default()).await;
     let name = format!("airlock-{}", ulid::Ulid::new().to_string().to_lowercase());
     let s3 = airlock_aws::s3_client(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
         .await
@@ -74,16 +81,32 @@ pub async fn deploy() -> Deployment {
         .await
         .unwrap();
     provision::create_bus(&events, &name).await.unwrap();
+    let events_queue = provision_events_queue(&sdk, &name).await;
+    Deployment {
+        bucket_sdk: sdk.clone(),
+        sdk,
+        table: name.clone(),
+        bucket: name.clone(),
+        bus: name,
+        uploads_queue: String::new(),
+        events_queue,
+        logs: tempfile::tempdir().unwrap(),
+    }
+}
 
-    // Bucket → queue: the S3 notifications ingest would receive.
+/// Bucket → queue: the S3 notifications ingest would receive. Returns the queue's URL.
+async fn notify_uploads(deployment: &Deployment) -> String {
+    let name = &deployment.bucket;
+    let sqs = aws_sdk_sqs::Client::new(&deployment.sdk);
     let uploads_queue = queue(&sqs, &format!("{name}-uploads")).await;
     let notification = aws_sdk_s3::types::QueueConfiguration::builder()
         .queue_arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-uploads"))
         .events(aws_sdk_s3::types::Event::S3ObjectCreated)
         .build()
         .unwrap();
-    s3.put_bucket_notification_configuration()
-        .bucket(&name)
+    airlock_aws::s3_client(&deployment.sdk)
+        .put_bucket_notification_configuration()
+        .bucket(name)
         .notification_configuration(
             aws_sdk_s3::types::NotificationConfiguration::builder()
                 .queue_configurations(notification)
@@ -92,18 +115,7 @@ pub async fn deploy() -> Deployment {
         .send()
         .await
         .unwrap();
-
-    let events_queue = provision_events_queue(&sdk, &name).await;
-    Deployment {
-        bucket_sdk: sdk.clone(),
-        sdk,
-        table: name.clone(),
-        bucket: name.clone(),
-        bus: name,
-        uploads_queue,
-        events_queue,
-        logs: tempfile::tempdir().unwrap(),
-    }
+    uploads_queue
 }
 
 /// Bus → queue: what a consumer of Airlock's events would receive. Returns the
