@@ -49,16 +49,19 @@ impl FsObjectStore {
     /// Opens an object by its raw key (as the local server receives it).
     pub async fn open_raw(&self, key: &str) -> Result<FileChunks, StoreError> {
         match tokio::fs::File::open(self.object_path(key)).await {
-            Ok(file) => Ok(FileChunks {
-                in_place: file
+            Ok(file) => {
+                // One open, its descriptor duplicated for the pass that maps it (a
+                // plain dup, not another trip through the blocking pool).
+                let in_place = file.into_std().await;
+                let file = in_place
                     .try_clone()
-                    .await
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?
-                    .into_std()
-                    .await,
-                file,
-                stored: self.stored_headers(key).await?,
-            }),
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                Ok(FileChunks {
+                    file: tokio::fs::File::from_std(file),
+                    in_place,
+                    stored: self.stored_headers(key).await?,
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(StoreError::NotFound(key.to_owned()))
             }
