@@ -7,9 +7,12 @@
 //! inputs, compiling against reading back precompiled). Every figure is printed beside its target
 //! and written to `bench/results/<date>.md`.
 //!
+//! A second run of the same commit is held to the first: see [`agreement`].
+//!
 //! `airlock-bench ingest-local DATA KEY` is the child process the ingest section
 //! runs: one ingest on the local backend, so its peak memory is its own.
 
+mod agreement;
 mod api_load;
 mod archives;
 mod bill;
@@ -183,10 +186,12 @@ async fn run_all() -> Result<(), BenchError> {
         "airlock-bench itself ran {:.0} s (building, tool installs and the emulator's start are outside this figure).",
         started.elapsed().as_secs_f64()
     ));
-    let markdown = report.markdown(&header);
     std::fs::create_dir_all(&settings.results_dir)
         .map_err(|e| BenchError::Io(settings.results_dir.clone(), e))?;
     let path = report::results_path(&settings.results_dir);
+    let before_agreement = report.markdown(&header);
+    agreement::check(&mut report, &before_agreement, &settings.results_dir, &path);
+    let markdown = report.markdown(&header);
     std::fs::write(&path, &markdown).map_err(|e| BenchError::Io(path.clone(), e))?;
     println!("\n{markdown}\nwritten to {}", path.display());
     match failures.first() {
@@ -236,7 +241,7 @@ fn header(settings: &Settings) -> String {
          - commit {commit}; machine: {cores} × {cpu}, {}; shared with other work: the `load` column is the \
          1-minute load average when each figure was taken, and comparisons are ratios taken in this run.\n\
          - binaries: {} (`make bench` builds them with the bench-release profile: release without LTO); \
-         scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} repeats on the local backend; \
+         scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} rounds on the local backend (times up to 5 below 1 GiB: {:?}); \
          api rates {:?} req/s for {} s each; {} uploads end to end, {} at a time.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         memory(),
@@ -245,6 +250,11 @@ fn header(settings: &Settings) -> String {
         settings.spawns,
         settings.sizes_mib,
         settings.repeats,
+        settings
+            .sizes_mib
+            .iter()
+            .map(|&mib| settings.rounds_for(mib))
+            .collect::<Vec<_>>(),
         settings.api_rates,
         settings.api_duration.as_secs(),
         settings.uploads,

@@ -72,6 +72,17 @@ impl Settings {
         })
     }
 
+    /// Rounds of the local-backend measurement for an object of `size_mib`: `repeats`,
+    /// times up to five for objects below 1 GiB. A 100 MiB ingest takes about 0.1 s,
+    /// so a few milliseconds of scheduling on a shared machine move one round's ratio
+    /// by several percent; three rounds gave medians of 0.65× and 0.80× in two runs of
+    /// the same code (2026-12-03), more rounds cost seconds.
+    pub fn rounds_for(&self, size_mib: u64) -> usize {
+        const SMALL_OBJECT_FACTOR: u64 = 5;
+        let factor = (1024 / size_mib.max(1)).clamp(1, SMALL_OBJECT_FACTOR);
+        self.repeats.max(1) * factor as usize
+    }
+
     /// Extra environment for ingest: the scan limit of this run.
     pub fn ingest_env(&self) -> Vec<(&'static str, String)> {
         vec![(MAX_SCAN_BYTES_ENV, self.max_scan_bytes.to_string())]

@@ -76,6 +76,9 @@ const SHA256SUM: Anchor = Anchor {
 /// the one with scanning on.
 const MEMORY_LIMIT_MIB: u64 = 128;
 
+/// The smallest object size the throughput and memory targets hold at.
+const TARGET_FROM_MIB: u64 = 100;
+
 /// What the section's figures mean, printed under them.
 const NOTE: &str = "ingest: local backend = the ingest handler on FsObjectStore + SqliteCatalog in a process of its own (`airlock-bench ingest-local`), \
          timed from spawn to exit, peak memory from `/usr/bin/time -f %M`; `openssl dgst -sha256` and sha256sum likewise, on the same file, interleaved with it (page cache warm for all three). \
@@ -159,11 +162,11 @@ async fn local_backend(
         size,
         label,
     } = *object;
-    // Local backend and the two hashers, interleaved, `repeats` times each.
+    // Local backend and the two hashers, interleaved, the same number of rounds each.
     let mut local = Vec::new();
     let mut openssl = Vec::new();
     let mut sums = Vec::new();
-    for round in 0..settings.repeats.max(1) {
+    for round in 0..settings.rounds_for(size_mib) {
         let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
         let key = prepare_local(&data, source, size).await?;
         openssl.push(hash(OPENSSL, source, starts.openssl)?);
@@ -182,7 +185,10 @@ async fn local_backend(
         format!("ingest local ÷ sha256sum, whole processes, {label}"),
         format!("{:.2}×", median_ratio(&sums, &local, |r| r.seconds)),
     );
-    for (anchor, runs, target) in [(OPENSSL, &openssl, true), (SHA256SUM, &sums, false)] {
+    // The issue's targets are at 100 MiB and 1 GiB; at 1 MiB the fixed cost of a
+    // verdict (the catalog's writes) outweighs the pass, and the ratio is shown only.
+    let targeted = size_mib >= TARGET_FROM_MIB;
+    for (anchor, runs, target) in [(OPENSSL, &openssl, targeted), (SHA256SUM, &sums, false)] {
         let theirs = summary(runs);
         report.info(
             SECTION,
@@ -206,7 +212,7 @@ async fn local_backend(
             report.info(SECTION, figure, value);
         }
     }
-    if size_mib >= 1024 {
+    if targeted {
         report.check(
             SECTION,
             format!("ingest local peak memory, {label}"),

@@ -1,14 +1,16 @@
 //! A pass over an object its store keeps as a local file (the local stack's store):
 //! the bytes are read where they lie, never copied through chunks or a spool. The
-//! file is mapped twice: one thread hashes and sniffs it while the rules scan it on
+//! file is mapped once: one thread hashes and sniffs the map while the rules scan it on
 //! another, so on two cores the pass takes about as long as the hash alone (the
 //! default rules scan plain bytes about three times as fast as SHA-256 hashes them).
 
-use std::{fs::File, io, sync::Arc, time::Instant};
+use std::{fs::File, sync::Arc, time::Instant};
 
 use airlock_domain::{Inspection, Inspector, StoredObject, ports::ChunkStream};
 
-use crate::{CompiledRules, Pass, PassError, Reach, ScanSettings, Spooled, Subject, mapped, scan};
+use crate::{
+    CompiledRules, Pass, PassError, Reach, ScanSettings, Spooled, Subject, mapped::ObjectMap, scan,
+};
 
 /// The object's local file, when its store has one and the object is scanned whole
 /// (empty objects and those past the scan limit take the streaming path: there is
@@ -39,22 +41,20 @@ pub(crate) struct InPlace {
 impl InPlace {
     /// Hashes and sniffs `file` on one thread while the rules scan it on another.
     pub(crate) async fn pass(self, file: File) -> Result<Pass, PassError> {
-        let for_inspection = file.try_clone().map_err(PassError::InPlace)?;
+        let map = Arc::new(ObjectMap::of(&file).map_err(PassError::InPlace)?);
+        let for_inspection = Arc::clone(&map);
         let inspecting = tokio::task::spawn_blocking(move || inspect(&for_inspection));
         let started = Instant::now();
         let scanned = scan(
             self.rules,
-            Spooled::InPlace(file),
+            Spooled::InPlace(map),
             self.subject,
             self.settings,
             self.reach,
         )
         .await;
         let scan_time = started.elapsed();
-        let found = inspecting
-            .await
-            .map_err(PassError::InspectTask)?
-            .map_err(PassError::InPlace)?;
+        let found = inspecting.await.map_err(PassError::InspectTask)?;
         Ok(Pass {
             found,
             scan: scanned.map_err(PassError::Scan)?,
@@ -64,8 +64,8 @@ impl InPlace {
     }
 }
 
-fn inspect(file: &File) -> io::Result<Inspection> {
+fn inspect(map: &ObjectMap) -> Inspection {
     let mut inspector = Inspector::new();
-    mapped::read_mapped_file(file, |bytes| inspector.update(bytes))?;
-    Ok(inspector.finish())
+    map.read_in_strides(|bytes| inspector.update(bytes));
+    inspector.finish()
 }

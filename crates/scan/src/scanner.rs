@@ -172,10 +172,7 @@ fn scan_with(
             crate::mapped::scan_mapped(path, |bytes| walk(&mut walker, bytes, 0))
                 .map_err(ScanError::Spool)??
         }
-        Spooled::InPlace(file) => {
-            crate::mapped::scan_mapped_file(file, |bytes| walk(&mut walker, bytes, 0))
-                .map_err(ScanError::Spool)??
-        }
+        Spooled::InPlace(map) => map.scan(|bytes| walk(&mut walker, bytes, 0))?,
         Spooled::Windowed(report) => return Ok(report.clone()),
         Spooled::TooLarge { size, limit } => {
             return Ok(ScanReport::Skipped {

@@ -13,9 +13,10 @@ pub enum Spooled {
     Memory(Vec<u8>),
     /// Every byte, in a temporary file deleted when this value is dropped.
     Disk(TempPath),
-    /// Every byte, in the object's own file in a local store, scanned in place (see
-    /// `ChunkStream::local_file`); the file is the store's and stays.
-    InPlace(std::fs::File),
+    /// Every byte, in the object's own file in a local store, mapped and scanned in
+    /// place (see `ChunkStream::local_file`) while another thread hashes the same map;
+    /// the file is the store's and stays.
+    InPlace(std::sync::Arc<crate::mapped::ObjectMap>),
     /// The object passed the scan limit and was scanned in windows as it streamed
     /// (see [`crate::windows`]); this is that scan's report.
     Windowed(airlock_domain::ScanReport),

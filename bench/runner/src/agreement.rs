@@ -1,0 +1,282 @@
+//! Whether this run agrees with the last one of the same commit: the headline medians
+//! (ingest ÷ openssl, the cold starts, the bill) of two reports side by side, each
+//! held to 10 % of the earlier run's value. Run `make bench` twice in a row and the
+//! second report says whether the figures reproduce, and which do not.
+
+use std::path::{Path, PathBuf};
+
+use crate::report::Report;
+
+const SECTION: &str = "agreement";
+/// How far a headline figure may move between two runs of the same code.
+const TOLERANCE: f64 = 0.10;
+
+/// One numeric figure of a report: its section and name, its value as shown and the
+/// number that starts with.
+#[derive(Debug, Clone, PartialEq)]
+struct Figure {
+    section: String,
+    figure: String,
+    shown: String,
+    value: f64,
+}
+
+/// The commit a report was made from (`- commit abc1234; …` in its header).
+fn commit(markdown: &str) -> Option<&str> {
+    markdown.lines().find_map(|line| {
+        let rest = line.strip_prefix("- commit ")?;
+        rest.split(';').next().map(str::trim)
+    })
+}
+
+/// The rows of a report's table whose value starts with a number.
+fn figures(markdown: &str) -> Vec<Figure> {
+    markdown
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.strip_prefix("| ")?.split(" | ").collect();
+            let [section, figure, value, ..] = cells.as_slice() else {
+                return None;
+            };
+            Some(Figure {
+                section: (*section).to_owned(),
+                figure: (*figure).to_owned(),
+                shown: (*value).to_owned(),
+                value: leading_number(value)?,
+            })
+        })
+        .collect()
+}
+
+/// The number a value starts with: `0.96× (…)`, `4.2 ms`, `$22.71 in all`, or a
+/// fraction such as `1/13.6`.
+fn leading_number(value: &str) -> Option<f64> {
+    let value = value.trim_start().trim_start_matches('$');
+    let end = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '/'))
+        .unwrap_or(value.len());
+    let number = &value[..end];
+    match number.split_once('/') {
+        Some((over, under)) => {
+            let (over, under): (f64, f64) = (over.parse().ok()?, under.parse().ok()?);
+            (under != 0.0).then(|| over / under)
+        }
+        None => number.parse().ok(),
+    }
+}
+
+/// The figures the issue asks to reproduce: ingest against openssl, every cold-start
+/// median (a single spawn is not a median) and the bill.
+fn is_headline(figure: &Figure) -> bool {
+    match figure.section.as_str() {
+        "ingest" => figure.figure.contains("÷ openssl"),
+        "cold start" => !figure.shown.contains("(1 spawn)"),
+        "bill" => true,
+        _ => false,
+    }
+}
+
+/// A headline figure in both runs.
+#[derive(Debug, Clone, PartialEq)]
+struct Pair {
+    name: String,
+    earlier: f64,
+    now: f64,
+}
+
+impl Pair {
+    /// The change from the earlier run, as a fraction of its value.
+    fn change(&self) -> f64 {
+        (self.now - self.earlier) / self.earlier.abs().max(f64::MIN_POSITIVE)
+    }
+
+    fn agrees(&self) -> bool {
+        self.change().abs() <= TOLERANCE
+    }
+}
+
+/// Every headline figure found in both reports, in this run's order.
+fn pairs(earlier: &str, now: &str) -> Vec<Pair> {
+    let before = figures(earlier);
+    figures(now)
+        .into_iter()
+        .filter(is_headline)
+        .filter_map(|figure| {
+            let earlier = before
+                .iter()
+                .find(|b| b.section == figure.section && b.figure == figure.figure)?;
+            Some(Pair {
+                name: format!("{}: {}", figure.section, figure.figure),
+                earlier: earlier.value,
+                now: figure.value,
+            })
+        })
+        .collect()
+}
+
+/// The newest report in `dir` made from `commit`, other than `except`.
+fn earlier_report(dir: &Path, commit_of_run: &str, except: &Path) -> Option<(PathBuf, String)> {
+    let mut candidates: Vec<(std::time::SystemTime, PathBuf, String)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md") && path != except)
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            (commit(&text) == Some(commit_of_run)).then_some(())?;
+            let modified = path.metadata().and_then(|m| m.modified()).ok()?;
+            Some((modified, path, text))
+        })
+        .collect();
+    candidates.sort_by_key(|(modified, ..)| *modified);
+    candidates.pop().map(|(_, path, text)| (path, text))
+}
+
+/// Adds the agreement of this run (`markdown`, about to be written to `path`) with
+/// the newest earlier report of the same commit in `dir`: one row held to 10 % for
+/// every headline figure, and a note listing those that moved more.
+pub fn check(report: &mut Report, markdown: &str, dir: &Path, path: &Path) {
+    let Some(commit_of_run) = commit(markdown) else {
+        return;
+    };
+    let Some((earlier_path, earlier)) = earlier_report(dir, commit_of_run, path) else {
+        report.info(
+            SECTION,
+            "headline medians against the last run of this commit",
+            format!(
+                "none yet in {} (run `make bench` again to compare)",
+                dir.display()
+            ),
+        );
+        return;
+    };
+    let pairs = pairs(&earlier, markdown);
+    let agreeing = pairs.iter().filter(|p| p.agrees()).count();
+    let worst = pairs
+        .iter()
+        .max_by(|a, b| a.change().abs().total_cmp(&b.change().abs()));
+    report.check(
+        SECTION,
+        format!(
+            "headline medians (ingest ÷ openssl, cold starts, bill) against {}",
+            earlier_path.display()
+        ),
+        format!(
+            "{agreeing} of {} within {:.0} %{}",
+            pairs.len(),
+            TOLERANCE * 100.0,
+            worst
+                .map(|p| format!(
+                    "; the most moved: {} ({:+.1} %)",
+                    p.name,
+                    p.change() * 100.0
+                ))
+                .unwrap_or_default()
+        ),
+        format!("all within {:.0} %", TOLERANCE * 100.0),
+        Some(!pairs.is_empty() && agreeing == pairs.len()),
+    );
+    let moved: Vec<String> = pairs
+        .iter()
+        .filter(|p| !p.agrees())
+        .map(|p| {
+            format!(
+                "{}: {} then {} ({:+.1} %)",
+                p.name,
+                p.earlier,
+                p.now,
+                p.change() * 100.0
+            )
+        })
+        .collect();
+    if !moved.is_empty() {
+        report.note(format!(
+            "agreement: moved more than {:.0} % since {}: {}",
+            TOLERANCE * 100.0,
+            earlier_path.display(),
+            moved.join("; ")
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EARLIER: &str = "# make bench\n\n- commit abc1234; machine: 2 × CPU\n\n\
+        | section | figure | value | target | met | load |\n|---|---|---|---|---|---|\n\
+        | ingest | ingest local ÷ openssl dgst -sha256 throughput, 1 GiB | 1.05× (ingest handler 895.0 ms) | ≥ 0.8× | met | 1.44 |\n\
+        | cold start | ingest ÷ hello | 3.29× | ≤ 1.5× | NOT met | 2.11 |\n\
+        | cold start | ingest, 5000 rules compiled from source | 5026 ms (1 spawn) |  |  | 1.79 |\n\
+        | bill | every charge Airlock adds ÷ GuardDuty, 1 MiB mix | 1/13.6 | ≤ 1/25 | NOT met | 3.29 |\n\
+        | api | p99 | 3.75 ms |  |  | 0.61 |\n";
+
+    #[test]
+    fn values_are_read_as_the_number_they_start_with() {
+        assert_eq!(
+            leading_number("1.05× (ingest handler 895.0 ms)"),
+            Some(1.05)
+        );
+        assert_eq!(leading_number("$22.71 in all: scanning $0.05"), Some(22.71));
+        assert_eq!(leading_number("1060 ms median"), Some(1060.0));
+        assert_eq!(leading_number("1/25"), Some(0.04));
+        assert_eq!(leading_number("yes"), None);
+        assert_eq!(leading_number("1/0"), None);
+    }
+
+    #[test]
+    fn the_commit_is_read_from_the_header() {
+        assert_eq!(commit(EARLIER), Some("abc1234"));
+        assert_eq!(commit("# no header"), None);
+    }
+
+    #[test]
+    fn only_headline_figures_are_paired_and_a_single_spawn_is_left_out() {
+        let now = EARLIER.replace("3.29×", "3.80×").replace("3.75 ms", "9 ms");
+        let pairs = pairs(EARLIER, &now);
+        let names: Vec<&str> = pairs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ingest: ingest local ÷ openssl dgst -sha256 throughput, 1 GiB",
+                "cold start: ingest ÷ hello",
+                "bill: every charge Airlock adds ÷ GuardDuty, 1 MiB mix",
+            ]
+        );
+        assert!(pairs[0].agrees());
+        assert!(!pairs[1].agrees(), "3.29 → 3.80 is +15 %");
+        assert!(pairs[2].agrees());
+    }
+
+    #[test]
+    fn the_second_run_of_a_commit_is_held_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("2026-12-03.md"), EARLIER).unwrap();
+        std::fs::write(
+            dir.path().join("2026-12-02.md"),
+            EARLIER.replace("abc1234", "0000000"),
+        )
+        .unwrap();
+        let now = EARLIER.replace("1.05×", "1.30×");
+        let mut report = Report::default();
+        check(
+            &mut report,
+            &now,
+            dir.path(),
+            &dir.path().join("2026-12-03-2.md"),
+        );
+        assert_eq!(report.tally(), (0, 1), "one agreement row, not met");
+        let markdown = report.markdown("# run");
+        assert!(markdown.contains("2 of 3 within 10 %"), "{markdown}");
+        assert!(markdown.contains("1.05 then 1.3 (+23.8 %)"), "{markdown}");
+    }
+
+    #[test]
+    fn a_first_run_says_there_is_nothing_to_compare_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = Report::default();
+        check(&mut report, EARLIER, dir.path(), &dir.path().join("x.md"));
+        assert_eq!(report.tally(), (0, 0));
+        assert!(report.markdown("# run").contains("none yet in"));
+    }
+}
