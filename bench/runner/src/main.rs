@@ -65,9 +65,12 @@ async fn main() -> ExitCode {
         [command, data, key] if command == "ingest-local" => {
             throughput::ingest_local_child(Path::new(data), key).await
         }
+        [command, earlier, later] if command == "compare" => {
+            agreement::compare_files(Path::new(earlier), Path::new(later))
+        }
         [] => run_all().await,
         _ => Err(BenchError::Settings(
-            "usage: airlock-bench  |  airlock-bench ingest-local DATA KEY".into(),
+            "usage: airlock-bench  |  airlock-bench ingest-local DATA KEY  |  airlock-bench compare EARLIER.md LATER.md".into(),
         )),
     };
     match outcome {

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 /// deployment's own rules from its bucket, so there it changes nothing.
 /// The variable that sets ingest's scan limit (`crates/aws/src/config.rs`).
 pub const MAX_SCAN_BYTES_ENV: &str = "AIRLOCK_MAX_SCAN_BYTES";
+/// Set for an `ingest-local` child held to a CPU share: the milliseconds it waits
+/// after its start-up before it times the handler (see `cpu_share::SETTLE`).
+pub const SETTLE_MS_ENV: &str = "AIRLOCK_BENCH_SETTLE_MS";
 
 /// What a run measures and where it finds what it runs.
 #[derive(Debug, Clone)]
