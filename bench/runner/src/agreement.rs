@@ -145,7 +145,9 @@ pub fn check(report: &mut Report, markdown: &str, dir: &Path, path: &Path) {
         return;
     };
     match earlier_report(dir, commit_of_run, path) {
-        Some((earlier_path, earlier)) => judge(report, &earlier_path, &earlier, markdown),
+        Some((earlier_path, earlier)) => {
+            judge(report, &earlier_path, &earlier, markdown);
+        }
         None => report.info(
             SECTION,
             "headline medians against the last run of this commit",
@@ -170,8 +172,8 @@ pub fn compare_files(earlier: &Path, later: &Path) -> Result<(), BenchError> {
         );
     }
     let mut report = Report::default();
-    judge(&mut report, earlier, &before, &now);
-    for pair in pairs(&before, &now) {
+    let pairs = judge(&mut report, earlier, &before, &now);
+    for pair in &pairs {
         println!(
             "{}: {} then {} ({:+.1} %){}",
             pair.name,
@@ -181,12 +183,24 @@ pub fn compare_files(earlier: &Path, later: &Path) -> Result<(), BenchError> {
             if pair.agrees() { "" } else { "  MOVED" }
         );
     }
+    let agreeing = pairs.iter().filter(|p| p.agrees()).count();
+    let verdict = if report.tally().1 == 0 {
+        "met"
+    } else {
+        "NOT met"
+    };
+    println!(
+        "{agreeing} of {} headline medians within {:.0} %: {verdict}",
+        pairs.len(),
+        TOLERANCE * 100.0
+    );
     Ok(())
 }
 
 /// One row held to 10 % for every headline figure of `now` beside `earlier` (read
-/// from `earlier_path`), and a note listing those that moved more.
-fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) {
+/// from `earlier_path`), and a note listing those that moved more; the pairs it
+/// judged are given back for a caller that prints them.
+fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) -> Vec<Pair> {
     let pairs = pairs(earlier, now);
     let agreeing = pairs.iter().filter(|p| p.agrees()).count();
     let worst = pairs
@@ -234,6 +248,7 @@ fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) {
             moved.join("; ")
         ));
     }
+    pairs
 }
 
 #[cfg(test)]

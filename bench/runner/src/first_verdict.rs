@@ -38,6 +38,7 @@ pub async fn run(settings: &Settings, report: &mut Report) -> Result<(), BenchEr
     let source = settings.scratch.join("first-verdict-1MiB.png");
     write_source(&source, FILE_BYTES)?;
     let record = deployment.upload(&source, FILE_BYTES).await?;
+    crate::throughput::flush_to_disk()?;
 
     let compiled = first_verdict(settings, &deployment, &record, "compile").await?;
     let mut precompiled = Vec::new();

@@ -4,7 +4,7 @@
 //! another, so on two cores the pass takes about as long as the hash alone (the
 //! default rules scan plain bytes about three times as fast as SHA-256 hashes them).
 
-use std::{fs::File, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 
 use airlock_domain::{Inspection, Inspector, StoredObject, ports::ChunkStream};
 
@@ -12,13 +12,13 @@ use crate::{
     CompiledRules, Pass, PassError, Reach, ScanSettings, Spooled, Subject, mapped::ObjectMap, scan,
 };
 
-/// The object's local file, when its store has one and the object is scanned whole
-/// (empty objects and those past the scan limit take the streaming path: there is
-/// nothing to map, or they are scanned in windows).
-pub(crate) fn file_to_read_in_place<C: ChunkStream>(
+/// The map of the object's local file, when its store has one and the object is
+/// scanned whole (empty objects and those past the scan limit take the streaming
+/// path: there is nothing to map, or they are scanned in windows).
+pub(crate) fn map_to_read_in_place<C: ChunkStream>(
     stream: &C,
     max_scan_bytes: u64,
-) -> Result<Option<File>, PassError> {
+) -> Result<Option<ObjectMap>, PassError> {
     let Some(file) = stream.local_file() else {
         return Ok(None);
     };
@@ -26,10 +26,10 @@ pub(crate) fn file_to_read_in_place<C: ChunkStream>(
     if size == 0 || size > max_scan_bytes {
         return Ok(None);
     }
-    file.try_clone().map(Some).map_err(PassError::InPlace)
+    ObjectMap::of(file).map(Some).map_err(PassError::InPlace)
 }
 
-/// What scanning in place needs besides the file.
+/// What scanning in place needs besides the map.
 pub(crate) struct InPlace {
     pub rules: Arc<CompiledRules>,
     pub subject: Subject,
@@ -39,9 +39,9 @@ pub(crate) struct InPlace {
 }
 
 impl InPlace {
-    /// Hashes and sniffs `file` on one thread while the rules scan it on another.
-    pub(crate) async fn pass(self, file: File) -> Result<Pass, PassError> {
-        let map = Arc::new(ObjectMap::of(&file).map_err(PassError::InPlace)?);
+    /// Hashes and sniffs `map` on one thread while the rules scan it on another.
+    pub(crate) async fn pass(self, map: ObjectMap) -> Result<Pass, PassError> {
+        let map = Arc::new(map);
         let for_inspection = Arc::clone(&map);
         let inspecting = tokio::task::spawn_blocking(move || inspect(&for_inspection));
         let started = Instant::now();

@@ -18,7 +18,7 @@ use airlock_domain::{
 
 use crate::{
     CompiledRules, LiveRules, ScanError, ScanSettings, Spool, Spooled, Subject,
-    in_place::{InPlace, file_to_read_in_place},
+    in_place::{InPlace, map_to_read_in_place},
     scan,
     spool::Prefix,
     windows::{OVERLAP, WindowScan, next_window_end, window_len},
@@ -210,7 +210,7 @@ impl<R: RuleSource> Scanning<R> {
         let (mut stream, resumed) = open_from(store, key, version, checkpoint).await?;
         let stored = stream.stored().clone();
         if resumed.is_none()
-            && let Some(file) = file_to_read_in_place(&stream, self.limits.max_scan_bytes)?
+            && let Some(map) = map_to_read_in_place(&stream, self.limits.max_scan_bytes)?
         {
             let in_place = InPlace {
                 rules,
@@ -219,7 +219,7 @@ impl<R: RuleSource> Scanning<R> {
                 reach: self.reach(),
                 stored,
             };
-            return in_place.pass(file).await.map(PassOutcome::Done);
+            return in_place.pass(map).await.map(PassOutcome::Done);
         }
         let mut inspector = match &resumed {
             Some(from) => Inspector::resume(&from.inspector).map_err(PassError::Checkpoint)?,
