@@ -4,9 +4,11 @@
 # download), against a freshly started stack (scripts/with-stack.sh stops it by PID).
 # Installs what is missing; if it cannot, it fails and says why — it never skips.
 # Usage: scripts/console-test.sh STACK_BINARY
+#        scripts/console-test.sh --install-only  (the browser and driver alone, as
+#        .ci/run does early)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binary=${1:?usage: scripts/console-test.sh STACK_BINARY}
+binary=${1:?usage: scripts/console-test.sh STACK_BINARY | --install-only}
 PLAYWRIGHT_PIN=playwright-core@1.65.1
 MODULES=.playwright
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -33,6 +35,7 @@ if [ "$installed" != "${PLAYWRIGHT_PIN#*@}" ]; then
 fi
 # Debian's wrapper script prints a harmless shell warning on some machines.
 "$CHROMIUM" --version 2>/dev/null || fail "$CHROMIUM does not run"
+[ "$binary" = --install-only ] && exit 0
 # Files past 8 MiB go in parts of 5 MiB, so the test's 12 MiB file takes three.
 AIRLOCK_STACK_ARGS="--multipart-threshold 8388608 --part-size 5242880" CHROMIUM=$CHROMIUM \
   scripts/with-stack.sh "$binary" node scripts/console-test.cjs

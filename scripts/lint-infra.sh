@@ -5,16 +5,22 @@
 # are installed, no network. See "Checks" in infra/README.md.
 #
 # Usage: scripts/lint-infra.sh [TEMPLATE]   (default infra/template.yaml)
+#        scripts/lint-infra.sh --install-only  (the tools alone, as .ci/run does early)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TEMPLATE=${1:-infra/template.yaml}
 # Two virtualenvs: checkov pins shared dependencies (boto3 among them) to versions
 # that conflict with aws-sam-cli's.
 INFRA_VENV=.venv-infra
 INFRA_PINS=(aws-sam-cli==1.170.0 cfn-lint==1.58.0 cfn-lint-serverless==0.3.6)
 CHECKOV_VENV=.venv-checkov
 CHECKOV_PINS=(checkov==3.3.30)
+if [ "${1:-}" = --install-only ]; then
+  scripts/venv.sh "$INFRA_VENV" "${INFRA_PINS[@]}"
+  scripts/venv.sh "$CHECKOV_VENV" "${CHECKOV_PINS[@]}"
+  exit 0
+fi
+TEMPLATE=${1:-infra/template.yaml}
 
 # The tools want a region (cfn-lint's region-specific rules, the SAM translator's
 # partition); none of them calls AWS. No telemetry, no update checks.

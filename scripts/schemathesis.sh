@@ -5,14 +5,15 @@
 # headers and body as the document says. Needs AIRLOCK and TOKEN (scripts/with-stack.sh
 # sets both). SCHEMATHESIS_EXAMPLES (default 50) sets the examples per operation,
 # SCHEMATHESIS_SEED (default 6) the seed.
+# `scripts/schemathesis.sh --install-only` installs it and stops (.ci/run does so early).
 set -euo pipefail
-: "${AIRLOCK:?set AIRLOCK to the stack URL}" "${TOKEN:?set TOKEN to a dev token}"
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv-schemathesis"
 VERSION=4.32.5
 
-
 "$root/scripts/venv.sh" "$venv" "schemathesis==$VERSION"
+[ "${1:-}" = --install-only ] && exit 0
+: "${AIRLOCK:?set AIRLOCK to the stack URL}" "${TOKEN:?set TOKEN to a dev token}"
 
 report=$(mktemp -d)
 trap 'rm -rf "$report"' EXIT

@@ -18,6 +18,8 @@ MOTO_VERSION=5.2.5
 SAM_TRANSLATOR_VERSION=1.110.0
 
 "$root/scripts/venv.sh" "$venv" "moto[server]==$MOTO_VERSION" "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
+# `scripts/with-moto.sh --install-only`: the packages alone, no server (.ci/run, early).
+[ "${1:-}" = --install-only ] && exit 0
 
 free_port() {
   "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
