@@ -9,18 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+TEMPLATE=${1:-infra/template.yaml}
 # Two virtualenvs: checkov pins shared dependencies (boto3 among them) to versions
 # that conflict with aws-sam-cli's.
 INFRA_VENV=.venv-infra
 INFRA_PINS=(aws-sam-cli==1.170.0 cfn-lint==1.58.0 cfn-lint-serverless==0.3.6)
 CHECKOV_VENV=.venv-checkov
 CHECKOV_PINS=(checkov==3.3.30)
-if [ "${1:-}" = --install-only ]; then
-  scripts/venv.sh "$INFRA_VENV" "${INFRA_PINS[@]}"
-  scripts/venv.sh "$CHECKOV_VENV" "${CHECKOV_PINS[@]}"
-  exit 0
-fi
-TEMPLATE=${1:-infra/template.yaml}
 
 # The tools want a region (cfn-lint's region-specific rules, the SAM translator's
 # partition); none of them calls AWS. No telemetry, no update checks.
@@ -74,6 +69,7 @@ sys.exit(bool(findings))'
 
 scripts/venv.sh "$INFRA_VENV" "${INFRA_PINS[@]}"
 scripts/venv.sh "$CHECKOV_VENV" "${CHECKOV_PINS[@]}"
+[ "${1:-}" = --install-only ] && exit 0
 
 cfn_lint="cfn-lint $(version "$INFRA_VENV" cfn-lint)"
 check "sam validate --lint (SAM CLI $(version "$INFRA_VENV" aws-sam-cli), $cfn_lint)" \

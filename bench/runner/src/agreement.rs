@@ -159,7 +159,8 @@ pub fn check(report: &mut Report, markdown: &str, dir: &Path, path: &Path) {
     }
 }
 
-/// `airlock-bench compare EARLIER LATER`: the agreement of two reports, printed.
+/// `airlock-bench compare EARLIER LATER`: the agreement of two reports, printed (the
+/// report prints its verdict row and note as they are added; each pair follows).
 pub fn compare_files(earlier: &Path, later: &Path) -> Result<(), BenchError> {
     let read =
         |path: &Path| std::fs::read_to_string(path).map_err(|e| BenchError::Io(path.to_owned(), e));
@@ -183,17 +184,6 @@ pub fn compare_files(earlier: &Path, later: &Path) -> Result<(), BenchError> {
             if pair.agrees() { "" } else { "  MOVED" }
         );
     }
-    let agreeing = pairs.iter().filter(|p| p.agrees()).count();
-    let verdict = if report.tally().1 == 0 {
-        "met"
-    } else {
-        "NOT met"
-    };
-    println!(
-        "{agreeing} of {} headline medians within {:.0} %: {verdict}",
-        pairs.len(),
-        TOLERANCE * 100.0
-    );
     Ok(())
 }
 
