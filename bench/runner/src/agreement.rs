@@ -217,6 +217,16 @@ fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) -> 
         format!("all within {:.0} %", TOLERANCE * 100.0),
         Some(!pairs.is_empty() && agreeing == pairs.len()),
     );
+    report.info(
+        SECTION,
+        "of those, the ratios taken within each run (÷ hello, ÷ openssl, ÷ GuardDuty)",
+        ratio_agreement(&pairs),
+    );
+    report.info(
+        SECTION,
+        "the machine's own references, which no code of ours runs in",
+        reference_moves(earlier, now),
+    );
     let moved: Vec<String> = pairs
         .iter()
         .filter(|p| !p.agrees())
@@ -239,6 +249,54 @@ fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) -> 
         ));
     }
     pairs
+}
+
+/// How many of the pairs that are ratios within a run (a `÷` in the name) agree: they
+/// hold when the machine as a whole gets faster or slower between the runs, which the
+/// absolute times follow.
+fn ratio_agreement(pairs: &[Pair]) -> String {
+    let ratios: Vec<&Pair> = pairs.iter().filter(|p| p.name.contains('÷')).collect();
+    let agreeing = ratios.iter().filter(|p| p.agrees()).count();
+    format!(
+        "{agreeing} of {} within {:.0} %",
+        ratios.len(),
+        TOLERANCE * 100.0
+    )
+}
+
+/// Figures of programs that are not ours, measured in both runs: how much the
+/// machine itself moved between them.
+const REFERENCES: [(&str, &str); 3] = [
+    ("cold start", "hello (lambda_runtime)"),
+    ("ingest", "openssl dgst -sha256, 1 GiB"),
+    ("ingest", "sha256sum, 1 GiB"),
+];
+
+/// Each reference's change between the runs, or that a run lacks it.
+fn reference_moves(earlier: &str, now: &str) -> String {
+    let (before, after) = (figures(earlier), figures(now));
+    let find = |figures: &[Figure], (section, name): (&str, &str)| {
+        figures
+            .iter()
+            .find(|f| f.section == section && f.figure == name)
+            .map(|f| f.value)
+    };
+    REFERENCES
+        .iter()
+        .map(
+            |&reference| match (find(&before, reference), find(&after, reference)) {
+                (Some(then), Some(now)) => format!(
+                    "{}: {} then {} ({:+.1} %)",
+                    reference.1,
+                    then,
+                    now,
+                    (now - then) / then.abs().max(f64::MIN_POSITIVE) * 100.0
+                ),
+                _ => format!("{}: not in both runs", reference.1),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -315,6 +373,46 @@ mod tests {
         let markdown = report.markdown("# run");
         assert!(markdown.contains("2 of 3 within 10 %"), "{markdown}");
         assert!(markdown.contains("1.05 then 1.3 (+23.8 %)"), "{markdown}");
+    }
+
+    #[test]
+    fn ratios_within_a_run_are_counted_apart_from_the_absolute_times() {
+        let pair = |name: &str, earlier, now| Pair {
+            name: name.to_owned(),
+            earlier,
+            now,
+        };
+        let pairs = [
+            pair("cold start: ingest", 7.0, 10.2),
+            pair("cold start: ingest ÷ hello", 2.8, 2.9),
+            pair(
+                "bill: every charge Airlock adds ÷ GuardDuty",
+                0.0735,
+                0.0900,
+            ),
+        ];
+        assert_eq!(ratio_agreement(&pairs), "1 of 2 within 10 %");
+    }
+
+    #[test]
+    fn the_machines_references_are_compared_even_though_they_are_not_headlines() {
+        let later = EARLIER.replace(
+            "| api | p99",
+            "| cold start | hello (lambda_runtime) | 3.0 ms median |  |  | 1 |\n| api | p99",
+        );
+        let earlier = EARLIER.replace(
+            "| api | p99",
+            "| cold start | hello (lambda_runtime) | 2.5 ms median |  |  | 1 |\n| api | p99",
+        );
+        let moves = reference_moves(&earlier, &later);
+        assert!(
+            moves.starts_with("hello (lambda_runtime): 2.5 then 3 (+20.0 %)"),
+            "{moves}"
+        );
+        assert!(
+            moves.contains("sha256sum, 1 GiB: not in both runs"),
+            "{moves}"
+        );
     }
 
     #[test]

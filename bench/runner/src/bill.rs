@@ -95,9 +95,10 @@ pub struct Measured {
     /// api's median latency at the lowest rate (a stack round trip: an upper bound of
     /// the handler's own time); publish is billed at the same figure.
     pub api: Option<f64>,
-    /// ingest's handler time for 1 MiB measured at Lambda's CPU share for each memory
-    /// size (the memory section), by size in MB: used instead of the stretch where
-    /// the template's size was measured.
+    /// ingest's billed duration for 1 MiB measured at Lambda's CPU share for each
+    /// memory size (the memory section: each round rounded up to the millisecond, then
+    /// averaged), by size in MB: used instead of the stretch where the template's size
+    /// was measured.
     pub at_memory: Vec<(u64, f64)>,
 }
 
@@ -299,7 +300,7 @@ pub fn run(measured: &Measured, report: &mut Report) -> Result<(), BenchError> {
             .iter()
             .find(|(mb, _)| *mb == memory.ingest)
             .filter(|_| mix.size == MIB)
-            .map(|(_, seconds)| (*seconds * 1000.0).ceil() / 1000.0);
+            .map(|(_, billed)| *billed);
         let (billed, bound, how) = match at_share {
             Some(billed) => (billed, billed, "measured at its CPU share"),
             None => (
@@ -317,7 +318,7 @@ pub fn run(measured: &Measured, report: &mut Report) -> Result<(), BenchError> {
             SECTION,
             format!("Airlock, {}", mix.label),
             format!(
-                "{} in all: scanning {} (≤ {} with two cores busy), api+publish compute {}, requests {}, DynamoDB {}, S3 {}, EventBridge {}; most is {dominant} ({:.0} %); ingest {:.1} ms per file on one core{}, billed {:.0} ms at {} MB ({how})",
+                "{} in all: scanning {} (≤ {} with two cores busy), api+publish compute {}, requests {}, DynamoDB {}, S3 {}, EventBridge {}; most is {dominant} ({:.0} %); ingest {:.1} ms per file on one core{}, billed {:.1} ms at {} MB ({how})",
                 dollars(ours.total()),
                 dollars(ours.scanning),
                 dollars(upper.scanning),

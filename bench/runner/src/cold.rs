@@ -5,7 +5,9 @@
 //! so a slow stretch of the machine moves both sides of each ratio together. Before
 //! the timed rounds the disk's write-back is flushed and one untimed round runs, so
 //! neither a build's dirty pages nor a binary's first read from disk lands on a
-//! sample. The init steps come from the functions' own `init step` log lines.
+//! sample. The init steps come from the functions' own `init step` log lines; each
+//! spawn's CPU time and page faults, read from `/proc` as it answers, say where the
+//! rest went.
 
 use std::{
     collections::BTreeMap,
@@ -19,6 +21,7 @@ use airlock_telemetry::INIT_STEP_MESSAGE;
 
 use crate::{
     BenchError,
+    process_usage::ProcessUsage,
     report::Report,
     settings::{Role, Subject},
     stats::{median, millis, quantile},
@@ -27,11 +30,15 @@ use crate::{
 
 const SECTION: &str = "cold start";
 const INIT: &str = "init work";
+const WORK: &str = "start-up work";
 
 /// What one subject's spawns gave.
+#[derive(Default)]
 struct Samples {
     start_ms: Vec<f64>,
     steps_us: BTreeMap<String, Vec<f64>>,
+    cpu_ms: Vec<f64>,
+    minor_faults: Vec<f64>,
 }
 
 /// Measures every subject and reports medians, p90s, ratios and init steps.
@@ -41,13 +48,7 @@ pub async fn run(
     logs: &Path,
     report: &mut Report,
 ) -> Result<(), BenchError> {
-    let mut samples: Vec<Samples> = subjects
-        .iter()
-        .map(|_| Samples {
-            start_ms: Vec::new(),
-            steps_us: BTreeMap::new(),
-        })
-        .collect();
+    let mut samples: Vec<Samples> = subjects.iter().map(|_| Samples::default()).collect();
     flush_to_disk()?;
     for subject in subjects {
         let log = logs.join(format!("cold-{}-warm-up.log", slug(subject.name)));
@@ -56,8 +57,12 @@ pub async fn run(
     for round in 0..spawns {
         for (subject, samples) in subjects.iter().zip(samples.iter_mut()) {
             let log = logs.join(format!("cold-{}-{round}.log", slug(subject.name)));
-            let elapsed = spawn_once(subject, &log).await?;
+            let (elapsed, usage) = spawn_once(subject, &log).await?;
             samples.start_ms.push(millis(elapsed));
+            if let Some(usage) = usage {
+                samples.cpu_ms.push(usage.cpu_ms);
+                samples.minor_faults.push(usage.minor_faults as f64);
+            }
             for (step, micros) in init_steps(&log) {
                 samples.steps_us.entry(step).or_default().push(micros);
             }
@@ -67,18 +72,24 @@ pub async fn run(
     Ok(())
 }
 
-async fn spawn_once(subject: &Subject, log: &Path) -> Result<Duration, BenchError> {
+/// One spawn's time to its first answer, and what it had spent by then (read after
+/// the clock stops, so the reading is not in the time).
+async fn spawn_once(
+    subject: &Subject,
+    log: &Path,
+) -> Result<(Duration, Option<ProcessUsage>), BenchError> {
     let started = Instant::now();
     let mut function = Function::spawn_as_on_lambda(&subject.program, "bench", &subject.env, log)
         .await
         .map_err(|e| BenchError::Invoke(subject.name.to_owned(), e.to_string()))?;
     let answer = function.invoke(subject.cold_event.clone()).await;
     let elapsed = started.elapsed();
+    let usage = function.pid().and_then(ProcessUsage::of);
     function.stop().await;
     match answer {
         // An error the function reported is an answer too: it started and handled
         // the event. Any other failure means it never answered.
-        Ok(_) | Err(InvokeError::Function(_)) => Ok(elapsed),
+        Ok(_) | Err(InvokeError::Function(_)) => Ok((elapsed, usage)),
         Err(e) => Err(BenchError::Invoke(
             subject.name.to_owned(),
             format!("{e}\n{}", std::fs::read_to_string(log).unwrap_or_default()),
@@ -153,6 +164,7 @@ fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
             samples.start_ms.len()
         );
         report.info(SECTION, subject.name.to_owned(), value);
+        report_work(subject.name, samples, p50, report);
         match subject.role {
             Role::Function => {
                 let over_hello = hello.and_then(|h| paired_ratio(&samples.start_ms, h));
@@ -187,6 +199,24 @@ fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
             format!("{} (sum {:.2} ms; the rest of the cold start is exec, the tokio runtime, logging set-up and the first invocation)", steps.join(", "), total / 1000.0),
         );
     }
+}
+
+/// Where a subject's start went: its CPU time on all threads and its page faults
+/// (medians), and the share of the wall time it spent off a CPU (waiting on the
+/// Runtime API's answers, the disk, or a busy machine).
+fn report_work(name: &str, samples: &Samples, start_ms: f64, report: &mut Report) {
+    let (Some(cpu_ms), Some(faults)) = (median(&samples.cpu_ms), median(&samples.minor_faults))
+    else {
+        return;
+    };
+    report.info(
+        WORK,
+        name.to_owned(),
+        format!(
+            "CPU {cpu_ms:.1} ms on all threads, {faults:.0} minor page faults (medians): CPU time is {:.0} % of the median start",
+            cpu_ms / start_ms * 100.0
+        ),
+    );
 }
 
 /// A function's start against hello's and the Python peer's, as paired ratios.

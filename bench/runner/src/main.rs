@@ -24,6 +24,7 @@ mod e2e;
 mod first_verdict;
 mod lambda_memory;
 mod large;
+mod process_usage;
 mod report;
 mod rules;
 mod settings;
@@ -217,7 +218,7 @@ async fn memory_section(
     }
     Ok(measured
         .iter()
-        .map(|at| (at.memory_mb, at.one_mib.work_seconds))
+        .map(|at| (at.memory_mb, at.one_mib_billed))
         .collect())
 }
 
