@@ -245,7 +245,7 @@ fn header(settings: &Settings) -> String {
          - commit {commit}; machine: {cores} × {cpu}, {}; shared with other work: the `load` column is the \
          1-minute load average when each figure was taken, and comparisons are ratios taken in this run.\n\
          - binaries: {} (`make bench` builds them with the bench-release profile: release without LTO); \
-         scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} rounds on the local backend (times up to 5 below 1 GiB: {:?}); \
+         scanning on, with the default rules, for objects up to {} MiB; cold start {} spawns per subject; object sizes {:?} MiB, {} rounds on the local backend (times up to 5 below 1 GiB, at least 7: {:?}); \
          api rates {:?} req/s for {} s each; {} uploads end to end, {} at a time.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         memory(),

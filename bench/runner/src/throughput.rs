@@ -169,8 +169,9 @@ async fn local_backend(
     for round in 0..settings.rounds_for(size_mib) {
         let data = settings.scratch.join(format!("local-{size_mib}-{round}"));
         let key = prepare_local(&data, source, size).await?;
-        openssl.push(hash(OPENSSL, source, starts.openssl)?);
-        sums.push(hash(SHA256SUM, source, starts.sha256sum)?);
+        let stored = stored_object(&data, &key);
+        openssl.push(hash(OPENSSL, &stored, starts.openssl)?);
+        sums.push(hash(SHA256SUM, &stored, starts.sha256sum)?);
         local.push(ingest_local(&data, &key, settings.max_scan_bytes, None)?);
         let _ = std::fs::remove_dir_all(&data);
     }
@@ -373,6 +374,16 @@ fn local_store(data: &Path) -> FsObjectStore {
 fn local_catalog(data: &Path) -> Result<SqliteCatalog, BenchError> {
     SqliteCatalog::open(&data.join("catalog.db"))
         .map_err(|e| BenchError::Setup("the local catalog", e.to_string()))
+}
+
+/// The file the local store keeps `key`'s bytes in (`FsObjectStore`'s layout). The
+/// hashers read this file rather than the source, just before ingest reads it, so all
+/// three meet the same pages in the same state: the source is read every round and
+/// stays hot, while the copy ingest reads has been idle since it was written and
+/// synced, and on a VM whose kernel pages out idle memory (DAMON's `pageout` scheme
+/// here, 2026-12-04) it can lose pages meanwhile.
+fn stored_object(data: &Path, key: &str) -> PathBuf {
+    data.join("bucket").join("objects").join(key)
 }
 
 /// A PENDING record and its object in a fresh local data folder; returns the key.
