@@ -98,6 +98,18 @@ impl Pair {
     fn agrees(&self) -> bool {
         self.change().abs() <= TOLERANCE
     }
+
+    /// `name: earlier then now (+x.x %)`, as the note, `compare` and the references
+    /// row write a pair.
+    fn described(&self) -> String {
+        format!(
+            "{}: {} then {} ({:+.1} %)",
+            self.name,
+            self.earlier,
+            self.now,
+            self.change() * 100.0
+        )
+    }
 }
 
 /// Every headline figure found in both reports, in this run's order.
@@ -176,11 +188,8 @@ pub fn compare_files(earlier: &Path, later: &Path) -> Result<(), BenchError> {
     let pairs = judge(&mut report, earlier, &before, &now);
     for pair in &pairs {
         println!(
-            "{}: {} then {} ({:+.1} %){}",
-            pair.name,
-            pair.earlier,
-            pair.now,
-            pair.change() * 100.0,
+            "{}{}",
+            pair.described(),
             if pair.agrees() { "" } else { "  MOVED" }
         );
     }
@@ -230,15 +239,7 @@ fn judge(report: &mut Report, earlier_path: &Path, earlier: &str, now: &str) -> 
     let moved: Vec<String> = pairs
         .iter()
         .filter(|p| !p.agrees())
-        .map(|p| {
-            format!(
-                "{}: {} then {} ({:+.1} %)",
-                p.name,
-                p.earlier,
-                p.now,
-                p.change() * 100.0
-            )
-        })
+        .map(Pair::described)
         .collect();
     if !moved.is_empty() {
         report.note(format!(
@@ -285,13 +286,12 @@ fn reference_moves(earlier: &str, now: &str) -> String {
         .iter()
         .map(
             |&reference| match (find(&before, reference), find(&after, reference)) {
-                (Some(then), Some(now)) => format!(
-                    "{}: {} then {} ({:+.1} %)",
-                    reference.1,
-                    then,
+                (Some(earlier), Some(now)) => Pair {
+                    name: reference.1.to_owned(),
+                    earlier,
                     now,
-                    (now - then) / then.abs().max(f64::MIN_POSITIVE) * 100.0
-                ),
+                }
+                .described(),
                 _ => format!("{}: not in both runs", reference.1),
             },
         )

@@ -215,7 +215,12 @@ impl Charges {
 /// stretched below one vCPU, rounded up to the millisecond as Lambda bills it.
 pub fn billed_seconds(seconds: f64, memory_mb: u64) -> f64 {
     let stretch = (ONE_VCPU_MB / memory_mb as f64).max(1.0);
-    (seconds * stretch * 1000.0).ceil() / 1000.0
+    rounded_up_to_ms(seconds * stretch)
+}
+
+/// `seconds` rounded up to the millisecond, as Lambda bills each invocation.
+pub fn rounded_up_to_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).ceil() / 1000.0
 }
 
 /// The compute charge of `billed` seconds on arm64 at `memory_mb`.

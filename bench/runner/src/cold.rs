@@ -202,8 +202,9 @@ fn summarise(subjects: &[Subject], samples: &[Samples], report: &mut Report) {
 }
 
 /// Where a subject's start went: its CPU time on all threads and its page faults
-/// (medians), and the share of the wall time it spent off a CPU (waiting on the
-/// Runtime API's answers, the disk, or a busy machine).
+/// (medians), and that CPU time as a share of the median start; the rest of the start
+/// was spent off a CPU (waiting on the Runtime API's answers, the disk, or a busy
+/// machine).
 fn report_work(name: &str, samples: &Samples, start_ms: f64, report: &mut Report) {
     let (Some(cpu_ms), Some(faults)) = (median(&samples.cpu_ms), median(&samples.minor_faults))
     else {

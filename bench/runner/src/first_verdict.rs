@@ -2,7 +2,8 @@
 //! `rules/` holds 5,000 community-style rules, timed from spawn to the verdict of a
 //! first 1 MiB file. Once with the precompiled set missing (the first cold start after
 //! the rules change: it compiles, scans, and keeps the set under `rules/.compiled/`),
-//! then `spawns` times (at most 40) with it there (every other cold start: it reads the set back).
+//! then `spawns` times (at most 40) with it there (every other cold start: it reads
+//! the set back).
 
 use std::time::{Duration, Instant};
 
@@ -25,11 +26,11 @@ const COMMUNITY_RULES: usize = 5_000;
 const FILE_BYTES: u64 = 1024 * 1024;
 /// The target: spawn to the first verdict, precompiled.
 const TARGET_MS: f64 = 1000.0;
-/// Long enough for a compilation from source on a slow machine.
 /// At most this many spawns with the precompiled set: each takes most of a second
 /// (the cold start's 120 would add a minute and a half), and 40 gave medians 0.3 %
 /// apart in two runs (795 and 797 ms, 2026-12-04).
 const VERDICT_SPAWNS: usize = 40;
+/// Long enough for a compilation from source on a slow machine.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Measures both cold starts and reports them.

@@ -11,6 +11,7 @@
 
 use crate::{
     BenchError,
+    bill::rounded_up_to_ms,
     cpu_share::CpuShare,
     report::Report,
     settings::Settings,
@@ -62,7 +63,7 @@ pub fn cost_per_million(at: &AtSize, gb_second: f64) -> f64 {
 fn mean_billed_seconds(rounds: &[Run]) -> f64 {
     let billed: f64 = rounds
         .iter()
-        .map(|r| (r.work_seconds * 1000.0).ceil() / 1000.0)
+        .map(|r| rounded_up_to_ms(r.work_seconds))
         .sum();
     billed / rounds.len().max(1) as f64
 }
@@ -86,8 +87,7 @@ pub async fn run(
             );
             return Ok(Vec::new());
         };
-        let mut runs = Vec::new();
-        let mut one_mib_billed = f64::NAN;
+        let mut rounds_by_size = Vec::new();
         for (size, name) in sources {
             let source = settings.scratch.join(format!("memory-{name}.png"));
             let mut rounds = Vec::new();
@@ -104,16 +104,14 @@ pub async fn run(
                 )?);
                 let _ = std::fs::remove_dir_all(&data);
             }
-            if size == MIB {
-                one_mib_billed = mean_billed_seconds(&rounds);
-            }
-            runs.push(throughput::summary(&rounds));
+            rounds_by_size.push(rounds);
         }
+        let [one_mib, hundred_mib] = [&rounds_by_size[0], &rounds_by_size[1]];
         let at = AtSize {
             memory_mb,
-            one_mib: runs[0],
-            one_mib_billed,
-            hundred_mib: runs[1],
+            one_mib: throughput::summary(one_mib),
+            one_mib_billed: mean_billed_seconds(one_mib),
+            hundred_mib: throughput::summary(hundred_mib),
         };
         report.info(
             SECTION,
@@ -189,7 +187,7 @@ mod tests {
         AtSize {
             memory_mb,
             one_mib: run(one_mib_ms / 1000.0),
-            one_mib_billed: (one_mib_ms).ceil() / 1000.0,
+            one_mib_billed: rounded_up_to_ms(one_mib_ms / 1000.0),
             hundred_mib: run(hundred_mib_s),
         }
     }
